@@ -1,0 +1,2 @@
+//! Engine benchmark (handoff latency).
+fn main() {}

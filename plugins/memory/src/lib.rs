@@ -1,0 +1,331 @@
+//! The in-memory reference storage plugin of profilestore.
+//!
+//! Owns: [`MemoryPlugin`], the executable reading of the plugin contract in
+//! `profilestore-plugin-api`: when a persistent plugin and this one disagree,
+//! this one is right (the conformance suite decides). Also backs mock stores.
+//! Invariants: one `std::sync::Mutex` guards the whole state and is held for
+//! exactly one call (a process-local plugin has no other process to race
+//! with); data lives only as long as the value.
+//!
+//! Expiry of an entry whose latest version was removed with
+//! `remove_version`: its highest remaining version counts as superseded at
+//! its own creation time.
+
+#![warn(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard};
+
+use profilestore_plugin_api::{
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
+    Seq, SortOrder, StoragePlugin, StorageResult, StoreId, StoreQuery, Supersede, VersionInfo,
+    VersionQuery, VersionRecord,
+};
+
+/// Per-entry state.
+#[derive(Debug, Default)]
+struct EntryState {
+    /// Highest sequence ever assigned.
+    max_seq: Seq,
+    /// The current latest version (None after it was removed).
+    latest: Option<Seq>,
+    versions: BTreeMap<Seq, VersionRecord>,
+}
+
+#[derive(Debug)]
+struct StoreTimes {
+    created_ms: i64,
+    updated_ms: i64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Entries by (store, scope, key).
+    entries: BTreeMap<(StoreId, String, String), EntryState>,
+    stores: BTreeMap<StoreId, StoreTimes>,
+}
+
+/// The in-memory plugin.
+#[derive(Debug, Default)]
+pub struct MemoryPlugin {
+    state: Mutex<State>,
+}
+
+impl MemoryPlugin {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryPlugin::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied commit:
+        // every mutation below happens after all checks.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn entry_key(entry: &EntryId) -> (StoreId, String, String) {
+    (entry.store.clone(), entry.scope.clone(), entry.key.clone())
+}
+
+fn current(state: &EntryState) -> Option<&VersionRecord> {
+    state.latest.and_then(|seq| state.versions.get(&seq))
+}
+
+/// Takes up to `limit` items from an iterator and says whether more exist.
+fn page<T>(mut iter: impl Iterator<Item = T>, limit: usize) -> Page<T> {
+    let limit = limit.max(1);
+    let items: Vec<T> = iter.by_ref().take(limit).collect();
+    let more = items.len() == limit && iter.next().is_some();
+    Page { items, more }
+}
+
+impl StoragePlugin for MemoryPlugin {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn is_blocking(&self) -> bool {
+        false
+    }
+
+    fn read_latest(&self, entry: &EntryId) -> StorageResult<Option<VersionRecord>> {
+        let state = self.lock();
+        Ok(state
+            .entries
+            .get(&entry_key(entry))
+            .and_then(current)
+            .cloned())
+    }
+
+    fn read_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<Option<VersionRecord>> {
+        let state = self.lock();
+        Ok(state
+            .entries
+            .get(&entry_key(entry))
+            .and_then(|e| e.versions.get(&seq))
+            .cloned())
+    }
+
+    fn commit(&self, commit: &Commit) -> StorageResult<CommitOutcome> {
+        let mut state = self.lock();
+        let key = entry_key(&commit.entry);
+        if let Expect::Current(expected) = commit.expect {
+            let existing = state.entries.get(&key).and_then(current);
+            if expected != existing.map(|r| r.info.seq) {
+                return Ok(CommitOutcome::Conflict {
+                    current: existing.cloned(),
+                });
+            }
+        }
+        let entry = state.entries.entry(key).or_default();
+        let latest = current(entry);
+        let created_ms = latest.map_or(commit.now_ms, |l| l.info.created_ms.max(commit.now_ms));
+        let key_created_ms = match latest {
+            Some(l) if !l.info.deleted => l.info.key_created_ms,
+            _ => created_ms,
+        };
+        let replace = match (commit.supersede, latest) {
+            (
+                Supersede::ReplaceSameWindow {
+                    window_ms,
+                    not_before_ms,
+                },
+                Some(l),
+            ) => {
+                l.info.created_ms.div_euclid(window_ms) == created_ms.div_euclid(window_ms)
+                    && l.info.created_ms >= not_before_ms
+            }
+            _ => false,
+        };
+        let new = &commit.version;
+        let info = VersionInfo {
+            seq: entry.max_seq + 1,
+            key_created_ms,
+            created_ms,
+            deleted: new.deleted,
+            content_length: if new.deleted {
+                0
+            } else {
+                new.value.len() as u64
+            },
+        };
+        if replace {
+            if let Some(old) = entry.latest {
+                entry.versions.remove(&old);
+            }
+        }
+        entry.max_seq = info.seq;
+        entry.latest = Some(info.seq);
+        entry.versions.insert(
+            info.seq,
+            VersionRecord {
+                info: info.clone(),
+                value: if new.deleted {
+                    String::new()
+                } else {
+                    new.value.clone()
+                },
+                user_ids: new.user_ids.clone(),
+                metadata: new.metadata.clone(),
+            },
+        );
+        let times = state
+            .stores
+            .entry(commit.entry.store.clone())
+            .or_insert(StoreTimes {
+                created_ms,
+                updated_ms: created_ms,
+            });
+        times.updated_ms = times.updated_ms.max(created_ms);
+        Ok(CommitOutcome::Committed(info))
+    }
+
+    fn list_versions(
+        &self,
+        entry: &EntryId,
+        query: &VersionQuery,
+    ) -> StorageResult<Page<VersionInfo>> {
+        let state = self.lock();
+        let Some(e) = state.entries.get(&entry_key(entry)) else {
+            return Ok(Page {
+                items: Vec::new(),
+                more: false,
+            });
+        };
+        let in_range = |r: &&VersionRecord| {
+            query.min_ms.is_none_or(|m| r.info.created_ms >= m)
+                && query.max_ms.is_none_or(|m| r.info.created_ms <= m)
+        };
+        let info = |r: &VersionRecord| r.info.clone();
+        Ok(match query.order {
+            SortOrder::Ascending => {
+                let start = query.after.map_or(Bound::Unbounded, Bound::Excluded);
+                page(
+                    e.versions
+                        .range((start, Bound::Unbounded))
+                        .map(|(_, r)| r)
+                        .filter(in_range)
+                        .map(info),
+                    query.limit,
+                )
+            }
+            SortOrder::Descending => {
+                let end = query.after.map_or(Bound::Unbounded, Bound::Excluded);
+                page(
+                    e.versions
+                        .range((Bound::Unbounded, end))
+                        .rev()
+                        .map(|(_, r)| r)
+                        .filter(in_range)
+                        .map(info),
+                    query.limit,
+                )
+            }
+        })
+    }
+
+    fn list_keys(&self, query: &KeyQuery) -> StorageResult<Page<KeyName>> {
+        let state = self.lock();
+        let start = (query.store.clone(), String::new(), String::new());
+        let iter = state
+            .entries
+            .range(start..)
+            .take_while(|((store, _, _), _)| *store == query.store)
+            .filter(|((_, scope, key), e)| {
+                let Some(latest) = current(e) else {
+                    return false;
+                };
+                if latest.info.deleted && !query.include_deleted {
+                    return false;
+                }
+                match &query.scope {
+                    Some(s) => scope == s && key.starts_with(&query.prefix),
+                    None => format!("{scope}/{key}").starts_with(&query.prefix),
+                }
+            })
+            .map(|((_, scope, key), _)| KeyName {
+                scope: scope.clone(),
+                key: key.clone(),
+            })
+            .filter(|k| query.after.as_ref().is_none_or(|after| k > after));
+        Ok(page(iter, query.limit))
+    }
+
+    fn list_data_stores(&self, query: &StoreQuery) -> StorageResult<Page<DataStoreInfo>> {
+        let state = self.lock();
+        let live = |store: &StoreId| {
+            let start = (store.clone(), String::new(), String::new());
+            state
+                .entries
+                .range(start..)
+                .take_while(|((s, _, _), _)| s == store)
+                .any(|(_, e)| e.latest.is_some())
+        };
+        let iter = state
+            .stores
+            .iter()
+            .filter(|(id, _)| id.universe == query.universe && id.name.starts_with(&query.prefix))
+            .filter(|(id, _)| query.after.as_ref().is_none_or(|a| id.name > *a))
+            .filter(|(id, _)| live(id))
+            .map(|(id, t)| DataStoreInfo {
+                name: id.name.clone(),
+                created_ms: t.created_ms,
+                updated_ms: t.updated_ms,
+            });
+        Ok(page(iter, query.limit))
+    }
+
+    fn remove_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<bool> {
+        let mut state = self.lock();
+        let Some(e) = state.entries.get_mut(&entry_key(entry)) else {
+            return Ok(false);
+        };
+        let existed = e.versions.remove(&seq).is_some();
+        if e.latest == Some(seq) {
+            e.latest = None;
+        }
+        Ok(existed)
+    }
+
+    fn purge_expired(&self, cutoff_ms: i64) -> StorageResult<PurgeStats> {
+        let mut state = self.lock();
+        let mut stats = PurgeStats::default();
+        state.entries.retain(|_, e| {
+            // A latest tombstone older than the cutoff takes the entry with it.
+            if let Some(latest) = current(e) {
+                if latest.info.deleted && latest.info.created_ms < cutoff_ms {
+                    stats.versions += e.versions.len() as u64;
+                    stats.entries += 1;
+                    return false;
+                }
+            }
+            let seqs: Vec<Seq> = e.versions.keys().copied().collect();
+            for (i, seq) in seqs.iter().enumerate() {
+                if Some(*seq) == e.latest {
+                    continue;
+                }
+                let superseded_at = match seqs.get(i + 1) {
+                    Some(next) => e.versions[next].info.created_ms,
+                    // Highest remaining version of an entry whose latest was removed.
+                    None => e.versions[seq].info.created_ms,
+                };
+                if superseded_at < cutoff_ms {
+                    e.versions.remove(seq);
+                    stats.versions += 1;
+                }
+            }
+            if e.versions.is_empty() {
+                stats.entries += 1;
+                return false;
+            }
+            true
+        });
+        Ok(stats)
+    }
+
+    fn flush(&self) -> StorageResult<()> {
+        Ok(())
+    }
+}

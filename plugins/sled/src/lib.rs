@@ -1,0 +1,128 @@
+//! The sled storage plugin of profilestore.
+//!
+//! Owns: [`SledPlugin`], its tree layout and key encoding. Invariants:
+//! - every commit is one sled transaction over the `heads`, `versions`,
+//!   `vindex` and `stores` trees: the expectation check and the writes are
+//!   atomic (sled's own optimistic transactions, not a lock of ours); sled
+//!   itself allows one process per database;
+//! - durability: `full` flushes to disk before a commit returns, `normal`
+//!   flushes in the background every 500 ms (a crash can lose up to that
+//!   much), `off` flushes only on [`StoragePlugin::flush`] and drop (a crash
+//!   can lose everything since);
+//! - the `meta` tree records the format version; a database of another
+//!   version is refused at open;
+//! - entry keys encode (universe, store, scope, key) so that byte order is
+//!   tuple order: universe big-endian, then each string with `00` escaped
+//!   as `00 FF` and terminated by `00 01`.
+//!
+//! Layout: `heads[entry] = Head`, `versions[entry ++ seq_be] = record`
+//! (the shared codec), `vindex[entry ++ seq_be] = VersionInfo` (listings
+//! never read values), `stores[universe_be ++ name] = (created, updated)`.
+
+#![warn(missing_docs)]
+
+mod keys;
+mod ops;
+
+use std::path::Path;
+
+use profilestore_plugin_api::codec::FORMAT_VERSION;
+use profilestore_plugin_api::{Durability, StorageError, StorageResult};
+use serde::{Deserialize, Serialize};
+
+/// The sled plugin: one database folder.
+#[derive(Debug)]
+pub struct SledPlugin {
+    db: sled::Db,
+    heads: sled::Tree,
+    versions: sled::Tree,
+    vindex: sled::Tree,
+    stores: sled::Tree,
+    durability: Durability,
+}
+
+/// Per-entry head record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Head {
+    pub max_seq: u64,
+    pub latest: Option<u64>,
+    pub latest_deleted: bool,
+}
+
+/// Maps a sled error.
+pub(crate) fn sled_error(err: sled::Error) -> StorageError {
+    StorageError::Backend(Box::new(err))
+}
+
+pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt {
+        what: what.to_owned(),
+        detail: err.to_string(),
+    }
+}
+
+impl SledPlugin {
+    /// Opens (creating when missing) the database folder at `path`.
+    pub fn open(path: &Path, durability: Durability) -> StorageResult<SledPlugin> {
+        let open_error = |detail: String| StorageError::Open {
+            path: path.display().to_string(),
+            detail,
+        };
+        let flush_every = match durability {
+            Durability::Normal => Some(500),
+            Durability::Full | Durability::Off => None,
+        };
+        let db = sled::Config::new()
+            .path(path)
+            .flush_every_ms(flush_every)
+            .open()
+            .map_err(|e| {
+                open_error(format!(
+                    "{e}; the path must be a writable folder not used by another running profilestore"
+                ))
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(sled_error);
+        let meta = tree("meta")?;
+        let plugin = SledPlugin {
+            heads: tree("heads")?,
+            versions: tree("versions")?,
+            vindex: tree("vindex")?,
+            stores: tree("stores")?,
+            db,
+            durability,
+        };
+        match meta.get("format_version").map_err(sled_error)? {
+            None => {
+                meta.insert("format_version", &FORMAT_VERSION.to_be_bytes())
+                    .map_err(sled_error)?;
+                plugin.db.flush().map_err(sled_error)?;
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref()).map_or(u32::MAX, u32::from_be_bytes);
+                if found != FORMAT_VERSION {
+                    return Err(StorageError::UnsupportedFormat {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+        }
+        Ok(plugin)
+    }
+
+    /// Flushes when the durability mode asks for it after every commit.
+    pub(crate) fn after_write(&self) -> StorageResult<()> {
+        if self.durability == Durability::Full {
+            self.db.flush().map_err(sled_error)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SledPlugin {
+    fn drop(&mut self) {
+        // Best effort: `off` and `normal` promise nothing, but a clean exit
+        // should not lose data.
+        let _ = self.db.flush();
+    }
+}

@@ -1,0 +1,442 @@
+//! The plugin contract over the sled trees.
+//!
+//! Owns: every `StoragePlugin` call. Invariants: writes happen only inside
+//! sled transactions that re-read the head they decide on; listings read
+//! `heads` and `vindex`, never value blobs.
+
+use profilestore_plugin_api::codec::{decode_record, encode_record};
+use profilestore_plugin_api::{
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
+    Seq, SortOrder, StorageError, StoragePlugin, StorageResult, StoreQuery, Supersede, VersionInfo,
+    VersionQuery, VersionRecord,
+};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+use sled::Transactional;
+
+use crate::keys::{entry_key, scope_and_key, seq_of, store_key, store_prefix, version_key};
+use crate::{corrupt, sled_error, Head, SledPlugin};
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StorageError>>;
+
+fn tx_error(err: TransactionError<StorageError>) -> StorageError {
+    match err {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => sled_error(e),
+    }
+}
+
+fn abort(err: StorageError) -> ConflictableTransactionError<StorageError> {
+    ConflictableTransactionError::Abort(err)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> StorageResult<T> {
+    postcard::from_bytes(bytes).map_err(|e| corrupt(what, e))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).expect("encoding into a Vec cannot fail")
+}
+
+fn tx_get<T: serde::de::DeserializeOwned>(
+    tree: &TransactionalTree,
+    key: &[u8],
+    what: &str,
+) -> TxResult<Option<T>> {
+    match tree.get(key).map_err(unabortable)? {
+        Some(bytes) => decode(&bytes, what).map(Some).map_err(abort),
+        None => Ok(None),
+    }
+}
+
+fn unabortable(e: UnabortableTransactionError) -> ConflictableTransactionError<StorageError> {
+    e.into()
+}
+
+fn page<T>(
+    mut iter: impl Iterator<Item = StorageResult<T>>,
+    limit: usize,
+) -> StorageResult<Page<T>> {
+    let limit = limit.max(1);
+    let mut items = Vec::new();
+    for item in iter.by_ref() {
+        items.push(item?);
+        if items.len() == limit {
+            break;
+        }
+    }
+    let more = items.len() == limit && iter.next().transpose()?.is_some();
+    Ok(Page { items, more })
+}
+
+impl SledPlugin {
+    fn head(&self, key: &[u8]) -> StorageResult<Option<Head>> {
+        match self.heads.get(key).map_err(sled_error)? {
+            Some(b) => decode(&b, "head").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn commit_tx(&self, c: &Commit) -> StorageResult<CommitOutcome> {
+        let ekey = entry_key(&c.entry);
+        let skey = store_key(c.entry.store.universe, &c.entry.store.name);
+        let trees = (&self.heads, &self.versions, &self.vindex, &self.stores);
+        trees
+            .transaction(|(heads, versions, vindex, stores)| {
+                let head: Head = tx_get(heads, &ekey, "head")?.unwrap_or_default();
+                let latest: Option<VersionInfo> = match head.latest {
+                    Some(seq) => tx_get(vindex, &version_key(&ekey, seq), "version info")?,
+                    None => None,
+                };
+                if let Expect::Current(expected) = c.expect {
+                    if expected != latest.as_ref().map(|l| l.seq) {
+                        let current = match head.latest {
+                            Some(seq) => {
+                                match versions.get(version_key(&ekey, seq)).map_err(unabortable)? {
+                                    Some(b) => Some(decode_record(&b, "version").map_err(abort)?),
+                                    None => None,
+                                }
+                            }
+                            None => None,
+                        };
+                        return Ok(CommitOutcome::Conflict { current });
+                    }
+                }
+                let created_ms = latest
+                    .as_ref()
+                    .map_or(c.now_ms, |l| l.created_ms.max(c.now_ms));
+                let key_created_ms = match &latest {
+                    Some(l) if !l.deleted => l.key_created_ms,
+                    _ => created_ms,
+                };
+                let replace = match (c.supersede, &latest) {
+                    (
+                        Supersede::ReplaceSameWindow {
+                            window_ms,
+                            not_before_ms,
+                        },
+                        Some(l),
+                    ) => {
+                        l.created_ms.div_euclid(window_ms) == created_ms.div_euclid(window_ms)
+                            && l.created_ms >= not_before_ms
+                    }
+                    _ => false,
+                };
+                let v = &c.version;
+                let info = VersionInfo {
+                    seq: head.max_seq + 1,
+                    key_created_ms,
+                    created_ms,
+                    deleted: v.deleted,
+                    content_length: if v.deleted { 0 } else { v.value.len() as u64 },
+                };
+                if let (true, Some(old)) = (replace, head.latest) {
+                    versions
+                        .remove(version_key(&ekey, old))
+                        .map_err(unabortable)?;
+                    vindex
+                        .remove(version_key(&ekey, old))
+                        .map_err(unabortable)?;
+                }
+                let vkey = version_key(&ekey, info.seq);
+                let record = VersionRecord {
+                    info: info.clone(),
+                    value: if v.deleted {
+                        String::new()
+                    } else {
+                        v.value.clone()
+                    },
+                    user_ids: v.user_ids.clone(),
+                    metadata: v.metadata.clone(),
+                };
+                versions
+                    .insert(vkey.clone(), encode_record(&record))
+                    .map_err(unabortable)?;
+                vindex.insert(vkey, encode(&info)).map_err(unabortable)?;
+                let new_head = Head {
+                    max_seq: info.seq,
+                    latest: Some(info.seq),
+                    latest_deleted: v.deleted,
+                };
+                heads
+                    .insert(ekey.clone(), encode(&new_head))
+                    .map_err(unabortable)?;
+                let times: (i64, i64) =
+                    tx_get(stores, &skey, "store")?.unwrap_or((created_ms, created_ms));
+                stores
+                    .insert(skey.clone(), encode(&(times.0, times.1.max(created_ms))))
+                    .map_err(unabortable)?;
+                Ok(CommitOutcome::Committed(info))
+            })
+            .map_err(tx_error)
+    }
+
+    /// Does the data store hold an entry with a current version?
+    fn store_is_live(&self, universe: u64, name: &str) -> StorageResult<bool> {
+        for item in self.heads.scan_prefix(store_prefix(universe, name)) {
+            let (_, bytes) = item.map_err(sled_error)?;
+            let head: Head = decode(&bytes, "head")?;
+            if head.latest.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Applies one entry's purge decisions, if its head is still `seen`.
+    fn purge_entry(
+        &self,
+        ekey: &[u8],
+        seen: Head,
+        doomed: &[Seq],
+        drop_entry: bool,
+    ) -> StorageResult<bool> {
+        (&self.heads, &self.versions, &self.vindex)
+            .transaction(|(heads, versions, vindex)| {
+                let head: Option<Head> = tx_get(heads, ekey, "head")?;
+                if head != Some(seen) {
+                    return Ok(false); // written meanwhile: decide again next time
+                }
+                for seq in doomed {
+                    versions
+                        .remove(version_key(ekey, *seq))
+                        .map_err(unabortable)?;
+                    vindex
+                        .remove(version_key(ekey, *seq))
+                        .map_err(unabortable)?;
+                }
+                if drop_entry {
+                    heads.remove(ekey).map_err(unabortable)?;
+                }
+                Ok(true)
+            })
+            .map_err(tx_error)
+    }
+}
+
+impl StoragePlugin for SledPlugin {
+    fn name(&self) -> &'static str {
+        "sled"
+    }
+
+    fn read_latest(&self, entry: &EntryId) -> StorageResult<Option<VersionRecord>> {
+        let ekey = entry_key(entry);
+        // Re-read until the head and the record agree (a commit may land in
+        // between, and a replaced latest may vanish).
+        for _ in 0..100 {
+            let Some(head) = self.head(&ekey)? else {
+                return Ok(None);
+            };
+            let Some(seq) = head.latest else {
+                return Ok(None);
+            };
+            if let Some(bytes) = self
+                .versions
+                .get(version_key(&ekey, seq))
+                .map_err(sled_error)?
+            {
+                return decode_record(&bytes, "version").map(Some);
+            }
+        }
+        Err(StorageError::Unavailable(
+            "entry kept changing while being read".to_owned(),
+        ))
+    }
+
+    fn read_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<Option<VersionRecord>> {
+        match self
+            .versions
+            .get(version_key(&entry_key(entry), seq))
+            .map_err(sled_error)?
+        {
+            Some(bytes) => decode_record(&bytes, "version").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn commit(&self, commit: &Commit) -> StorageResult<CommitOutcome> {
+        let outcome = self.commit_tx(commit)?;
+        if matches!(outcome, CommitOutcome::Committed(_)) {
+            self.after_write()?;
+        }
+        Ok(outcome)
+    }
+
+    fn list_versions(
+        &self,
+        entry: &EntryId,
+        query: &VersionQuery,
+    ) -> StorageResult<Page<VersionInfo>> {
+        let ekey = entry_key(entry);
+        let lo = version_key(&ekey, 0);
+        let hi = version_key(&ekey, u64::MAX);
+        let range = match (query.order, query.after) {
+            (SortOrder::Ascending, Some(a)) => self
+                .vindex
+                .range(version_key(&ekey, a.saturating_add(1))..=hi),
+            (SortOrder::Descending, Some(a)) => self.vindex.range(lo..version_key(&ekey, a)),
+            (_, None) => self.vindex.range(lo..=hi),
+        };
+        let decode_info =
+            |item: sled::Result<(sled::IVec, sled::IVec)>| -> StorageResult<VersionInfo> {
+                let (_, bytes) = item.map_err(sled_error)?;
+                decode(&bytes, "version info")
+            };
+        let in_range = |r: &StorageResult<VersionInfo>| match r {
+            Ok(v) => {
+                query.min_ms.is_none_or(|m| v.created_ms >= m)
+                    && query.max_ms.is_none_or(|m| v.created_ms <= m)
+            }
+            Err(_) => true,
+        };
+        match query.order {
+            SortOrder::Ascending => page(range.map(decode_info).filter(in_range), query.limit),
+            SortOrder::Descending => {
+                page(range.rev().map(decode_info).filter(in_range), query.limit)
+            }
+        }
+    }
+
+    fn list_keys(&self, query: &KeyQuery) -> StorageResult<Page<KeyName>> {
+        let prefix = store_prefix(query.store.universe, &query.store.name);
+        let plen = prefix.len();
+        let iter = self.heads.scan_prefix(&prefix).filter_map(move |item| {
+            let (key, bytes) = match item {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(sled_error(e))),
+            };
+            let head: Head = match decode(&bytes, "head") {
+                Ok(h) => h,
+                Err(e) => return Some(Err(e)),
+            };
+            if head.latest.is_none() || (head.latest_deleted && !query.include_deleted) {
+                return None;
+            }
+            let Some((scope, key)) = scope_and_key(&key, plen) else {
+                return Some(Err(corrupt("entry key", "undecodable")));
+            };
+            let matches = match &query.scope {
+                Some(s) => *s == scope && key.starts_with(&query.prefix),
+                None => format!("{scope}/{key}").starts_with(&query.prefix),
+            };
+            let name = KeyName { scope, key };
+            (matches && query.after.as_ref().is_none_or(|a| name > *a)).then_some(Ok(name))
+        });
+        page(iter, query.limit)
+    }
+
+    fn list_data_stores(&self, query: &StoreQuery) -> StorageResult<Page<DataStoreInfo>> {
+        let prefix = query.universe.to_be_bytes();
+        let iter = self.stores.scan_prefix(prefix).filter_map(|item| {
+            let (key, bytes) = match item {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(sled_error(e))),
+            };
+            let name = match std::str::from_utf8(&key[8..]) {
+                Ok(n) => n.to_owned(),
+                Err(e) => return Some(Err(corrupt("store key", e))),
+            };
+            if !name.starts_with(&query.prefix) || query.after.as_ref().is_some_and(|a| name <= *a)
+            {
+                return None;
+            }
+            match self.store_is_live(query.universe, &name) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+            Some(
+                decode::<(i64, i64)>(&bytes, "store").map(|(created_ms, updated_ms)| {
+                    DataStoreInfo {
+                        name,
+                        created_ms,
+                        updated_ms,
+                    }
+                }),
+            )
+        });
+        page(iter, query.limit)
+    }
+
+    fn remove_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<bool> {
+        let ekey = entry_key(entry);
+        let removed = (&self.heads, &self.versions, &self.vindex)
+            .transaction(|(heads, versions, vindex)| {
+                let Some(mut head) = tx_get::<Head>(heads, &ekey, "head")? else {
+                    return Ok(false);
+                };
+                let existed = versions
+                    .remove(version_key(&ekey, seq))
+                    .map_err(unabortable)?
+                    .is_some();
+                vindex
+                    .remove(version_key(&ekey, seq))
+                    .map_err(unabortable)?;
+                if head.latest == Some(seq) {
+                    head.latest = None;
+                    head.latest_deleted = false;
+                    heads
+                        .insert(ekey.clone(), encode(&head))
+                        .map_err(unabortable)?;
+                }
+                Ok(existed)
+            })
+            .map_err(tx_error)?;
+        self.after_write()?;
+        Ok(removed)
+    }
+
+    fn purge_expired(&self, cutoff_ms: i64) -> StorageResult<PurgeStats> {
+        let mut stats = PurgeStats::default();
+        for item in self.heads.iter() {
+            let (ekey, bytes) = item.map_err(sled_error)?;
+            let head: Head = decode(&bytes, "head")?;
+            let infos: Vec<VersionInfo> = self
+                .vindex
+                .scan_prefix(&ekey)
+                .map(|kv| {
+                    let (k, v) = kv.map_err(sled_error)?;
+                    debug_assert!(seq_of(&k).is_some());
+                    decode(&v, "version info")
+                })
+                .collect::<StorageResult<_>>()?;
+            let latest = infos.iter().find(|i| Some(i.seq) == head.latest);
+            let (doomed, drop_entry): (Vec<Seq>, bool) = match latest {
+                Some(l) if l.deleted && l.created_ms < cutoff_ms => {
+                    (infos.iter().map(|i| i.seq).collect(), true)
+                }
+                _ => {
+                    let doomed: Vec<Seq> = infos
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, i)| Some(i.seq) != head.latest)
+                        .filter(|(n, i)| {
+                            infos
+                                .get(n + 1)
+                                .map_or(i.created_ms, |next| next.created_ms)
+                                < cutoff_ms
+                        })
+                        .map(|(_, i)| i.seq)
+                        .collect();
+                    let empty = doomed.len() == infos.len();
+                    (doomed, empty)
+                }
+            };
+            if doomed.is_empty() && !drop_entry {
+                continue;
+            }
+            if self.purge_entry(&ekey, head, &doomed, drop_entry)? {
+                stats.versions += doomed.len() as u64;
+                stats.entries += u64::from(drop_entry);
+            }
+        }
+        self.after_write()?;
+        Ok(stats)
+    }
+
+    fn flush(&self) -> StorageResult<()> {
+        self.db.flush().map_err(sled_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! The shared conformance suite on the sled plugin (durability `off`, so
+//! the suite measures behaviour, not the disk).
+
+use profilestore_plugin_api::conformance::Subject;
+use profilestore_plugin_api::Durability;
+use profilestore_sled::SledPlugin;
+
+fn subject() -> Subject {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin = SledPlugin::open(&dir.path().join("sled"), Durability::Off).expect("open");
+    Subject {
+        plugin: Box::new(plugin),
+        guard: Box::new(dir),
+    }
+}
+
+profilestore_plugin_api::conformance_suite!(subject);

@@ -1,0 +1,353 @@
+//! The command line: argument definitions and the data commands.
+//!
+//! Owns: parsing (`clap`) and running the `profilestore` subcommands that
+//! work on a data folder directly. Invariants: every command prints JSON
+//! (one document or one JSON line per item) on stdout so scripts can read
+//! it; errors go to stderr via `main` and exit non-zero; a command that is
+//! rejected changes nothing.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{json, Map, Value};
+
+use crate::clock::Clock;
+use crate::config::{Config, Overrides};
+use crate::datastore::{
+    parse_value_text, DataStore, DataStoreService, Entry, KeyInfo, ListKeysOptions,
+    ListVersionsOptions, Retention, SortOrder, WriteOptions,
+};
+use crate::plugin_api::Durability;
+use crate::storage::{open, StorageKind};
+
+/// `profilestore`: a local Roblox DataStore and ProfileStore server.
+#[derive(Debug, Parser)]
+#[command(name = "profilestore", version, about, long_about = None)]
+pub struct Cli {
+    /// Where and how data is stored.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command. Each overrides `config.toml`.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Config file (default: ./config.toml when it exists).
+    #[arg(long, global = true, env = "PROFILESTORE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Storage plugin: sqlite (default), sled or memory.
+    #[arg(long, global = true, env = "PROFILESTORE_STORAGE")]
+    pub storage: Option<StorageKind>,
+    /// Data folder (default `data`; created when missing).
+    #[arg(long, global = true, env = "PROFILESTORE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `full` (default: fsync every commit), `normal` or `off` (fast, for tests).
+    #[arg(long, global = true, env = "PROFILESTORE_DURABILITY")]
+    pub durability: Option<Durability>,
+    /// Version granularity: every write (default), or the first write per UTC hour.
+    #[arg(long, global = true, env = "PROFILESTORE_RETENTION", value_enum)]
+    pub retention: Option<RetentionArg>,
+    /// Universe (experience) id (default 1).
+    #[arg(long, global = true, env = "PROFILESTORE_UNIVERSE")]
+    pub universe: Option<u64>,
+}
+
+/// `--retention` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RetentionArg {
+    /// Every write is a version.
+    PerWrite,
+    /// First write per key per UTC hour is a version.
+    PerUtcHour,
+}
+
+/// An entry's address.
+#[derive(Debug, Args)]
+pub struct EntryArgs {
+    /// Data store name.
+    pub datastore: String,
+    /// Key.
+    pub key: String,
+    /// Scope.
+    #[arg(long, default_value = "global")]
+    pub scope: String,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print an entry's value and key info (or one version's).
+    Get {
+        /// The entry.
+        #[command(flatten)]
+        entry: EntryArgs,
+        /// A version id from `versions`.
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Write an entry (value as JSON text, or `-` for stdin).
+    Set {
+        /// The entry.
+        #[command(flatten)]
+        entry: EntryArgs,
+        /// The value, as JSON.
+        value: String,
+        /// A user id to attach (repeatable, at most 4).
+        #[arg(long = "user-id")]
+        user_ids: Vec<i64>,
+        /// Metadata, as a JSON object.
+        #[arg(long)]
+        metadata: Option<String>,
+    },
+    /// Add to an integer entry.
+    Increment {
+        /// The entry.
+        #[command(flatten)]
+        entry: EntryArgs,
+        /// Amount.
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+        by: i64,
+    },
+    /// Delete an entry (writes a tombstone version).
+    Remove {
+        /// The entry.
+        #[command(flatten)]
+        entry: EntryArgs,
+    },
+    /// List the keys of a data store, one JSON line each.
+    Keys {
+        /// Data store name.
+        datastore: String,
+        /// Scope (ignored with `--all-scopes`).
+        #[arg(long, default_value = "global")]
+        scope: String,
+        /// List every scope; names are `scope/key`.
+        #[arg(long)]
+        all_scopes: bool,
+        /// Key prefix.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Skip deleted keys.
+        #[arg(long)]
+        exclude_deleted: bool,
+    },
+    /// List an entry's versions, one JSON line each.
+    Versions {
+        /// The entry.
+        #[command(flatten)]
+        entry: EntryArgs,
+        /// Newest first.
+        #[arg(long)]
+        descending: bool,
+    },
+    /// List the data stores of the universe, one JSON line each.
+    Stores {
+        /// Name prefix.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
+    /// Permanently remove expired versions and tombstones now.
+    Purge,
+}
+
+impl StorageArgs {
+    /// The flag and environment overrides these arguments carry.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            storage: self.storage,
+            data_dir: self.data_dir.clone(),
+            durability: self.durability,
+            retention: self.retention.map(|r| match r {
+                RetentionArg::PerWrite => Retention::PerWrite,
+                RetentionArg::PerUtcHour => Retention::PerUtcHour,
+            }),
+            universe: self.universe,
+            ..Overrides::default()
+        }
+    }
+
+    /// The file's settings with these overrides applied.
+    pub fn resolve(&self, extra: Overrides) -> anyhow::Result<Config> {
+        let mut overrides = self.overrides();
+        overrides.listen = extra.listen;
+        overrides.api_keys = extra.api_keys;
+        Ok(Config::load(self.config.as_deref())?.apply(overrides)?)
+    }
+}
+
+/// Opens the configured storage as a DataStore service on the system clock.
+pub fn open_service(config: &Config) -> anyhow::Result<DataStoreService> {
+    let plugin = open(&config.storage_config())?;
+    Ok(DataStoreService::new(
+        plugin,
+        Clock::system(),
+        config.datastore_config(),
+    ))
+}
+
+fn key_info_json(info: &KeyInfo) -> Value {
+    json!({
+        "version": info.version,
+        "createdTime": info.created_ms,
+        "updatedTime": info.updated_ms,
+        "userIds": info.user_ids,
+        "metadata": info.metadata,
+    })
+}
+
+fn entry_json(entry: Option<Entry>) -> Value {
+    match entry {
+        Some(e) => json!({"value": e.value, "keyInfo": key_info_json(&e.info)}),
+        None => Value::Null,
+    }
+}
+
+fn print_line(value: &Value) {
+    println!("{value}");
+}
+
+fn store(
+    service: &DataStoreService,
+    universe: u64,
+    entry: &EntryArgs,
+) -> anyhow::Result<DataStore> {
+    Ok(service.data_store(universe, &entry.datastore, &entry.scope)?)
+}
+
+/// Runs a data command to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.storage.resolve(Overrides::default())?;
+    let service = open_service(&config)?;
+    let universe = config.server.universe;
+    match cli.command {
+        Command::Get { entry, version } => {
+            let ds = store(&service, universe, &entry)?;
+            let found = match version {
+                Some(v) => ds.get_version(&entry.key, &v).await?,
+                None => ds.get(&entry.key).await?,
+            };
+            print_line(&entry_json(found));
+        }
+        Command::Set {
+            entry,
+            value,
+            user_ids,
+            metadata,
+        } => {
+            let text = if value == "-" {
+                let mut buf = Vec::new();
+                std::io::stdin().read_to_end(&mut buf)?;
+                buf
+            } else {
+                value.into_bytes()
+            };
+            let value = parse_value_text(&text)?;
+            let metadata = match metadata {
+                Some(m) => match serde_json::from_str::<Value>(&m) {
+                    Ok(Value::Object(map)) => map,
+                    _ => anyhow::bail!(
+                        "--metadata must be a JSON object, like '{{\"source\":\"cli\"}}'"
+                    ),
+                },
+                None => Map::new(),
+            };
+            let ds = store(&service, universe, &entry)?;
+            let info = ds
+                .set(&entry.key, &value, &WriteOptions { user_ids, metadata })
+                .await?;
+            print_line(&key_info_json(&info));
+        }
+        Command::Increment { entry, by } => {
+            let ds = store(&service, universe, &entry)?;
+            let (value, info) = ds
+                .increment(&entry.key, by, &WriteOptions::default())
+                .await?;
+            print_line(&json!({"value": value, "keyInfo": key_info_json(&info)}));
+        }
+        Command::Remove { entry } => {
+            let ds = store(&service, universe, &entry)?;
+            print_line(&entry_json(ds.remove(&entry.key).await?));
+        }
+        Command::Keys {
+            datastore,
+            scope,
+            all_scopes,
+            prefix,
+            exclude_deleted,
+        } => {
+            let ds = if all_scopes {
+                service.data_store_all_scopes(universe, &datastore)?
+            } else {
+                service.data_store(universe, &datastore, &scope)?
+            };
+            let mut options = ListKeysOptions {
+                prefix,
+                exclude_deleted,
+                ..ListKeysOptions::default()
+            };
+            loop {
+                let page = ds.list_keys(&options).await?;
+                for k in &page.items {
+                    print_line(&json!({"scope": k.scope, "key": k.key}));
+                }
+                match page.cursor {
+                    Some(c) => options.cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        Command::Versions { entry, descending } => {
+            let ds = store(&service, universe, &entry)?;
+            let mut options = ListVersionsOptions {
+                order: if descending {
+                    SortOrder::Descending
+                } else {
+                    SortOrder::Ascending
+                },
+                ..ListVersionsOptions::default()
+            };
+            loop {
+                let page = ds.list_versions(&entry.key, &options).await?;
+                for v in &page.items {
+                    print_line(&json!({
+                        "version": v.version, "createdTime": v.created_ms,
+                        "deleted": v.deleted, "contentLength": v.content_length,
+                    }));
+                }
+                match page.cursor {
+                    Some(c) => options.cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        Command::Stores { prefix } => {
+            let mut cursor = None;
+            loop {
+                let page = service
+                    .list_data_stores(universe, &prefix, 0, cursor.as_deref())
+                    .await?;
+                for s in &page.items {
+                    print_line(
+                        &json!({"name": s.name, "createdTime": s.created_ms, "updatedTime": s.updated_ms}),
+                    );
+                }
+                match page.cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        Command::Purge => {
+            let stats = service.purge_expired().await?;
+            print_line(
+                &json!({"versionsRemoved": stats.versions, "entriesRemoved": stats.entries}),
+            );
+        }
+    }
+    service.storage().call(|p| p.flush()).await?;
+    Ok(())
+}

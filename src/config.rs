@@ -1,0 +1,439 @@
+//! `config.toml`: the settings of a profilestore server, with defaults.
+//!
+//! Owns: the settings' shape, their defaults, reading the file and applying
+//! overrides. Invariants: an unknown key is an error naming the key; the
+//! precedence is built-in default < file < environment variable < flag
+//! (environment and flags arrive together as [`Overrides`], resolved by
+//! clap); every value is validated here, before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::datastore::{DataStoreConfig, Retention};
+use crate::plugin_api::Durability;
+use crate::storage::{StorageConfig, StorageKind};
+
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (names the key and line).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting `{key}`: {message}")]
+    Invalid {
+        /// The setting, as `section.key`.
+        key: &'static str,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
+}
+
+/// The whole file. Every section and key is optional.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerSection,
+    /// `[storage]`
+    pub storage: StorageSection,
+    /// `[datastore]`
+    pub datastore: DataStoreSection,
+    /// `[messaging]`
+    pub messaging: MessagingSection,
+    /// `[engine]`
+    pub engine: EngineSection,
+    /// `[log]`
+    pub log: LogSection,
+}
+
+/// `[server]`: the HTTP endpoint.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address to listen on (default `127.0.0.1:8787`; port 0 picks one).
+    pub listen: SocketAddr,
+    /// Accepted `x-api-key` values. Without any, only loopback is allowed.
+    pub api_keys: Vec<String>,
+    /// Largest request body in bytes (default 4 MiB + 64 KiB).
+    pub max_body_bytes: usize,
+    /// Universe id used when a client does not name one (CLI, engine).
+    pub universe: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            api_keys: Vec::new(),
+            max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
+            universe: 1,
+        }
+    }
+}
+
+/// `[storage]`: the storage plugin.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// `sqlite` (default), `sled` or `memory`.
+    pub plugin: StorageKind,
+    /// Data folder (default `data`, relative to the working directory).
+    pub data_dir: PathBuf,
+    /// `full` (default), `normal` or `off`.
+    pub durability: Durability,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        let defaults = StorageConfig::default();
+        StorageSection {
+            plugin: defaults.kind,
+            data_dir: defaults.data_dir,
+            durability: defaults.durability,
+        }
+    }
+}
+
+/// `[datastore]`: versions.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataStoreSection {
+    /// `per_write` (default) or `per_utc_hour`.
+    pub retention: Retention,
+    /// Days a superseded version or tombstone is kept (default 30).
+    pub version_expiry_days: f64,
+    /// How often expired versions are purged, in seconds (default 3600).
+    pub purge_interval_secs: f64,
+}
+
+impl Default for DataStoreSection {
+    fn default() -> Self {
+        DataStoreSection {
+            retention: Retention::PerWrite,
+            version_expiry_days: 30.0,
+            purge_interval_secs: 3600.0,
+        }
+    }
+}
+
+/// `[messaging]`: the message bus.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagingSection {
+    /// How long published messages stay readable by long-polls (default 120 s).
+    pub retention_secs: f64,
+    /// How many messages per topic stay readable (default 1000).
+    pub retention_messages: usize,
+}
+
+impl Default for MessagingSection {
+    fn default() -> Self {
+        MessagingSection {
+            retention_secs: 120.0,
+            retention_messages: 1000,
+        }
+    }
+}
+
+/// `[engine]`: ProfileStore's constants, in seconds unless named otherwise.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSection {
+    /// `AUTO_SAVE_PERIOD` (300).
+    pub auto_save_period_secs: f64,
+    /// `LOAD_REPEAT_PERIOD` (10).
+    pub load_repeat_period_secs: f64,
+    /// `FIRST_LOAD_REPEAT` (5).
+    pub first_load_repeat_secs: f64,
+    /// `SESSION_STEAL` (40).
+    pub session_steal_secs: f64,
+    /// `ASSUME_DEAD` (630).
+    pub assume_dead_secs: f64,
+    /// `START_SESSION_TIMEOUT` (120).
+    pub start_session_timeout_secs: f64,
+    /// `CRITICAL_STATE_ERROR_COUNT` (5).
+    pub critical_state_error_count: usize,
+    /// `CRITICAL_STATE_ERROR_EXPIRE` (120).
+    pub critical_state_error_expire_secs: f64,
+    /// `CRITICAL_STATE_EXPIRE` (120).
+    pub critical_state_expire_secs: f64,
+    /// `MAX_MESSAGE_QUEUE` (1000).
+    pub max_message_queue: usize,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            auto_save_period_secs: 300.0,
+            load_repeat_period_secs: 10.0,
+            first_load_repeat_secs: 5.0,
+            session_steal_secs: 40.0,
+            assume_dead_secs: 630.0,
+            start_session_timeout_secs: 120.0,
+            critical_state_error_count: 5,
+            critical_state_error_expire_secs: 120.0,
+            critical_state_expire_secs: 120.0,
+            max_message_queue: 1000,
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// A `tracing` filter: `error`, `warn`, `info` (default), `debug`, or
+    /// per-module directives. `PROFILESTORE_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// Values from flags and environment variables; `None` keeps the file's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    /// `--listen` / `PROFILESTORE_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--api-key` (repeatable) / `PROFILESTORE_API_KEYS` (comma-separated).
+    pub api_keys: Vec<String>,
+    /// `--storage` / `PROFILESTORE_STORAGE`.
+    pub storage: Option<StorageKind>,
+    /// `--data-dir` / `PROFILESTORE_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--durability` / `PROFILESTORE_DURABILITY`.
+    pub durability: Option<Durability>,
+    /// `--retention` / `PROFILESTORE_RETENTION`.
+    pub retention: Option<Retention>,
+    /// `--universe` / `PROFILESTORE_UNIVERSE`.
+    pub universe: Option<u64>,
+}
+
+impl Config {
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads `path`; with `None`, reads `./config.toml` when it exists and
+    /// uses the defaults otherwise.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_owned(), true),
+            None => (PathBuf::from("config.toml"), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::from_toml(&text, &path),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Applies flag and environment overrides, then validates again.
+    pub fn apply(mut self, o: Overrides) -> Result<Config, ConfigError> {
+        if let Some(v) = o.listen {
+            self.server.listen = v;
+        }
+        if !o.api_keys.is_empty() {
+            self.server.api_keys = o.api_keys;
+        }
+        if let Some(v) = o.storage {
+            self.storage.plugin = v;
+        }
+        if let Some(v) = o.data_dir {
+            self.storage.data_dir = v;
+        }
+        if let Some(v) = o.durability {
+            self.storage.durability = v;
+        }
+        if let Some(v) = o.retention {
+            self.datastore.retention = v;
+        }
+        if let Some(v) = o.universe {
+            self.server.universe = v;
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        fn positive(key: &'static str, v: f64) -> Result<(), ConfigError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid {
+                    key,
+                    message: format!("{v} is not a positive number"),
+                })
+            }
+        }
+        let d = &self.datastore;
+        positive("datastore.version_expiry_days", d.version_expiry_days)?;
+        positive("datastore.purge_interval_secs", d.purge_interval_secs)?;
+        positive("messaging.retention_secs", self.messaging.retention_secs)?;
+        let e = &self.engine;
+        for (key, v) in [
+            ("engine.auto_save_period_secs", e.auto_save_period_secs),
+            ("engine.load_repeat_period_secs", e.load_repeat_period_secs),
+            ("engine.first_load_repeat_secs", e.first_load_repeat_secs),
+            ("engine.session_steal_secs", e.session_steal_secs),
+            ("engine.assume_dead_secs", e.assume_dead_secs),
+            (
+                "engine.start_session_timeout_secs",
+                e.start_session_timeout_secs,
+            ),
+            (
+                "engine.critical_state_error_expire_secs",
+                e.critical_state_error_expire_secs,
+            ),
+            (
+                "engine.critical_state_expire_secs",
+                e.critical_state_expire_secs,
+            ),
+        ] {
+            positive(key, v)?;
+        }
+        if e.critical_state_error_count == 0 || e.max_message_queue == 0 {
+            return Err(ConfigError::Invalid {
+                key: "engine",
+                message: "critical_state_error_count and max_message_queue must be at least 1"
+                    .into(),
+            });
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "server.max_body_bytes",
+                message: "must be at least 1024".into(),
+            });
+        }
+        if self.server.api_keys.iter().any(String::is_empty) {
+            return Err(ConfigError::Invalid {
+                key: "server.api_keys",
+                message: "an API key cannot be empty".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The storage settings.
+    pub fn storage_config(&self) -> StorageConfig {
+        StorageConfig {
+            kind: self.storage.plugin,
+            data_dir: self.storage.data_dir.clone(),
+            durability: self.storage.durability,
+        }
+    }
+
+    /// The DataStore layer's settings.
+    pub fn datastore_config(&self) -> DataStoreConfig {
+        DataStoreConfig {
+            retention: self.datastore.retention,
+            version_expiry: Duration::from_secs_f64(self.datastore.version_expiry_days * 86_400.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_toml_parses_and_equals_the_defaults() {
+        let text = include_str!("../config.toml");
+        let parsed = Config::from_toml(text, Path::new("config.toml")).expect("config.toml");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let err = Config::from_toml(
+            "[server]\nlisten_addr = \"127.0.0.1:1\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("listen_addr"), "{err}");
+        let err = Config::from_toml("[storag]\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("storag"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        let err = Config::from_toml(
+            "[storage]\ndurability = \"sometimes\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("sometimes"), "{err}");
+        let err = Config::from_toml("[engine]\nsession_steal_secs = -1\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("engine.session_steal_secs"), "{err}");
+    }
+
+    #[test]
+    fn overrides_beat_the_file() {
+        let file = Config::from_toml(
+            "[server]\nlisten = \"127.0.0.1:9000\"\napi_keys = [\"a\"]\n[storage]\nplugin = \"sled\"\n",
+            Path::new("c.toml"),
+        )
+        .expect("parse");
+        assert_eq!(file.server.listen.port(), 9000);
+        let merged = file
+            .apply(Overrides {
+                listen: Some("127.0.0.1:0".parse().expect("addr")),
+                api_keys: vec!["b".into()],
+                storage: Some(StorageKind::Memory),
+                ..Overrides::default()
+            })
+            .expect("apply");
+        assert_eq!(merged.server.listen.port(), 0);
+        assert_eq!(merged.server.api_keys, vec!["b".to_owned()]);
+        assert_eq!(merged.storage.plugin, StorageKind::Memory);
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error_but_a_missing_default_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.toml");
+        assert!(matches!(
+            Config::load(Some(&missing)),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+}

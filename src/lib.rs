@@ -1,0 +1,14 @@
+//! profilestore: Roblox's ProfileStore, DataStore and MessagingService,
+//! emulated in one self-contained library and binary.
+//!
+//! Owns: nothing itself; it declares the modules. See `ARCHITECTURE.md` for
+//! the codemap and the dependency rule (plugins never depend on this crate).
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod datastore;
+pub mod storage;
+
+pub use clock::Clock;
+pub use profilestore_plugin_api as plugin_api;

@@ -1,0 +1,222 @@
+//! Storage plugin selection and the one bridge from async code to plugins.
+//!
+//! Owns: choosing and opening a plugin from a [`StorageConfig`] (features
+//! `sled` and `sqlite` decide which are compiled in), and [`Storage`], the
+//! only place that runs plugin calls off the async runtime.
+//! Invariants: no other module calls `spawn_blocking` for storage; a blocking
+//! plugin call never runs on a runtime worker thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use profilestore_plugin_api::{Durability, StorageError, StoragePlugin, StorageResult};
+use serde::{Deserialize, Serialize};
+
+/// Which storage plugin to use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// In memory; lost at exit. For tests and mocks.
+    Memory,
+    /// sled, an embedded log-structured store (a directory).
+    Sled,
+    /// SQLite in WAL mode (one file). The default.
+    #[default]
+    Sqlite,
+}
+
+impl StorageKind {
+    /// The plugin's name as written in configs and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageKind::Memory => "memory",
+            StorageKind::Sled => "sled",
+            StorageKind::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl std::fmt::Display for StorageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for StorageKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "memory" => Ok(StorageKind::Memory),
+            "sled" => Ok(StorageKind::Sled),
+            "sqlite" => Ok(StorageKind::Sqlite),
+            other => Err(format!(
+                "unknown storage plugin `{other}`: expected `memory`, `sled` or `sqlite`"
+            )),
+        }
+    }
+}
+
+/// How to open storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// The plugin.
+    pub kind: StorageKind,
+    /// Data folder: sled uses `<data_dir>/sled`, SQLite `<data_dir>/profilestore.sqlite3`.
+    pub data_dir: PathBuf,
+    /// Safety/speed trade-off of the persistent plugins.
+    pub durability: Durability,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            kind: StorageKind::default(),
+            data_dir: PathBuf::from("data"),
+            durability: Durability::Full,
+        }
+    }
+}
+
+/// Why storage could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The configured plugin's cargo feature was not enabled at build time.
+    #[error(
+        "storage plugin `{0}` is not compiled into this build; rebuild with \
+         `cargo build --release --features {0}` (or choose another plugin with `--storage`)"
+    )]
+    NotCompiled(StorageKind),
+    /// The plugin failed to open its data.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Opens the configured plugin.
+pub fn open(config: &StorageConfig) -> Result<Arc<dyn StoragePlugin>, OpenError> {
+    match config.kind {
+        StorageKind::Memory => Ok(Arc::new(profilestore_memory::MemoryPlugin::new())),
+        #[cfg(feature = "sled")]
+        StorageKind::Sled => Ok(Arc::new(profilestore_sled::SledPlugin::open(
+            &config.data_dir.join("sled"),
+            config.durability,
+        )?)),
+        #[cfg(feature = "sqlite")]
+        StorageKind::Sqlite => Ok(Arc::new(profilestore_sqlite::SqlitePlugin::open(
+            &config.data_dir.join("profilestore.sqlite3"),
+            config.durability,
+        )?)),
+        #[allow(unreachable_patterns)]
+        other => Err(OpenError::NotCompiled(other)),
+    }
+}
+
+/// The async face of a storage plugin: the one bridge to blocking calls.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    plugin: Arc<dyn StoragePlugin>,
+}
+
+impl Storage {
+    /// Wraps a plugin.
+    pub fn new(plugin: Arc<dyn StoragePlugin>) -> Self {
+        Storage { plugin }
+    }
+
+    /// The plugin itself (for synchronous tools and benchmarks).
+    pub fn plugin(&self) -> &Arc<dyn StoragePlugin> {
+        &self.plugin
+    }
+
+    /// Runs one plugin call: on the blocking pool for blocking plugins,
+    /// inline for in-memory ones.
+    pub async fn call<R, F>(&self, f: F) -> StorageResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn StoragePlugin) -> StorageResult<R> + Send + 'static,
+    {
+        if !self.plugin.is_blocking() {
+            return f(&*self.plugin);
+        }
+        let plugin = Arc::clone(&self.plugin);
+        match tokio::task::spawn_blocking(move || f(&*plugin)).await {
+            Ok(result) => result,
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            Err(join) => Err(StorageError::Unavailable(format!(
+                "storage call cancelled: {join}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(kind: StorageKind) -> (tempfile::TempDir, StorageConfig) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = StorageConfig {
+            kind,
+            data_dir: dir.path().to_owned(),
+            durability: Durability::Off,
+        };
+        (dir, config)
+    }
+
+    #[test]
+    fn parses_plugin_names_case_insensitively() {
+        assert_eq!("SQLite".parse::<StorageKind>(), Ok(StorageKind::Sqlite));
+        assert_eq!("sled".parse::<StorageKind>(), Ok(StorageKind::Sled));
+        assert_eq!("memory".parse::<StorageKind>(), Ok(StorageKind::Memory));
+        let err = "postgres".parse::<StorageKind>().unwrap_err();
+        assert!(err.contains("postgres") && err.contains("sqlite"), "{err}");
+    }
+
+    #[test]
+    fn memory_is_always_compiled_in() {
+        let (_dir, config) = config(StorageKind::Memory);
+        assert_eq!(open(&config).expect("memory").name(), "memory");
+    }
+
+    #[cfg(feature = "sled")]
+    #[test]
+    fn opens_sled_under_the_data_dir() {
+        let (dir, config) = config(StorageKind::Sled);
+        assert_eq!(open(&config).expect("sled").name(), "sled");
+        assert!(dir.path().join("sled").exists());
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn opens_sqlite_under_the_data_dir() {
+        let (dir, config) = config(StorageKind::Sqlite);
+        assert_eq!(open(&config).expect("sqlite").name(), "sqlite");
+        assert!(dir.path().join("profilestore.sqlite3").exists());
+    }
+
+    #[cfg(not(feature = "sled"))]
+    #[test]
+    fn sled_not_compiled_in_says_how_to_enable_it() {
+        let (_dir, config) = config(StorageKind::Sled);
+        let err = open(&config).unwrap_err().to_string();
+        assert!(err.contains("--features sled"), "{err}");
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    #[test]
+    fn sqlite_not_compiled_in_says_how_to_enable_it() {
+        let (_dir, config) = config(StorageKind::Sqlite);
+        let err = open(&config).unwrap_err().to_string();
+        assert!(err.contains("--features sqlite"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn bridge_runs_blocking_and_inline_plugins() {
+        for kind in [StorageKind::Memory, StorageKind::Sqlite] {
+            let (_dir, config) = config(kind);
+            let Ok(plugin) = open(&config) else { continue };
+            let storage = Storage::new(plugin);
+            let name = storage.call(|p| Ok(p.name())).await.expect("call");
+            assert_eq!(name, kind.as_str());
+        }
+    }
+}
