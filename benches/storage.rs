@@ -140,6 +140,11 @@ fn bench_raw_sqlite(file: &Path, durability: Durability, keys: usize, budget: &B
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // Optional plugin filter: `cargo bench --bench storage -- sqlite`.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let budget = if quick {
         Budget {
             ops: 200,
@@ -167,6 +172,9 @@ fn main() {
     println!("| memory | - | 1 | {mem:.0} | - | - |");
 
     for kind in [StorageKind::Sled, StorageKind::Sqlite] {
+        if !only.is_empty() && !only.iter().any(|o| o == kind.as_str()) {
+            continue;
+        }
         for durability in [Durability::Full, Durability::Normal, Durability::Off] {
             for keys in [1, MANY_KEYS] {
                 let ours_dir = tempfile::tempdir().expect("tempdir");

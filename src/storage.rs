@@ -3,8 +3,11 @@
 //! Owns: choosing and opening a plugin from a [`StorageConfig`] (features
 //! `sled` and `sqlite` decide which are compiled in), and [`Storage`], the
 //! only place that runs plugin calls off the async runtime.
-//! Invariants: no other module calls `spawn_blocking` for storage; a blocking
-//! plugin call never runs on a runtime worker thread.
+//! Invariants: no other module runs blocking storage calls itself; a
+//! blocking plugin call never stalls the runtime: it runs under
+//! `block_in_place` on a multi-thread runtime (the worker's queue moves to
+//! another thread first) and on the blocking pool (`spawn_blocking`) on a
+//! current-thread runtime.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,6 +140,17 @@ impl Storage {
         if !self.plugin.is_blocking() {
             return f(&*self.plugin);
         }
+        // On a multi-thread runtime, `block_in_place` hands this worker's
+        // other tasks to another thread and runs the call right here: the
+        // runtime keeps running, and the call saves the two thread hops of
+        // `spawn_blocking` (measured: about 1.4x to 2x more updates per
+        // second, see BENCHMARKS.md). A current-thread runtime cannot do
+        // that, so it uses the blocking pool.
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            return tokio::task::block_in_place(|| f(&*self.plugin));
+        }
         let plugin = Arc::clone(&self.plugin);
         match tokio::task::spawn_blocking(move || f(&*plugin)).await {
             Ok(result) => result,
@@ -218,5 +232,64 @@ mod tests {
             let name = storage.call(|p| Ok(p.name())).await.expect("call");
             assert_eq!(name, kind.as_str());
         }
+    }
+}
+
+#[cfg(test)]
+mod bridge_tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A slow blocking call must not stall other tasks, on either runtime.
+    fn other_tasks_run_during_a_blocking_call(rt: &tokio::runtime::Runtime) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plugin = open(&StorageConfig {
+            kind: StorageKind::Sqlite,
+            data_dir: dir.path().to_owned(),
+            durability: Durability::Off,
+        });
+        let Ok(plugin) = plugin else { return };
+        rt.block_on(async {
+            let storage = Storage::new(plugin);
+            let ticker = tokio::spawn(async {
+                let mut ticks = 0;
+                for _ in 0..5 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    ticks += 1;
+                }
+                ticks
+            });
+            storage
+                .call(|_| {
+                    std::thread::sleep(Duration::from_millis(100));
+                    Ok(())
+                })
+                .await
+                .expect("call");
+            assert!(
+                ticker.is_finished(),
+                "the runtime stalled during a blocking call"
+            );
+            assert_eq!(ticker.await.expect("ticker"), 5);
+        });
+    }
+
+    #[test]
+    fn multi_thread_runtime_keeps_running() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        other_tasks_run_during_a_blocking_call(&rt);
+    }
+
+    #[test]
+    fn current_thread_runtime_keeps_running() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        other_tasks_run_during_a_blocking_call(&rt);
     }
 }

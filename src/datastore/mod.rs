@@ -14,6 +14,7 @@
 
 mod cursor;
 mod error;
+mod latest_cache;
 mod ops;
 pub mod validate;
 pub mod version_id;
@@ -198,6 +199,7 @@ pub struct DataStoreService {
     storage: Storage,
     clock: Clock,
     config: Arc<DataStoreConfig>,
+    latest: latest_cache::LatestCache,
 }
 
 /// A handle on one data store and scope (`GlobalDataStore`/`DataStore`).

@@ -105,6 +105,7 @@ impl DataStoreService {
             storage: crate::storage::Storage::new(plugin),
             clock,
             config: Arc::new(config),
+            latest: super::latest_cache::LatestCache::default(),
         }
     }
 
@@ -183,7 +184,9 @@ impl DataStoreService {
     pub async fn purge_expired(&self) -> DsResult<PurgeStats> {
         let expiry = i64::try_from(self.config.version_expiry.as_millis()).unwrap_or(i64::MAX);
         let cutoff = self.clock.now_ms().saturating_sub(expiry);
-        Ok(self.storage.call(move |p| p.purge_expired(cutoff)).await?)
+        let stats = self.storage.call(move |p| p.purge_expired(cutoff)).await?;
+        self.latest.clear();
+        Ok(stats)
     }
 }
 
@@ -248,6 +251,38 @@ impl DataStore {
             .await?)
     }
 
+    /// The snapshot a read-modify-write starts from: the cached latest when
+    /// this service wrote it, else a storage read (see `latest_cache`).
+    async fn snapshot(&self, id: &EntryId) -> DsResult<Option<Arc<VersionRecord>>> {
+        if let Some(cached) = self.service.latest.get(id) {
+            return Ok(Some(cached));
+        }
+        let record = self.read_latest(id).await?.map(Arc::new);
+        if let Some(r) = &record {
+            self.service.latest.put(id, Arc::clone(r));
+        }
+        Ok(record)
+    }
+
+    /// Keeps the cache in step with what a commit found or wrote.
+    fn remember(&self, id: &EntryId, outcome: &CommitOutcome, written: &NewVersion) {
+        match outcome {
+            CommitOutcome::Committed(info) => {
+                let record = VersionRecord {
+                    info: info.clone(),
+                    value: written.value.clone(),
+                    user_ids: written.user_ids.clone(),
+                    metadata: written.metadata.clone(),
+                };
+                self.service.latest.put(id, Arc::new(record));
+            }
+            CommitOutcome::Conflict { current: Some(c) } => {
+                self.service.latest.put(id, Arc::new(c.clone()));
+            }
+            CommitOutcome::Conflict { current: None } => self.service.latest.forget(id),
+        }
+    }
+
     async fn commit(
         &self,
         id: &EntryId,
@@ -255,18 +290,17 @@ impl DataStore {
         version: NewVersion,
         supersede: Supersede,
     ) -> DsResult<CommitOutcome> {
-        let commit = Commit {
+        let commit = Arc::new(Commit {
             entry: id.clone(),
             expect,
             now_ms: self.service.clock.now_ms(),
             supersede,
             version,
-        };
-        Ok(self
-            .service
-            .storage
-            .call(move |p| p.commit(&commit))
-            .await?)
+        });
+        let sent = Arc::clone(&commit);
+        let outcome = self.service.storage.call(move |p| p.commit(&sent)).await?;
+        self.remember(id, &outcome, &commit.version);
+        Ok(outcome)
     }
 
     fn written_info(
@@ -370,9 +404,9 @@ impl DataStore {
         F: FnMut(Option<&Value>, Option<&KeyInfo>) -> Transform + Send,
     {
         let id = self.entry_id(key)?;
-        let mut snapshot = self.read_latest(&id).await?;
+        let mut snapshot = self.snapshot(&id).await?;
         for _ in 0..MAX_ATTEMPTS {
-            let current = snapshot.as_ref().map(live_entry).transpose()?.flatten();
+            let current = snapshot.as_deref().map(live_entry).transpose()?.flatten();
             let decision = match &current {
                 Some(e) => transform(Some(&e.value), Some(&e.info)),
                 None => transform(None, None),
@@ -394,7 +428,7 @@ impl DataStore {
                     let info = Self::written_info(&info, &options);
                     return Ok(Some(Entry { value, info }));
                 }
-                CommitOutcome::Conflict { current } => snapshot = current,
+                CommitOutcome::Conflict { current } => snapshot = current.map(Arc::new),
             }
         }
         Err(DataStoreError::Storage(StorageError::Unavailable(format!(
@@ -459,7 +493,7 @@ impl DataStore {
     /// retention, so a removed value stays recoverable until it expires.
     pub async fn remove(&self, key: &str) -> DsResult<Option<Entry>> {
         let id = self.entry_id(key)?;
-        let mut snapshot = self.read_latest(&id).await?;
+        let mut snapshot = self.snapshot(&id).await?;
         for _ in 0..MAX_ATTEMPTS {
             let Some(record) = snapshot.filter(|r| !r.info.deleted) else {
                 return Ok(None);
@@ -470,7 +504,7 @@ impl DataStore {
                 .await?
             {
                 CommitOutcome::Committed(_) => return live_entry(&record),
-                CommitOutcome::Conflict { current } => snapshot = current,
+                CommitOutcome::Conflict { current } => snapshot = current.map(Arc::new),
             }
         }
         Err(DataStoreError::Storage(StorageError::Unavailable(format!(
@@ -653,6 +687,7 @@ impl DataStore {
             return Err(DataStoreError::InvalidVersion(version.to_owned()));
         };
         let seq = record.info.seq;
+        self.service.latest.forget(&id);
         let removed = self
             .service
             .storage

@@ -75,6 +75,28 @@ pub fn decode_record(bytes: &[u8], what: &str) -> StorageResult<VersionRecord> {
     })
 }
 
+/// Decodes only the [`VersionInfo`] at the front of a record, without
+/// copying the value (for listings).
+pub fn decode_info(bytes: &[u8], what: &str) -> StorageResult<VersionInfo> {
+    let (&format, rest) = bytes.split_first().ok_or_else(|| StorageError::Corrupt {
+        what: what.to_owned(),
+        detail: "empty record".to_owned(),
+    })?;
+    if u32::from(format) != FORMAT_VERSION {
+        return Err(StorageError::UnsupportedFormat {
+            found: u32::from(format),
+            supported: FORMAT_VERSION,
+        });
+    }
+    // The header's first field is the info, so it decodes on its own.
+    postcard::take_from_bytes::<VersionInfo>(rest)
+        .map(|(info, _)| info)
+        .map_err(|e| StorageError::Corrupt {
+            what: what.to_owned(),
+            detail: format!("bad header: {e}"),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +120,12 @@ mod tests {
     fn round_trips() {
         let r = sample();
         assert_eq!(decode_record(&encode_record(&r), "t").unwrap(), r);
+    }
+
+    #[test]
+    fn decodes_the_info_alone() {
+        let r = sample();
+        assert_eq!(decode_info(&encode_record(&r), "t").unwrap(), r.info);
     }
 
     #[test]

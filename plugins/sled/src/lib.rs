@@ -1,10 +1,10 @@
 //! The sled storage plugin of profilestore.
 //!
 //! Owns: [`SledPlugin`], its tree layout and key encoding. Invariants:
-//! - every commit is one sled transaction over the `heads`, `versions`,
-//!   `vindex` and `stores` trees: the expectation check and the writes are
-//!   atomic (sled's own optimistic transactions, not a lock of ours); sled
-//!   itself allows one process per database;
+//! - every commit is one sled transaction over the `heads` and `versions`
+//!   trees: the expectation check and the writes are atomic (sled's own
+//!   optimistic transactions, not a lock of ours); sled itself allows one
+//!   process per database;
 //! - durability: `full` flushes to disk before a commit returns, `normal`
 //!   flushes in the background every 500 ms (a crash can lose up to that
 //!   much), `off` flushes only on [`StoragePlugin::flush`] and drop (a crash
@@ -16,8 +16,9 @@
 //!   as `00 FF` and terminated by `00 01`.
 //!
 //! Layout: `heads[entry] = Head`, `versions[entry ++ seq_be] = record`
-//! (the shared codec), `vindex[entry ++ seq_be] = VersionInfo` (listings
-//! never read values), `stores[universe_be ++ name] = (created, updated)`.
+//! (the shared codec; listings decode only its info header),
+//! `stores[universe_be ++ name] = created_ms` (written once, before the
+//! first commit into the store; listings skip stores without live entries).
 
 #![warn(missing_docs)]
 
@@ -36,17 +37,22 @@ pub struct SledPlugin {
     db: sled::Db,
     heads: sled::Tree,
     versions: sled::Tree,
-    vindex: sled::Tree,
     stores: sled::Tree,
     durability: Durability,
 }
 
-/// Per-entry head record.
+/// Per-entry head record: enough to decide a commit without reading any
+/// version.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Head {
     pub max_seq: u64,
     pub latest: Option<u64>,
     pub latest_deleted: bool,
+    pub latest_created_ms: i64,
+    pub latest_key_created_ms: i64,
+    /// Time of the entry's last commit (the data store's updated time is
+    /// the largest of its entries').
+    pub updated_ms: i64,
 }
 
 /// Maps a sled error.
@@ -86,7 +92,6 @@ impl SledPlugin {
         let plugin = SledPlugin {
             heads: tree("heads")?,
             versions: tree("versions")?,
-            vindex: tree("vindex")?,
             stores: tree("stores")?,
             db,
             durability,

@@ -2,9 +2,9 @@
 //!
 //! Owns: every `StoragePlugin` call. Invariants: writes happen only inside
 //! sled transactions that re-read the head they decide on; listings read
-//! `heads` and `vindex`, never value blobs.
+//! `heads` and the info headers of `versions`, never whole values.
 
-use profilestore_plugin_api::codec::{decode_record, encode_record};
+use profilestore_plugin_api::codec::{decode_info, decode_record, encode_record};
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
     Seq, SortOrder, StorageError, StoragePlugin, StorageResult, StoreQuery, Supersede, VersionInfo,
@@ -80,18 +80,23 @@ impl SledPlugin {
 
     fn commit_tx(&self, c: &Commit) -> StorageResult<CommitOutcome> {
         let ekey = entry_key(&c.entry);
+        // The store's creation time is written once, outside the commit: a
+        // store row without live entries is never listed, so an aborted
+        // commit leaves nothing visible behind.
         let skey = store_key(c.entry.store.universe, &c.entry.store.name);
-        let trees = (&self.heads, &self.versions, &self.vindex, &self.stores);
-        trees
-            .transaction(|(heads, versions, vindex, stores)| {
+        if !self.stores.contains_key(&skey).map_err(sled_error)? {
+            let _ = self
+                .stores
+                .compare_and_swap(&skey, None as Option<&[u8]>, Some(encode(&c.now_ms)))
+                .map_err(sled_error)?;
+        }
+        (&self.heads, &self.versions)
+            .transaction(|(heads, versions)| {
                 let head: Head = tx_get(heads, &ekey, "head")?.unwrap_or_default();
-                let latest: Option<VersionInfo> = match head.latest {
-                    Some(seq) => tx_get(vindex, &version_key(&ekey, seq), "version info")?,
-                    None => None,
-                };
+                let latest = head.latest;
                 if let Expect::Current(expected) = c.expect {
-                    if expected != latest.as_ref().map(|l| l.seq) {
-                        let current = match head.latest {
+                    if expected != latest {
+                        let current = match latest {
                             Some(seq) => {
                                 match versions.get(version_key(&ekey, seq)).map_err(unabortable)? {
                                     Some(b) => Some(decode_record(&b, "version").map_err(abort)?),
@@ -103,23 +108,25 @@ impl SledPlugin {
                         return Ok(CommitOutcome::Conflict { current });
                     }
                 }
-                let created_ms = latest
-                    .as_ref()
-                    .map_or(c.now_ms, |l| l.created_ms.max(c.now_ms));
-                let key_created_ms = match &latest {
-                    Some(l) if !l.deleted => l.key_created_ms,
+                let created_ms = match latest {
+                    Some(_) => head.latest_created_ms.max(c.now_ms),
+                    None => c.now_ms,
+                };
+                let key_created_ms = match latest {
+                    Some(_) if !head.latest_deleted => head.latest_key_created_ms,
                     _ => created_ms,
                 };
-                let replace = match (c.supersede, &latest) {
+                let replace = match (c.supersede, latest) {
                     (
                         Supersede::ReplaceSameWindow {
                             window_ms,
                             not_before_ms,
                         },
-                        Some(l),
+                        Some(_),
                     ) => {
-                        l.created_ms.div_euclid(window_ms) == created_ms.div_euclid(window_ms)
-                            && l.created_ms >= not_before_ms
+                        head.latest_created_ms.div_euclid(window_ms)
+                            == created_ms.div_euclid(window_ms)
+                            && head.latest_created_ms >= not_before_ms
                     }
                     _ => false,
                 };
@@ -131,15 +138,11 @@ impl SledPlugin {
                     deleted: v.deleted,
                     content_length: if v.deleted { 0 } else { v.value.len() as u64 },
                 };
-                if let (true, Some(old)) = (replace, head.latest) {
+                if let (true, Some(old)) = (replace, latest) {
                     versions
                         .remove(version_key(&ekey, old))
                         .map_err(unabortable)?;
-                    vindex
-                        .remove(version_key(&ekey, old))
-                        .map_err(unabortable)?;
                 }
-                let vkey = version_key(&ekey, info.seq);
                 let record = VersionRecord {
                     info: info.clone(),
                     value: if v.deleted {
@@ -151,37 +154,36 @@ impl SledPlugin {
                     metadata: v.metadata.clone(),
                 };
                 versions
-                    .insert(vkey.clone(), encode_record(&record))
+                    .insert(version_key(&ekey, info.seq), encode_record(&record))
                     .map_err(unabortable)?;
-                vindex.insert(vkey, encode(&info)).map_err(unabortable)?;
                 let new_head = Head {
                     max_seq: info.seq,
                     latest: Some(info.seq),
                     latest_deleted: v.deleted,
+                    latest_created_ms: created_ms,
+                    latest_key_created_ms: key_created_ms,
+                    updated_ms: created_ms,
                 };
                 heads
                     .insert(ekey.clone(), encode(&new_head))
-                    .map_err(unabortable)?;
-                let times: (i64, i64) =
-                    tx_get(stores, &skey, "store")?.unwrap_or((created_ms, created_ms));
-                stores
-                    .insert(skey.clone(), encode(&(times.0, times.1.max(created_ms))))
                     .map_err(unabortable)?;
                 Ok(CommitOutcome::Committed(info))
             })
             .map_err(tx_error)
     }
 
-    /// Does the data store hold an entry with a current version?
-    fn store_is_live(&self, universe: u64, name: &str) -> StorageResult<bool> {
+    /// The latest update time of the data store's entries, when it holds
+    /// an entry with a current version.
+    fn live_store_updated(&self, universe: u64, name: &str) -> StorageResult<Option<i64>> {
+        let mut live = false;
+        let mut updated = i64::MIN;
         for item in self.heads.scan_prefix(store_prefix(universe, name)) {
             let (_, bytes) = item.map_err(sled_error)?;
             let head: Head = decode(&bytes, "head")?;
-            if head.latest.is_some() {
-                return Ok(true);
-            }
+            live |= head.latest.is_some();
+            updated = updated.max(head.updated_ms);
         }
-        Ok(false)
+        Ok(live.then_some(updated))
     }
 
     /// Applies one entry's purge decisions, if its head is still `seen`.
@@ -192,17 +194,14 @@ impl SledPlugin {
         doomed: &[Seq],
         drop_entry: bool,
     ) -> StorageResult<bool> {
-        (&self.heads, &self.versions, &self.vindex)
-            .transaction(|(heads, versions, vindex)| {
+        (&self.heads, &self.versions)
+            .transaction(|(heads, versions)| {
                 let head: Option<Head> = tx_get(heads, ekey, "head")?;
                 if head != Some(seen) {
                     return Ok(false); // written meanwhile: decide again next time
                 }
                 for seq in doomed {
                     versions
-                        .remove(version_key(ekey, *seq))
-                        .map_err(unabortable)?;
-                    vindex
                         .remove(version_key(ekey, *seq))
                         .map_err(unabortable)?;
                 }
@@ -273,15 +272,15 @@ impl StoragePlugin for SledPlugin {
         let hi = version_key(&ekey, u64::MAX);
         let range = match (query.order, query.after) {
             (SortOrder::Ascending, Some(a)) => self
-                .vindex
+                .versions
                 .range(version_key(&ekey, a.saturating_add(1))..=hi),
-            (SortOrder::Descending, Some(a)) => self.vindex.range(lo..version_key(&ekey, a)),
-            (_, None) => self.vindex.range(lo..=hi),
+            (SortOrder::Descending, Some(a)) => self.versions.range(lo..version_key(&ekey, a)),
+            (_, None) => self.versions.range(lo..=hi),
         };
         let decode_info =
             |item: sled::Result<(sled::IVec, sled::IVec)>| -> StorageResult<VersionInfo> {
                 let (_, bytes) = item.map_err(sled_error)?;
-                decode(&bytes, "version info")
+                decode_info(&bytes, "version")
             };
         let in_range = |r: &StorageResult<VersionInfo>| match r {
             Ok(v) => {
@@ -341,18 +340,16 @@ impl StoragePlugin for SledPlugin {
             {
                 return None;
             }
-            match self.store_is_live(query.universe, &name) {
-                Ok(true) => {}
-                Ok(false) => return None,
+            let updated_ms = match self.live_store_updated(query.universe, &name) {
+                Ok(Some(t)) => t,
+                Ok(None) => return None,
                 Err(e) => return Some(Err(e)),
-            }
+            };
             Some(
-                decode::<(i64, i64)>(&bytes, "store").map(|(created_ms, updated_ms)| {
-                    DataStoreInfo {
-                        name,
-                        created_ms,
-                        updated_ms,
-                    }
+                decode::<i64>(&bytes, "store").map(|created_ms| DataStoreInfo {
+                    name,
+                    created_ms,
+                    updated_ms,
                 }),
             )
         });
@@ -361,8 +358,8 @@ impl StoragePlugin for SledPlugin {
 
     fn remove_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<bool> {
         let ekey = entry_key(entry);
-        let removed = (&self.heads, &self.versions, &self.vindex)
-            .transaction(|(heads, versions, vindex)| {
+        let removed = (&self.heads, &self.versions)
+            .transaction(|(heads, versions)| {
                 let Some(mut head) = tx_get::<Head>(heads, &ekey, "head")? else {
                     return Ok(false);
                 };
@@ -370,9 +367,6 @@ impl StoragePlugin for SledPlugin {
                     .remove(version_key(&ekey, seq))
                     .map_err(unabortable)?
                     .is_some();
-                vindex
-                    .remove(version_key(&ekey, seq))
-                    .map_err(unabortable)?;
                 if head.latest == Some(seq) {
                     head.latest = None;
                     head.latest_deleted = false;
@@ -393,12 +387,12 @@ impl StoragePlugin for SledPlugin {
             let (ekey, bytes) = item.map_err(sled_error)?;
             let head: Head = decode(&bytes, "head")?;
             let infos: Vec<VersionInfo> = self
-                .vindex
+                .versions
                 .scan_prefix(&ekey)
                 .map(|kv| {
                     let (k, v) = kv.map_err(sled_error)?;
                     debug_assert!(seq_of(&k).is_some());
-                    decode(&v, "version info")
+                    decode_info(&v, "version")
                 })
                 .collect::<StorageResult<_>>()?;
             let latest = infos.iter().find(|i| Some(i.seq) == head.latest);

@@ -34,18 +34,23 @@ CREATE TABLE IF NOT EXISTS stores (
     universe   INTEGER NOT NULL,
     name       TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL,
     PRIMARY KEY (universe, name)
 ) WITHOUT ROWID;
+-- One row per entry; it carries the latest version's times so a commit
+-- decides from this row alone (the data store's updated time is the
+-- largest `updated_ms` of its entries).
 CREATE TABLE IF NOT EXISTS entries (
-    id             INTEGER PRIMARY KEY,
-    universe       INTEGER NOT NULL,
-    store          TEXT NOT NULL,
-    scope          TEXT NOT NULL,
-    key            TEXT NOT NULL,
-    max_seq        INTEGER NOT NULL,
-    latest         INTEGER,
-    latest_deleted INTEGER NOT NULL DEFAULT 0,
+    id                    INTEGER PRIMARY KEY,
+    universe              INTEGER NOT NULL,
+    store                 TEXT NOT NULL,
+    scope                 TEXT NOT NULL,
+    key                   TEXT NOT NULL,
+    max_seq               INTEGER NOT NULL,
+    latest                INTEGER,
+    latest_deleted        INTEGER NOT NULL DEFAULT 0,
+    latest_created_ms     INTEGER NOT NULL DEFAULT 0,
+    latest_key_created_ms INTEGER NOT NULL DEFAULT 0,
+    updated_ms            INTEGER NOT NULL,
     UNIQUE (universe, store, scope, key)
 );
 CREATE TABLE IF NOT EXISTS versions (

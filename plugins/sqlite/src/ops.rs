@@ -19,12 +19,15 @@ struct Head {
     id: i64,
     max_seq: i64,
     latest: Option<i64>,
+    latest_deleted: bool,
+    latest_created_ms: i64,
+    latest_key_created_ms: i64,
 }
 
 fn head(conn: &Connection, entry: &EntryId) -> StorageResult<Option<Head>> {
     conn.prepare_cached(
-        "SELECT id, max_seq, latest FROM entries
-         WHERE universe = ?1 AND store = ?2 AND scope = ?3 AND key = ?4",
+        "SELECT id, max_seq, latest, latest_deleted, latest_created_ms, latest_key_created_ms
+         FROM entries WHERE universe = ?1 AND store = ?2 AND scope = ?3 AND key = ?4",
     )
     .and_then(|mut s| {
         s.query_row(
@@ -39,6 +42,9 @@ fn head(conn: &Connection, entry: &EntryId) -> StorageResult<Option<Head>> {
                     id: r.get(0)?,
                     max_seq: r.get(1)?,
                     latest: r.get(2)?,
+                    latest_deleted: r.get(3)?,
+                    latest_created_ms: r.get(4)?,
+                    latest_key_created_ms: r.get(5)?,
                 })
             },
         )
@@ -66,14 +72,15 @@ fn info_row(r: &Row<'_>) -> rusqlite::Result<VersionInfo> {
     })
 }
 
-fn latest_info(conn: &Connection, h: &Head) -> StorageResult<Option<VersionInfo>> {
-    let Some(seq) = h.latest else { return Ok(None) };
-    conn.prepare_cached(
-        "SELECT seq, key_created_ms, created_ms, deleted, content_length
-         FROM versions WHERE entry = ?1 AND seq = ?2",
-    )
-    .and_then(|mut s| s.query_row(params![h.id, seq], info_row).optional())
-    .map_err(sql_error)
+/// The latest version's info, from the head row alone.
+fn latest_info(h: &Head) -> Option<VersionInfo> {
+    h.latest.map(|seq| VersionInfo {
+        seq: seq as u64,
+        key_created_ms: h.latest_key_created_ms,
+        created_ms: h.latest_created_ms,
+        deleted: h.latest_deleted,
+        content_length: 0,
+    })
 }
 
 /// Splits `n + 1` fetched rows into a page of `n` and `more`.
@@ -88,10 +95,7 @@ fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> 
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_error)?;
     let h = head(&tx, &c.entry)?;
-    let latest = match &h {
-        Some(h) => latest_info(&tx, h)?,
-        None => None,
-    };
+    let latest = h.as_ref().and_then(latest_info);
     if let Expect::Current(expected) = c.expect {
         if expected != latest.as_ref().map(|l| l.seq) {
             let current = match (&h, &latest) {
@@ -150,16 +154,26 @@ fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> 
                 }
             }
             tx.prepare_cached(
-                "UPDATE entries SET max_seq = ?2, latest = ?2, latest_deleted = ?3 WHERE id = ?1",
+                "UPDATE entries SET max_seq = ?2, latest = ?2, latest_deleted = ?3,
+                 latest_created_ms = ?4, latest_key_created_ms = ?5, updated_ms = ?4 WHERE id = ?1",
             )
-            .and_then(|mut s| s.execute(params![h.id, seq, v.deleted]))
+            .and_then(|mut s| {
+                s.execute(params![
+                    h.id,
+                    seq,
+                    v.deleted,
+                    info.created_ms,
+                    info.key_created_ms
+                ])
+            })
             .map_err(sql_error)?;
             h.id
         }
         None => tx
             .prepare_cached(
-                "INSERT INTO entries (universe, store, scope, key, max_seq, latest, latest_deleted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) RETURNING id",
+                "INSERT INTO entries (universe, store, scope, key, max_seq, latest, latest_deleted,
+                                      latest_created_ms, latest_key_created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?7) RETURNING id",
             )
             .and_then(|mut s| {
                 s.query_row(
@@ -169,7 +183,9 @@ fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> 
                         c.entry.scope,
                         c.entry.key,
                         seq,
-                        v.deleted
+                        v.deleted,
+                        info.created_ms,
+                        info.key_created_ms
                     ],
                     |r| r.get(0),
                 )
@@ -193,10 +209,15 @@ fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> 
     })
     .map_err(sql_error)?;
     tx.prepare_cached(
-        "INSERT INTO stores (universe, name, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (universe, name) DO UPDATE SET updated_ms = max(updated_ms, excluded.updated_ms)",
+        "INSERT OR IGNORE INTO stores (universe, name, created_ms) VALUES (?1, ?2, ?3)",
     )
-    .and_then(|mut s| s.execute(params![c.entry.store.universe as i64, c.entry.store.name, created_ms]))
+    .and_then(|mut s| {
+        s.execute(params![
+            c.entry.store.universe as i64,
+            c.entry.store.name,
+            created_ms
+        ])
+    })
     .map_err(sql_error)?;
     tx.commit().map_err(sql_error)?;
     Ok(CommitOutcome::Committed(info))
@@ -333,7 +354,10 @@ impl StoragePlugin for SqlitePlugin {
             let limit = query.limit.max(1);
             let items = conn
                 .prepare_cached(
-                    "SELECT name, created_ms, updated_ms FROM stores s
+                    "SELECT name, created_ms,
+                            (SELECT max(e.updated_ms) FROM entries e
+                             WHERE e.universe = s.universe AND e.store = s.name)
+                     FROM stores s
                      WHERE universe = ?1 AND substr(name, 1, ?2) = ?3
                        AND (?4 IS NULL OR name > ?4)
                        AND EXISTS (SELECT 1 FROM entries e WHERE e.universe = s.universe
