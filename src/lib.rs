@@ -4,6 +4,7 @@
 //! Owns: nothing itself; it declares the modules. See `ARCHITECTURE.md` for
 //! the codemap and the dependency rule (plugins never depend on this crate).
 
+pub mod bus;
 pub mod cli;
 pub mod clock;
 pub mod config;
