@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod datastore;
+pub mod engine;
 pub mod storage;
 
 pub use clock::Clock;
