@@ -19,6 +19,7 @@ mod ops;
 pub mod validate;
 pub mod version_id;
 
+pub(crate) use cursor::fingerprint;
 pub use error::DataStoreError;
 pub use profilestore_plugin_api::{KeyName, SortOrder};
 pub use validate::{parse_value_text, user_ids_from_json};

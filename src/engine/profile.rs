@@ -1,0 +1,396 @@
+//! An active profile: its data, saves, end of session and events.
+//!
+//! Owns: [`Profile`], the task that serves its session (force-load and save
+//! requests on `PS_<session>`, end requests, shutdown), saving through the
+//! fenced transform, and the end of a session. Invariants: data can only be
+//! changed while the session is active (otherwise
+//! [`EngineError::SessionInactive`]); every save runs in the key's queue;
+//! a session that lost its fence ends at once without a final save and
+//! without the last-save event; a final save is retried until it is
+//! written or the fence says the session is gone; no lock is held across
+//! an `.await` and user callbacks run without any lock held.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tokio::sync::{mpsc, watch};
+
+use super::config::EngineError;
+use super::document::{classify, SessionOwner};
+use super::session::{self, SaveOutcome, SaveRequest};
+use super::store::{lock, notice_topic, EngineInner, ProfileStore};
+use crate::bus::Subscription;
+use crate::datastore::{Entry, KeyInfo, Transform, WriteOptions};
+
+/// Why a session ended with a final save (`OnLastSave`'s reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// The code ended the session.
+    Manual,
+    /// Another server asked for the profile.
+    External,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+type Callback<T> = Arc<dyn Fn(&T) + Send + Sync>;
+type MutCallback<T> = Arc<dyn Fn(&mut T) + Send + Sync>;
+
+#[derive(Default)]
+struct Callbacks {
+    before_save: Vec<MutCallback<Value>>,
+    last_save: Vec<Callback<EndReason>>,
+    session_end: Vec<Callback<()>>,
+    after_save: Vec<Callback<Value>>,
+}
+
+struct State {
+    data: Value,
+    last_saved_data: Value,
+    roblox_metadata: Map<String, Value>,
+    user_ids: Vec<i64>,
+    key_info: KeyInfo,
+    active: bool,
+}
+
+pub(crate) struct ProfileInner {
+    engine: Arc<EngineInner>,
+    store: ProfileStore,
+    key: String,
+    qkey: String,
+    session: SessionOwner,
+    load_count: u64,
+    first_session_time: Value,
+    state: Mutex<State>,
+    callbacks: Mutex<Callbacks>,
+    end_requests: mpsc::UnboundedSender<EndReason>,
+    ended: watch::Sender<bool>,
+}
+
+/// An active (or ended) profile session. Cheap to clone.
+#[derive(Clone)]
+pub struct Profile {
+    inner: Arc<ProfileInner>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("store", &self.inner.store.name)
+            .field("key", &self.inner.key)
+            .field("load_count", &self.inner.load_count)
+            .field("active", &self.is_active())
+            .finish()
+    }
+}
+
+/// Registers a freshly started session and starts serving it.
+pub(crate) fn activate(
+    store: &ProfileStore,
+    key: &str,
+    session: SessionOwner,
+    load_count: u64,
+    entry: Entry,
+) -> Result<Profile, EngineError> {
+    let engine = Arc::clone(&store.engine.inner);
+    let topic = format!("PS_{}", session.session_id.as_deref().unwrap_or_default());
+    let requests = engine.bus.subscribe(&topic).ok();
+    let doc = match classify(Some(&entry.value)) {
+        super::document::Stored::Profile(doc) => *doc,
+        _ => unreachable!("a started session wrote a profile"),
+    };
+    let (end_tx, end_rx) = mpsc::unbounded_channel();
+    let inner = Arc::new(ProfileInner {
+        qkey: store.queue_key(key),
+        engine: Arc::clone(&engine),
+        store: store.clone(),
+        key: key.to_owned(),
+        session,
+        load_count,
+        first_session_time: Value::Number(doc.meta.profile_create_time.clone()),
+        state: Mutex::new(State {
+            last_saved_data: doc.data.clone(),
+            data: doc.data,
+            roblox_metadata: doc.roblox_metadata,
+            user_ids: doc.user_ids,
+            key_info: entry.info,
+            active: true,
+        }),
+        callbacks: Mutex::new(Callbacks::default()),
+        end_requests: end_tx,
+        ended: watch::Sender::new(false),
+    });
+    let profile = Profile { inner };
+    lock(&engine.active).insert(profile.inner.qkey.clone(), profile.clone());
+    let task = tokio::spawn(serve(profile.clone(), requests, end_rx));
+    lock(&engine.tasks).push(task);
+    Ok(profile)
+}
+
+/// Serves one session until it ends.
+async fn serve(
+    profile: Profile,
+    mut requests: Option<Subscription>,
+    mut ends: mpsc::UnboundedReceiver<EndReason>,
+) {
+    let engine = Arc::clone(&profile.inner.engine);
+    let mut closing = engine.closing.subscribe();
+    let mut last_answer: Option<tokio::time::Instant> = None;
+    let reason = loop {
+        if *closing.borrow() {
+            break Some(EndReason::Shutdown);
+        }
+        let request = async {
+            match requests.as_mut() {
+                Some(sub) => sub.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = ends.recv() => break r,
+            _ = closing.changed() => break Some(EndReason::Shutdown),
+            message = request => {
+                let Some(message) = message else { continue };
+                let for_us = message.data.get("LoadCount").and_then(Value::as_u64) == Some(profile.inner.load_count);
+                let throttled = last_answer.is_some_and(|t| t.elapsed() < engine.config.message_response_interval);
+                if !for_us || throttled {
+                    continue;
+                }
+                last_answer = Some(tokio::time::Instant::now());
+                if message.data.get("EndSession").and_then(Value::as_bool) == Some(true) {
+                    break Some(EndReason::External);
+                }
+                let _ = profile.save_inner(false).await;
+                if !profile.is_active() {
+                    break None;
+                }
+            }
+        }
+    };
+    match reason {
+        Some(reason) if profile.is_active() => profile.finish(reason).await,
+        _ => profile.close(),
+    }
+}
+
+impl Profile {
+    /// The profile's key.
+    pub fn key(&self) -> &str {
+        &self.inner.key
+    }
+
+    /// Whether this server still holds the session.
+    pub fn is_active(&self) -> bool {
+        lock(&self.inner.state).active
+    }
+
+    /// `SessionLoadCount` of this session (its fence).
+    pub fn session_load_count(&self) -> u64 {
+        self.inner.load_count
+    }
+
+    /// `FirstSessionTime` (`ProfileCreateTime`, Unix seconds).
+    pub fn first_session_time(&self) -> Value {
+        self.inner.first_session_time.clone()
+    }
+
+    /// The session's GUID (its messaging topic is `PS_<guid>`).
+    pub fn session_id(&self) -> &str {
+        self.inner.session.session_id.as_deref().unwrap_or_default()
+    }
+
+    /// A copy of `Data`.
+    pub fn data(&self) -> Value {
+        lock(&self.inner.state).data.clone()
+    }
+
+    /// A copy of `LastSavedData`: the `Data` last written.
+    pub fn last_saved_data(&self) -> Value {
+        lock(&self.inner.state).last_saved_data.clone()
+    }
+
+    /// The key info of the last write.
+    pub fn key_info(&self) -> KeyInfo {
+        lock(&self.inner.state).key_info.clone()
+    }
+
+    /// `UserIds`.
+    pub fn user_ids(&self) -> Vec<i64> {
+        lock(&self.inner.state).user_ids.clone()
+    }
+
+    /// Changes `Data` while the session is active.
+    pub fn update_data<R>(&self, change: impl FnOnce(&mut Value) -> R) -> Result<R, EngineError> {
+        let mut state = lock(&self.inner.state);
+        if !state.active {
+            return Err(EngineError::SessionInactive(self.inner.key.clone()));
+        }
+        Ok(change(&mut state.data))
+    }
+
+    /// `OnSave`: runs right before every save; may change `Data`.
+    pub fn on_save(&self, f: impl Fn(&mut Value) + Send + Sync + 'static) {
+        lock(&self.inner.callbacks).before_save.push(Arc::new(f));
+    }
+
+    /// `OnLastSave`: runs right before the final save, with its reason.
+    pub fn on_last_save(&self, f: impl Fn(&EndReason) + Send + Sync + 'static) {
+        lock(&self.inner.callbacks).last_save.push(Arc::new(f));
+    }
+
+    /// `OnSessionEnd`: runs when the session stops being active.
+    pub fn on_session_end(&self, f: impl Fn(&()) + Send + Sync + 'static) {
+        lock(&self.inner.callbacks).session_end.push(Arc::new(f));
+    }
+
+    /// `OnAfterSave`: runs after every successful write with `LastSavedData`.
+    pub fn on_after_save(&self, f: impl Fn(&Value) + Send + Sync + 'static) {
+        lock(&self.inner.callbacks).after_save.push(Arc::new(f));
+    }
+
+    /// `Save()`: saves now. Saving an ended session is an error.
+    pub async fn save(&self) -> Result<(), EngineError> {
+        if !self.is_active() {
+            return Err(EngineError::SessionInactive(self.inner.key.clone()));
+        }
+        self.save_inner(false).await
+    }
+
+    /// `EndSession()`: a final save with reason `Manual`; waits until the
+    /// session has ended.
+    pub async fn end_session(&self) {
+        let mut ended = self.inner.ended.subscribe();
+        if self.inner.end_requests.send(EndReason::Manual).is_err() {
+            return;
+        }
+        let _ = ended.wait_for(|e| *e).await;
+    }
+
+    /// Waits until the session has ended, for whatever reason.
+    pub async fn ended(&self) {
+        let _ = self.inner.ended.subscribe().wait_for(|e| *e).await;
+    }
+
+    /// One save; `release` makes it the final one.
+    async fn save_inner(&self, release: bool) -> Result<(), EngineError> {
+        let engine = &self.inner.engine;
+        let _turn = engine.queue(&self.inner.qkey).await;
+        if !self.is_active() {
+            return Ok(());
+        }
+        let before: Vec<_> = lock(&self.inner.callbacks).before_save.clone();
+        if !before.is_empty() {
+            let mut data = self.data();
+            for f in &before {
+                f(&mut data);
+            }
+            lock(&self.inner.state).data = data;
+        }
+        let (data, metadata, user_ids) = {
+            let s = lock(&self.inner.state);
+            (
+                s.data.clone(),
+                s.roblox_metadata.clone(),
+                s.user_ids.clone(),
+            )
+        };
+        let request = SaveRequest {
+            me: &self.inner.session,
+            fence: self.inner.load_count,
+            data: &data,
+            roblox_metadata: &metadata,
+            user_ids: &user_ids,
+            processed: &[],
+            release,
+            now_secs: engine.datastores.clock().now_secs(),
+        };
+        let mut outcome = None;
+        let written = self
+            .inner
+            .store
+            .ds
+            .update(&self.inner.key, |current, _| {
+                let (doc, o) = session::save(classify(current), &request);
+                outcome = Some(o);
+                match doc {
+                    Some(doc) => Transform::Write {
+                        options: WriteOptions {
+                            user_ids: doc.user_ids.clone(),
+                            metadata: doc.roblox_metadata.clone(),
+                        },
+                        value: doc.to_value(),
+                    },
+                    None => Transform::Cancel,
+                }
+            })
+            .await?;
+        match (written, outcome) {
+            (Some(entry), Some(SaveOutcome::Saved { asked_for })) => {
+                {
+                    let mut s = lock(&self.inner.state);
+                    s.last_saved_data = data.clone();
+                    s.key_info = entry.info;
+                }
+                let after: Vec<_> = lock(&self.inner.callbacks).after_save.clone();
+                for f in &after {
+                    f(&data);
+                }
+                if asked_for && !release {
+                    let _ = self.inner.end_requests.send(EndReason::External);
+                }
+            }
+            _ => {
+                // The fence failed: another server owns the profile now.
+                lock(&self.inner.state).active = false;
+                let _ = self.inner.end_requests.send(EndReason::Manual);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the session with a final save, retrying until it is written.
+    async fn finish(&self, reason: EndReason) {
+        let last: Vec<_> = lock(&self.inner.callbacks).last_save.clone();
+        for f in &last {
+            f(&reason);
+        }
+        let engine = Arc::clone(&self.inner.engine);
+        let mut failures = 0u32;
+        while self.is_active() {
+            match self.save_inner(true).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(key = %self.inner.key, error = %e, "final save failed; retrying");
+                    let cap = if engine.closing() {
+                        engine.config.max_backoff_closing
+                    } else {
+                        engine.config.max_backoff
+                    };
+                    tokio::time::sleep(Duration::from_secs(1u64 << failures.min(5)).min(cap)).await;
+                    failures += 1;
+                }
+            }
+        }
+        self.close();
+        if reason == EndReason::External && engine.config.release_notice {
+            let topic = notice_topic(
+                &self.inner.store.name,
+                &self.inner.key,
+                self.inner.store.mock,
+            );
+            let _ = engine.bus.publish(&topic, &json!({"Released": true})).await;
+        }
+    }
+
+    /// Marks the session ended, unregisters it and fires `OnSessionEnd`.
+    fn close(&self) {
+        lock(&self.inner.state).active = false;
+        lock(&self.inner.engine.active).remove(&self.inner.qkey);
+        let ends: Vec<_> = lock(&self.inner.callbacks).session_end.clone();
+        for f in &ends {
+            f(&());
+        }
+        self.inner.ended.send_replace(true);
+    }
+}

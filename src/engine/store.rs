@@ -1,0 +1,346 @@
+//! The engine of one game server, its stores, and starting sessions.
+//!
+//! Owns: [`Engine`] (one Roblox server: place id, job id, a DataStore
+//! service and a message bus), [`ProfileStore`], the per-key call queue,
+//! and the session-start loop (force-load requests, steal, assume-dead,
+//! backoff, release notices). Invariants: DataStore calls for one key run
+//! one at a time in call order on this server; of concurrent starts of one
+//! key only the last caller gets the profile; a closing engine starts
+//! nothing; every wait uses tokio's clock (simulated in tests).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{json, Number, Value};
+use tokio::sync::watch;
+
+use super::config::{EngineConfig, EngineError};
+use super::document::{classify, SessionOwner};
+use super::profile::{self, Profile};
+use super::session::{self, StartAttempt, StartOutcome};
+use crate::bus::MessageBus;
+use crate::datastore::{DataStore, DataStoreService, Transform, WriteOptions};
+
+/// A cancel condition polled between start attempts.
+pub type CancelFn = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Options of [`ProfileStore::start_session`].
+#[derive(Clone, Default)]
+pub struct StartOptions {
+    /// Take the profile even if another server holds it.
+    pub steal: bool,
+    /// Stop trying when this returns true; replaces the start timeout.
+    pub cancel: Option<CancelFn>,
+}
+
+impl std::fmt::Debug for StartOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartOptions")
+            .field("steal", &self.steal)
+            .field("cancel", &self.cancel.is_some())
+            .finish()
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Critical sections here never leave state half-updated.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Shared state of one engine.
+pub(crate) struct EngineInner {
+    pub(crate) datastores: DataStoreService,
+    pub(crate) mock: DataStoreService,
+    pub(crate) bus: MessageBus,
+    pub(crate) universe: u64,
+    pub(crate) place_id: u64,
+    pub(crate) job_id: String,
+    pub(crate) config: EngineConfig,
+    pub(crate) closing: watch::Sender<bool>,
+    is_closing: AtomicBool,
+    queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    start_generation: Mutex<HashMap<String, u64>>,
+    pub(crate) active: Mutex<HashMap<String, Profile>>,
+    pub(crate) tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for EngineInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("place_id", &self.place_id)
+            .field("job_id", &self.job_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EngineInner {
+    /// Waits for this server's turn to call the DataStore for `key`.
+    pub(crate) async fn queue(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let queue = {
+            let mut queues = lock(&self.queues);
+            queues.retain(|_, q| Arc::strong_count(q) > 1);
+            Arc::clone(queues.entry(key.to_owned()).or_default())
+        };
+        queue.lock_owned().await
+    }
+
+    pub(crate) fn closing(&self) -> bool {
+        self.is_closing.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn server(&self, session_id: Option<String>) -> SessionOwner {
+        SessionOwner {
+            place_id: Number::from(self.place_id),
+            job_id: self.job_id.clone(),
+            session_id,
+        }
+    }
+}
+
+/// One game server's ProfileStore engine. Several engines sharing one
+/// DataStore service and one bus behave as several Roblox servers.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+impl Engine {
+    /// An engine for server `(place_id, job_id)` of `universe`.
+    pub fn new(
+        datastores: DataStoreService,
+        bus: MessageBus,
+        universe: u64,
+        place_id: u64,
+        job_id: impl Into<String>,
+        config: EngineConfig,
+    ) -> Self {
+        let mock = DataStoreService::new(
+            Arc::new(profilestore_memory::MemoryPlugin::new()),
+            datastores.clock().clone(),
+            datastores.config().clone(),
+        );
+        Engine {
+            inner: Arc::new(EngineInner {
+                datastores,
+                mock,
+                bus,
+                universe,
+                place_id,
+                job_id: job_id.into(),
+                config,
+                closing: watch::Sender::new(false),
+                is_closing: AtomicBool::new(false),
+                queues: Mutex::new(HashMap::new()),
+                start_generation: Mutex::new(HashMap::new()),
+                active: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// `ProfileStore.New(name, template)`.
+    pub fn store(&self, name: &str, template: Value) -> Result<ProfileStore, EngineError> {
+        let ds = self
+            .inner
+            .datastores
+            .data_store(self.inner.universe, name, "global")
+            .map_err(|e| EngineError::InvalidName(e.to_string()))?;
+        Ok(ProfileStore {
+            engine: self.clone(),
+            name: name.to_owned(),
+            template: Arc::new(template),
+            ds,
+            mock: false,
+        })
+    }
+
+    /// `IsClosing`.
+    pub fn is_closing(&self) -> bool {
+        self.inner.closing()
+    }
+
+    /// Shuts the server down: starts return no profile, every active session
+    /// ends with a final save of reason `Shutdown`, and this waits for them.
+    pub async fn shutdown(&self) {
+        self.inner.is_closing.store(true, Ordering::SeqCst);
+        self.inner.closing.send_replace(true);
+        loop {
+            let tasks: Vec<_> = std::mem::take(&mut *lock(&self.inner.tasks));
+            if tasks.is_empty() {
+                break;
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
+    }
+}
+
+/// A named store with a template (`ProfileStore.New`), or its mock twin.
+#[derive(Clone, Debug)]
+pub struct ProfileStore {
+    pub(crate) engine: Engine,
+    pub(crate) name: String,
+    pub(crate) template: Arc<Value>,
+    pub(crate) ds: DataStore,
+    pub(crate) mock: bool,
+}
+
+/// The topic a session's owner publishes on when it releases a key another
+/// server asked for (profilestore's release notice).
+pub(crate) fn notice_topic(store: &str, key: &str, mock: bool) -> String {
+    let hash = crate::datastore::fingerprint(&[store, key, if mock { "mock" } else { "" }]);
+    format!("PSN_{hash:016x}")
+}
+
+impl ProfileStore {
+    /// The `.Mock` twin: same methods, separate in-memory data.
+    pub fn mock(&self) -> ProfileStore {
+        let ds = self
+            .engine
+            .inner
+            .mock
+            .data_store(self.engine.inner.universe, &self.name, "global")
+            .expect("the name was validated");
+        ProfileStore {
+            ds,
+            mock: true,
+            ..self.clone()
+        }
+    }
+
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn queue_key(&self, key: &str) -> String {
+        format!("{}\u{0}{}\u{0}{}", u8::from(self.mock), self.name, key)
+    }
+
+    /// `StartSessionAsync`: the profile, or `None` when another server keeps
+    /// it, a later concurrent start on this server won, the start was
+    /// cancelled or timed out, or the server is closing.
+    pub async fn start_session(
+        &self,
+        key: &str,
+        options: StartOptions,
+    ) -> Result<Option<Profile>, EngineError> {
+        let inner = &self.engine.inner;
+        crate::datastore::validate::key(key)
+            .map_err(|e| EngineError::InvalidName(e.to_string()))?;
+        let qkey = self.queue_key(key);
+        if lock(&inner.active).contains_key(&qkey) {
+            return Err(EngineError::AlreadyActive {
+                store: self.name.clone(),
+                key: key.to_owned(),
+            });
+        }
+        let generation = {
+            let mut gens = lock(&inner.start_generation);
+            let g = gens.entry(qkey.clone()).or_insert(0);
+            *g += 1;
+            *g
+        };
+        // Let concurrent starts of the same key register: the last one wins.
+        tokio::task::yield_now().await;
+        let mut notices = if inner.config.release_notice {
+            inner
+                .bus
+                .subscribe(&notice_topic(&self.name, key, self.mock))
+                .ok()
+        } else {
+            None
+        };
+        let me = inner.server(Some(uuid::Uuid::new_v4().to_string().to_uppercase()));
+        let started = tokio::time::Instant::now();
+        let mut repeats = 0u32;
+        let mut failures = 0u32;
+        loop {
+            let superseded = lock(&inner.start_generation).get(&qkey) != Some(&generation);
+            if superseded || options.cancel.as_ref().is_some_and(|c| c()) {
+                return Ok(None);
+            }
+            let attempt = StartAttempt {
+                me: &me,
+                template: &self.template,
+                now_secs: inner.datastores.clock().now_secs(),
+                steal: options.steal,
+                first_attempt: repeats == 0,
+                // The first attempt is not a repeat: with the defaults the
+                // repeats run at 5, 15, 25 and 35 s and the steal at 45 s.
+                steal_ready: repeats > inner.config.steal_after_repeats(),
+                assume_dead_secs: inner.config.assume_dead.as_secs_f64(),
+                hold_back: inner.closing(),
+            };
+            let result = {
+                let _turn = inner.queue(&qkey).await;
+                if lock(&inner.start_generation).get(&qkey) != Some(&generation) {
+                    return Ok(None);
+                }
+                let mut outcome = None;
+                let written = self
+                    .ds
+                    .update(key, |current, _| {
+                        let (doc, o) = session::start(classify(current), &attempt);
+                        outcome = Some(o);
+                        Transform::Write {
+                            options: WriteOptions {
+                                user_ids: doc.user_ids.clone(),
+                                metadata: doc.roblox_metadata.clone(),
+                            },
+                            value: doc.to_value(),
+                        }
+                    })
+                    .await;
+                written.map(|entry| (entry, outcome))
+            };
+            match result {
+                Ok((Some(entry), Some(StartOutcome::Active { load_count, .. }))) => {
+                    let profile = profile::activate(self, key, me, load_count, entry)?;
+                    return Ok(Some(profile));
+                }
+                Ok((_, Some(StartOutcome::Waiting { owner, load_count }))) => {
+                    if let Some(session_id) = &owner.session_id {
+                        let request = json!({"LoadCount": load_count, "EndSession": true});
+                        // Best effort, like MessagingService.
+                        let _ = inner
+                            .bus
+                            .publish(&format!("PS_{session_id}"), &request)
+                            .await;
+                    }
+                    let wait = if repeats == 0 {
+                        inner.config.first_load_repeat
+                    } else {
+                        inner.config.load_repeat_period
+                    };
+                    repeats += 1;
+                    match notices.as_mut() {
+                        Some(sub) => {
+                            tokio::select! {
+                                _ = tokio::time::sleep(wait) => {}
+                                _ = sub.recv() => {}
+                            }
+                        }
+                        None => tokio::time::sleep(wait).await,
+                    }
+                }
+                Ok(_) => return Ok(None),
+                Err(e) => {
+                    tracing::warn!(store = %self.name, key, error = %e, "start session attempt failed");
+                    let backoff =
+                        Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
+                    failures += 1;
+                    let timed_out = options.cancel.is_none()
+                        && started.elapsed() + backoff > inner.config.start_session_timeout;
+                    if timed_out {
+                        return Ok(None);
+                    }
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+}
