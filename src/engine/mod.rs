@@ -18,5 +18,5 @@ pub mod session;
 pub mod store;
 
 pub use config::{EngineConfig, EngineError};
-pub use profile::{EndReason, Profile};
+pub use profile::{EndReason, Processed, Profile};
 pub use store::{Engine, ProfileStore, StartOptions};

@@ -36,9 +36,32 @@ pub enum EndReason {
 
 type Callback<T> = Arc<dyn Fn(&T) + Send + Sync>;
 type MutCallback<T> = Arc<dyn Fn(&mut T) + Send + Sync>;
+type Handler = Arc<dyn Fn(&Value, &Processed) + Send + Sync>;
+
+/// Handed to a message handler with each message: call
+/// [`Processed::processed`] to consume it.
+#[derive(Debug)]
+pub struct Processed {
+    index: u64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Processed {
+    /// Marks the message processed: no later handler sees it, and the next
+    /// save removes it from the stored queue.
+    pub fn processed(&self) {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The message's index in the profile's queue.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+}
 
 #[derive(Default)]
 struct Callbacks {
+    handlers: Vec<Handler>,
     before_save: Vec<MutCallback<Value>>,
     last_save: Vec<Callback<EndReason>>,
     session_end: Vec<Callback<()>>,
@@ -52,6 +75,12 @@ struct State {
     user_ids: Vec<i64>,
     key_info: KeyInfo,
     active: bool,
+    /// Known messages nobody processed yet, oldest first.
+    pending: Vec<(u64, Value)>,
+    /// Messages processed locally, removed from storage by the next save.
+    processed: Vec<u64>,
+    /// Highest message index seen.
+    seen_index: u64,
 }
 
 pub(crate) struct ProfileInner {
@@ -101,6 +130,13 @@ pub(crate) fn activate(
         _ => unreachable!("a started session wrote a profile"),
     };
     let (end_tx, end_rx) = mpsc::unbounded_channel();
+    let pending: Vec<(u64, Value)> = doc
+        .messages
+        .entries
+        .iter()
+        .map(|e| (e.index(), e.payload().clone()))
+        .collect();
+    let seen_index = doc.messages.last_index;
     let inner = Arc::new(ProfileInner {
         qkey: store.queue_key(key),
         engine: Arc::clone(&engine),
@@ -116,6 +152,9 @@ pub(crate) fn activate(
             user_ids: doc.user_ids,
             key_info: entry.info,
             active: true,
+            pending,
+            processed: Vec::new(),
+            seen_index,
         }),
         callbacks: Mutex::new(Callbacks::default()),
         end_requests: end_tx,
@@ -229,6 +268,73 @@ impl Profile {
         Ok(change(&mut state.data))
     }
 
+    /// `MessageHandler(fn)`: `handler(message, processed)` receives every
+    /// pending message no earlier handler processed: first the ones already
+    /// known, then new ones as saves find them. Each handler gets its own
+    /// copy of the message.
+    pub fn message_handler(&self, handler: impl Fn(&Value, &Processed) + Send + Sync + 'static) {
+        let handler: Handler = Arc::new(handler);
+        lock(&self.inner.callbacks)
+            .handlers
+            .push(Arc::clone(&handler));
+        let known: Vec<(u64, Value)> = lock(&self.inner.state).pending.clone();
+        for (index, message) in known {
+            if self.offer(std::slice::from_ref(&handler), index, &message) {
+                self.mark_processed(index);
+            }
+        }
+    }
+
+    /// Offers one message to `handlers` in order; true once one processed it.
+    fn offer(&self, handlers: &[Handler], index: u64, message: &Value) -> bool {
+        for h in handlers {
+            let token = Processed {
+                index,
+                done: std::sync::atomic::AtomicBool::new(false),
+            };
+            h(&message.clone(), &token);
+            if token.done.load(std::sync::atomic::Ordering::SeqCst) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn mark_processed(&self, index: u64) {
+        let mut s = lock(&self.inner.state);
+        s.pending.retain(|(i, _)| *i != index);
+        if !s.processed.contains(&index) {
+            s.processed.push(index);
+        }
+    }
+
+    /// Takes in the message queue a save read back and offers new messages.
+    fn discover(&self, stored: &Value) {
+        let super::document::Stored::Profile(doc) = classify(Some(stored)) else {
+            return;
+        };
+        let fresh: Vec<(u64, Value)> = {
+            let mut s = lock(&self.inner.state);
+            let seen = s.seen_index;
+            let fresh: Vec<(u64, Value)> = doc
+                .messages
+                .entries
+                .iter()
+                .filter(|e| e.index() > seen)
+                .map(|e| (e.index(), e.payload().clone()))
+                .collect();
+            s.seen_index = s.seen_index.max(doc.messages.last_index);
+            s.pending.extend(fresh.iter().cloned());
+            fresh
+        };
+        let handlers: Vec<Handler> = lock(&self.inner.callbacks).handlers.clone();
+        for (index, message) in fresh {
+            if self.offer(&handlers, index, &message) {
+                self.mark_processed(index);
+            }
+        }
+    }
+
     /// `OnSave`: runs right before every save; may change `Data`.
     pub fn on_save(&self, f: impl Fn(&mut Value) + Send + Sync + 'static) {
         lock(&self.inner.callbacks).before_save.push(Arc::new(f));
@@ -274,8 +380,13 @@ impl Profile {
 
     /// One save; `release` makes it the final one.
     async fn save_inner(&self, release: bool) -> Result<(), EngineError> {
+        let _turn = self.inner.engine.queue(&self.inner.qkey).await;
+        self.save_in_turn(release).await
+    }
+
+    /// A save while holding the key's turn in the queue.
+    pub(crate) async fn save_in_turn(&self, release: bool) -> Result<(), EngineError> {
         let engine = &self.inner.engine;
-        let _turn = engine.queue(&self.inner.qkey).await;
         if !self.is_active() {
             return Ok(());
         }
@@ -287,12 +398,13 @@ impl Profile {
             }
             lock(&self.inner.state).data = data;
         }
-        let (data, metadata, user_ids) = {
+        let (data, metadata, user_ids, processed) = {
             let s = lock(&self.inner.state);
             (
                 s.data.clone(),
                 s.roblox_metadata.clone(),
                 s.user_ids.clone(),
+                s.processed.clone(),
             )
         };
         let request = SaveRequest {
@@ -301,7 +413,7 @@ impl Profile {
             data: &data,
             roblox_metadata: &metadata,
             user_ids: &user_ids,
-            processed: &[],
+            processed: &processed,
             release,
             now_secs: engine.datastores.clock().now_secs(),
         };
@@ -331,6 +443,10 @@ impl Profile {
                     let mut s = lock(&self.inner.state);
                     s.last_saved_data = data.clone();
                     s.key_info = entry.info;
+                    s.processed.retain(|i| !processed.contains(i));
+                }
+                if !release {
+                    self.discover(&entry.value);
                 }
                 let after: Vec<_> = lock(&self.inner.callbacks).after_save.clone();
                 for f in &after {

@@ -206,3 +206,42 @@ pub fn save(stored: Stored, r: &SaveRequest<'_>) -> (Option<ProfileDocument>, Sa
     }
     (Some(doc), SaveOutcome::Saved { asked_for })
 }
+
+/// Appends a message to a stored value (`MessageAsync`): to a profile, or,
+/// when there is none yet, to a messages-only document. Returns the value
+/// to write and the owner to notify (`(owner, load_count)`) if any.
+pub fn append_message(
+    stored: Stored,
+    message: Value,
+    cap: usize,
+) -> (Value, Option<(SessionOwner, u64)>) {
+    match stored {
+        Stored::Profile(mut doc) => {
+            doc.messages.push(message, cap);
+            let owner = doc
+                .meta
+                .active_session
+                .clone()
+                .map(|o| (o, doc.meta.session_load_count));
+            (doc.to_value(), owner)
+        }
+        Stored::MessagesOnly(mut messages) => {
+            messages.push(message, cap);
+            (messages_only(&messages), None)
+        }
+        Stored::Missing | Stored::Foreign(_) => {
+            let mut messages = super::document::Messages::default();
+            messages.push(message, cap);
+            (messages_only(&messages), None)
+        }
+    }
+}
+
+fn messages_only(messages: &super::document::Messages) -> Value {
+    let entries: Vec<Value> = messages
+        .entries
+        .iter()
+        .map(|e| Value::Array(vec![Value::from(e.index()), e.payload().clone()]))
+        .collect();
+    serde_json::json!({"GlobalUpdates": [messages.last_index, entries]})
+}

@@ -188,6 +188,22 @@ pub struct ProfileStore {
     pub(crate) mock: bool,
 }
 
+/// The key's user ids and metadata as a stored document carries them.
+pub(crate) fn write_options_of(value: &Value) -> WriteOptions {
+    WriteOptions {
+        user_ids: value
+            .get("UserIds")
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default(),
+        metadata: value
+            .get("RobloxMetaData")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
 /// The topic a session's owner publishes on when it releases a key another
 /// server asked for (profilestore's release notice).
 pub(crate) fn notice_topic(store: &str, key: &str, mock: bool) -> String {
@@ -218,6 +234,72 @@ impl ProfileStore {
 
     pub(crate) fn queue_key(&self, key: &str) -> String {
         format!("{}\u{0}{}\u{0}{}", u8::from(self.mock), self.name, key)
+    }
+
+    /// `MessageAsync`: appends `message` to the profile's queue (creating a
+    /// messages-only document if there is no profile yet), then has the
+    /// owner save soon: this server saves at once; another owner gets a
+    /// `{LoadCount}` request. Retries DataStore errors with backoff.
+    pub async fn message(&self, key: &str, message: Value) -> Result<(), EngineError> {
+        let inner = &self.engine.inner;
+        crate::datastore::validate::key(key)
+            .map_err(|e| EngineError::InvalidName(e.to_string()))?;
+        let qkey = self.queue_key(key);
+        let cap = inner.config.max_message_queue;
+        let mut failures = 0u32;
+        let owner = loop {
+            let turn = inner.queue(&qkey).await;
+            let mut owner = None;
+            let written = self
+                .ds
+                .update(key, |current, _| {
+                    let (value, o) =
+                        session::append_message(classify(current), message.clone(), cap);
+                    owner = o;
+                    Transform::Write {
+                        options: write_options_of(&value),
+                        value,
+                    }
+                })
+                .await;
+            match written {
+                Ok(_) => {
+                    // Saving under the same turn keeps the queue's order.
+                    let local = owner
+                        .as_ref()
+                        .filter(|(o, _)| o.same_server(&inner.server(None)));
+                    let active = lock(&inner.active).get(&qkey).cloned();
+                    if let (Some(_), Some(profile)) = (local, active) {
+                        let _ = profile.save_in_turn(false).await;
+                        return Ok(());
+                    }
+                    drop(turn);
+                    break owner;
+                }
+                Err(e) => {
+                    drop(turn);
+                    tracing::warn!(store = %self.name, key, error = %e, "message write failed; retrying");
+                    let backoff =
+                        Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
+                    failures += 1;
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        };
+        if let Some((
+            SessionOwner {
+                session_id: Some(id),
+                ..
+            },
+            load_count,
+        )) = owner
+        {
+            let _ = inner
+                .bus
+                .publish(&format!("PS_{id}"), &json!({"LoadCount": load_count}))
+                .await;
+        }
+        Ok(())
     }
 
     /// `StartSessionAsync`: the profile, or `None` when another server keeps
