@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod datastore;
 pub mod engine;
+pub mod faults;
 pub mod storage;
 
 pub use clock::Clock;

@@ -31,6 +31,12 @@ pub struct EngineConfig {
     pub message_response_interval: Duration,
     /// `MAX_MESSAGE_QUEUE` (1000).
     pub max_message_queue: usize,
+    /// `CRITICAL_STATE_ERROR_COUNT` (5).
+    pub critical_state_error_count: usize,
+    /// `CRITICAL_STATE_ERROR_EXPIRE` (120 s).
+    pub critical_state_error_expire: Duration,
+    /// `CRITICAL_STATE_EXPIRE` (120 s).
+    pub critical_state_expire: Duration,
     /// Publish a release notice when ending a session another server asked
     /// for, so it retries at once (profilestore's improvement; off = the
     /// Luau module's behaviour).
@@ -50,6 +56,9 @@ impl Default for EngineConfig {
             max_backoff_closing: Duration::from_secs(8),
             message_response_interval: Duration::from_secs(6),
             max_message_queue: 1000,
+            critical_state_error_count: 5,
+            critical_state_error_expire: Duration::from_secs(120),
+            critical_state_expire: Duration::from_secs(120),
             release_notice: true,
         }
     }

@@ -90,6 +90,8 @@ pub(crate) struct ProfileInner {
     qkey: String,
     session: SessionOwner,
     load_count: u64,
+    activation_seq: u64,
+    loaded_at: tokio::time::Instant,
     first_session_time: Value,
     state: Mutex<State>,
     callbacks: Mutex<Callbacks>,
@@ -144,6 +146,10 @@ pub(crate) fn activate(
         key: key.to_owned(),
         session,
         load_count,
+        activation_seq: engine
+            .activations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        loaded_at: tokio::time::Instant::now(),
         first_session_time: Value::Number(doc.meta.profile_create_time.clone()),
         state: Mutex::new(State {
             last_saved_data: doc.data.clone(),
@@ -164,6 +170,8 @@ pub(crate) fn activate(
     lock(&engine.active).insert(profile.inner.qkey.clone(), profile.clone());
     let task = tokio::spawn(serve(profile.clone(), requests, end_rx));
     lock(&engine.tasks).push(task);
+    super::autosave::ensure_running(&engine);
+    engine.profiles_changed.notify_waiters();
     Ok(profile)
 }
 
@@ -237,6 +245,20 @@ impl Profile {
     /// The session's GUID (its messaging topic is `PS_<guid>`).
     pub fn session_id(&self) -> &str {
         self.inner.session.session_id.as_deref().unwrap_or_default()
+    }
+
+    pub(crate) fn activation_seq(&self) -> u64 {
+        self.inner.activation_seq
+    }
+
+    /// How long this session has been active.
+    pub(crate) fn loaded_for(&self) -> Duration {
+        self.inner.loaded_at.elapsed()
+    }
+
+    /// A regular save from the auto-save loop.
+    pub(crate) async fn auto_save(&self) -> Result<(), EngineError> {
+        self.save_inner(false).await
     }
 
     /// A copy of `Data`.
@@ -436,7 +458,10 @@ impl Profile {
                     None => Transform::Cancel,
                 }
             })
-            .await?;
+            .await
+            .inspect_err(|e| {
+                engine.report_error(&self.inner.store.name, &self.inner.key, e.to_string());
+            })?;
         match (written, outcome) {
             (Some(entry), Some(SaveOutcome::Saved { asked_for })) => {
                 {
@@ -503,6 +528,7 @@ impl Profile {
     fn close(&self) {
         lock(&self.inner.state).active = false;
         lock(&self.inner.engine.active).remove(&self.inner.qkey);
+        self.inner.engine.profiles_changed.notify_waiters();
         let ends: Vec<_> = lock(&self.inner.callbacks).session_end.clone();
         for f in &ends {
             f(&());

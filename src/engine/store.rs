@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use super::config::{EngineConfig, EngineError};
 use super::document::{classify, SessionOwner};
+use super::events::{Critical, EngineEvent};
 use super::profile::{self, Profile};
 use super::session::{self, StartAttempt, StartOutcome};
 use crate::bus::MessageBus;
@@ -64,6 +65,12 @@ pub(crate) struct EngineInner {
     start_generation: Mutex<HashMap<String, u64>>,
     pub(crate) active: Mutex<HashMap<String, Profile>>,
     pub(crate) tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    pub(crate) events: tokio::sync::broadcast::Sender<EngineEvent>,
+    pub(crate) critical: Mutex<Critical>,
+    pub(crate) housekeeping: AtomicBool,
+    /// Signalled when a session starts or ends (re-plans auto-saves).
+    pub(crate) profiles_changed: tokio::sync::Notify,
+    pub(crate) activations: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for EngineInner {
@@ -84,6 +91,19 @@ impl EngineInner {
             Arc::clone(queues.entry(key.to_owned()).or_default())
         };
         queue.lock_owned().await
+    }
+
+    /// Reports a failed DataStore call (`OnError`) and counts it towards
+    /// the critical state.
+    pub(crate) fn report_error(&self, store: &str, key: &str, message: String) {
+        let _ = self.events.send(EngineEvent::Error {
+            message,
+            store: store.to_owned(),
+            key: key.to_owned(),
+        });
+        if let Some(change) = lock(&self.critical).record(tokio::time::Instant::now()) {
+            let _ = self.events.send(EngineEvent::CriticalState(change));
+        }
     }
 
     pub(crate) fn closing(&self) -> bool {
@@ -129,13 +149,22 @@ impl Engine {
                 universe,
                 place_id,
                 job_id: job_id.into(),
-                config,
                 closing: watch::Sender::new(false),
                 is_closing: AtomicBool::new(false),
                 queues: Mutex::new(HashMap::new()),
                 start_generation: Mutex::new(HashMap::new()),
                 active: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(Vec::new()),
+                events: tokio::sync::broadcast::channel(1024).0,
+                critical: Mutex::new(Critical::new(
+                    config.critical_state_error_count,
+                    config.critical_state_error_expire,
+                    config.critical_state_expire,
+                )),
+                housekeeping: AtomicBool::new(false),
+                profiles_changed: tokio::sync::Notify::new(),
+                activations: std::sync::atomic::AtomicU64::new(0),
+                config,
             }),
         }
     }
@@ -154,6 +183,16 @@ impl Engine {
             ds,
             mock: false,
         })
+    }
+
+    /// Engine events: overwrites, DataStore errors, critical state.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Whether the engine is in critical state (too many DataStore errors).
+    pub fn is_critical(&self) -> bool {
+        lock(&self.inner.critical).is_active()
     }
 
     /// `IsClosing`.
@@ -279,6 +318,7 @@ impl ProfileStore {
                 Err(e) => {
                     drop(turn);
                     tracing::warn!(store = %self.name, key, error = %e, "message write failed; retrying");
+                    inner.report_error(&self.name, key, e.to_string());
                     let backoff =
                         Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
                     failures += 1;
@@ -380,7 +420,19 @@ impl ProfileStore {
                 written.map(|entry| (entry, outcome))
             };
             match result {
-                Ok((Some(entry), Some(StartOutcome::Active { load_count, .. }))) => {
+                Ok((
+                    Some(entry),
+                    Some(StartOutcome::Active {
+                        load_count,
+                        overwritten,
+                    }),
+                )) => {
+                    if overwritten {
+                        let _ = inner.events.send(EngineEvent::Overwrite {
+                            store: self.name.clone(),
+                            key: key.to_owned(),
+                        });
+                    }
                     let profile = profile::activate(self, key, me, load_count, entry)?;
                     return Ok(Some(profile));
                 }
@@ -412,6 +464,7 @@ impl ProfileStore {
                 Ok(_) => return Ok(None),
                 Err(e) => {
                     tracing::warn!(store = %self.name, key, error = %e, "start session attempt failed");
+                    inner.report_error(&self.name, key, e.to_string());
                     let backoff =
                         Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
                     failures += 1;

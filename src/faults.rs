@@ -1,0 +1,143 @@
+//! Fault injection for storage: a plugin wrapper that fails on demand.
+//!
+//! Owns: [`FaultyPlugin`], which wraps any plugin and makes commits fail
+//! plainly (nothing written) or *ambiguously* (written, then reported as
+//! failed, as Roblox documents a DataStore write may be). Used by tests and
+//! chaos simulations. Invariant: without armed faults it behaves exactly
+//! like the plugin it wraps.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+
+use profilestore_plugin_api::{
+    Commit, CommitOutcome, DataStoreInfo, EntryId, KeyName, KeyQuery, Page, PurgeStats, Seq,
+    StorageError, StoragePlugin, StorageResult, StoreQuery, VersionInfo, VersionQuery,
+    VersionRecord,
+};
+
+/// A plugin wrapper with switchable faults.
+#[derive(Debug)]
+pub struct FaultyPlugin {
+    inner: Arc<dyn StoragePlugin>,
+    fail_all: AtomicBool,
+    fail_next: AtomicU32,
+    ambiguous_next: AtomicU32,
+    failures: AtomicU32,
+}
+
+impl FaultyPlugin {
+    /// Wraps `inner` with no fault armed.
+    pub fn new(inner: Arc<dyn StoragePlugin>) -> Self {
+        FaultyPlugin {
+            inner,
+            fail_all: AtomicBool::new(false),
+            fail_next: AtomicU32::new(0),
+            ambiguous_next: AtomicU32::new(0),
+            failures: AtomicU32::new(0),
+        }
+    }
+
+    /// Makes every call fail (or stops doing so).
+    pub fn fail_all(&self, on: bool) {
+        self.fail_all.store(on, Ordering::SeqCst);
+    }
+
+    /// Makes the next `n` commits fail without writing.
+    pub fn fail_next_commits(&self, n: u32) {
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Makes the next `n` successful commits report a failure after writing.
+    pub fn ambiguous_next_commits(&self, n: u32) {
+        self.ambiguous_next.store(n, Ordering::SeqCst);
+    }
+
+    /// How many failures were injected so far.
+    pub fn injected(&self) -> u32 {
+        self.failures.load(Ordering::SeqCst)
+    }
+
+    fn injected_error(&self, what: &str) -> StorageError {
+        self.failures.fetch_add(1, Ordering::SeqCst);
+        StorageError::Unavailable(format!("injected fault: {what}"))
+    }
+
+    fn take(counter: &AtomicU32) -> bool {
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    fn check(&self, what: &str) -> StorageResult<()> {
+        if self.fail_all.load(Ordering::SeqCst) {
+            Err(self.injected_error(what))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl StoragePlugin for FaultyPlugin {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn is_blocking(&self) -> bool {
+        self.inner.is_blocking()
+    }
+
+    fn read_latest(&self, entry: &EntryId) -> StorageResult<Option<VersionRecord>> {
+        self.check("read")?;
+        self.inner.read_latest(entry)
+    }
+
+    fn read_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<Option<VersionRecord>> {
+        self.check("read")?;
+        self.inner.read_version(entry, seq)
+    }
+
+    fn commit(&self, commit: &Commit) -> StorageResult<CommitOutcome> {
+        self.check("commit")?;
+        if Self::take(&self.fail_next) {
+            return Err(self.injected_error("commit"));
+        }
+        let outcome = self.inner.commit(commit)?;
+        if matches!(outcome, CommitOutcome::Committed(_)) && Self::take(&self.ambiguous_next) {
+            return Err(self.injected_error("ambiguous commit (it was written)"));
+        }
+        Ok(outcome)
+    }
+
+    fn list_versions(
+        &self,
+        entry: &EntryId,
+        query: &VersionQuery,
+    ) -> StorageResult<Page<VersionInfo>> {
+        self.check("list")?;
+        self.inner.list_versions(entry, query)
+    }
+
+    fn list_keys(&self, query: &KeyQuery) -> StorageResult<Page<KeyName>> {
+        self.check("list")?;
+        self.inner.list_keys(query)
+    }
+
+    fn list_data_stores(&self, query: &StoreQuery) -> StorageResult<Page<DataStoreInfo>> {
+        self.check("list")?;
+        self.inner.list_data_stores(query)
+    }
+
+    fn remove_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<bool> {
+        self.check("remove")?;
+        self.inner.remove_version(entry, seq)
+    }
+
+    fn purge_expired(&self, cutoff_ms: i64) -> StorageResult<PurgeStats> {
+        self.check("purge")?;
+        self.inner.purge_expired(cutoff_ms)
+    }
+
+    fn flush(&self) -> StorageResult<()> {
+        self.inner.flush()
+    }
+}

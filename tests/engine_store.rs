@@ -1,0 +1,267 @@
+//! Auto-save, read-only access, version queries and engine events, on
+//! simulated time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use profilestore::bus::{BusConfig, MessageBus};
+use profilestore::clock::Clock;
+use profilestore::datastore::{DataStoreConfig, DataStoreService, SortOrder, WriteOptions};
+use profilestore::engine::{Engine, EngineConfig, EngineEvent, ProfileStore, StartOptions};
+use profilestore::faults::FaultyPlugin;
+use profilestore_memory::MemoryPlugin;
+use serde_json::{json, Value};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn world() -> (DataStoreService, MessageBus, Arc<FaultyPlugin>) {
+    let clock = Clock::tokio(T0);
+    let plugin = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
+    (
+        DataStoreService::new(plugin.clone(), clock.clone(), DataStoreConfig::default()),
+        MessageBus::new(clock, BusConfig::default()),
+        plugin,
+    )
+}
+
+fn engine(ds: &DataStoreService, bus: &MessageBus, job: &str) -> Engine {
+    Engine::new(ds.clone(), bus.clone(), 1, 7, job, EngineConfig::default())
+}
+
+fn store(engine: &Engine) -> ProfileStore {
+    engine
+        .store("PlayerData", json!({"Coins": 0}))
+        .expect("store")
+}
+
+#[tokio::test(start_paused = true)]
+async fn auto_save_updates_last_saved_data() {
+    let (ds, bus, _) = world();
+    let store = store(&engine(&ds, &bus, "job-a"));
+    let profile = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    profile
+        .update_data(|d| d["Coins"] = json!(42))
+        .expect("active");
+    assert_eq!(profile.last_saved_data()["Coins"], 0);
+    let before = profile.key_info().version;
+    tokio::time::sleep(Duration::from_secs(301)).await;
+    assert_eq!(profile.last_saved_data()["Coins"], 42);
+    assert_ne!(profile.key_info().version, before);
+    let stored = ds
+        .data_store(1, "PlayerData", "global")
+        .expect("ds")
+        .get("k")
+        .await
+        .expect("get");
+    assert_eq!(stored.expect("stored").value["Data"]["Coins"], 42);
+}
+
+#[tokio::test(start_paused = true)]
+async fn auto_saves_are_spread_over_the_period() {
+    let (ds, bus, _) = world();
+    let store = store(&engine(&ds, &bus, "job-a"));
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let start = tokio::time::Instant::now();
+    for i in 0..4 {
+        let p = store
+            .start_session(&format!("p{i}"), StartOptions::default())
+            .await
+            .expect("start")
+            .expect("profile");
+        let t = Arc::clone(&times);
+        p.on_after_save(move |_| t.lock().expect("lock").push((i, start.elapsed().as_secs())));
+    }
+    tokio::time::sleep(Duration::from_secs(400)).await;
+    let times = times.lock().expect("lock").clone();
+    let mut who: Vec<i32> = times.iter().map(|(i, _)| *i).collect();
+    who.sort_unstable();
+    assert_eq!(
+        who,
+        vec![0, 1, 2, 3],
+        "each profile saved exactly once: {times:?}"
+    );
+    let mut at: Vec<u64> = times.iter().map(|(_, t)| *t).collect();
+    at.dedup();
+    assert_eq!(at.len(), 4, "never all at once: {times:?}");
+    assert!(
+        at.iter().all(|t| *t >= 150),
+        "nothing saved before half a period: {times:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn read_only_get_and_set_end_a_live_session_elsewhere() {
+    let (ds, bus, _) = world();
+    let a = store(&engine(&ds, &bus, "job-a"));
+    let b = store(&engine(&ds, &bus, "job-b"));
+    assert!(
+        b.get("k", None).await.expect("get").is_none(),
+        "nothing yet"
+    );
+    let live = a
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    let mut read = b.get("k", None).await.expect("get").expect("profile");
+    assert_eq!(read.session().map(|s| s.job_id.as_str()), Some("job-a"));
+    read.data_mut()["Coins"] = json!(500);
+    read.set().await.expect("set");
+    live.save().await.expect("save call");
+    live.ended().await;
+    let now = b.get("k", None).await.expect("get").expect("profile");
+    assert_eq!(now.data()["Coins"], 500);
+    assert!(now.session().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn reading_a_foreign_value_reports_nothing_and_writes_nothing() {
+    let (ds, bus, _) = world();
+    let e = engine(&ds, &bus, "job-a");
+    let store = store(&e);
+    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    raw.set("k", &json!("not a profile"), &WriteOptions::default())
+        .await
+        .expect("seed");
+    let mut events = e.events();
+    assert!(store.get("k", None).await.expect("get").is_none());
+    assert!(
+        events.try_recv().is_err(),
+        "no overwrite on read-only access"
+    );
+    let profile = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    assert_eq!(
+        events.try_recv().expect("event"),
+        EngineEvent::Overwrite {
+            store: "PlayerData".into(),
+            key: "k".into()
+        }
+    );
+    let stored = raw.get("k").await.expect("get").expect("stored").value;
+    assert_eq!(stored["WasOverwritten"], true);
+    profile.save().await.expect("save");
+    let stored = raw.get("k").await.expect("get").expect("stored").value;
+    assert_eq!(stored["WasOverwritten"], false);
+}
+
+#[tokio::test(start_paused = true)]
+async fn version_queries_page_in_order_within_bounds() {
+    let (ds, bus, _) = world();
+    let store = store(&engine(&ds, &bus, "job-a"));
+    let profile = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    for coins in 1..=3 {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        profile
+            .update_data(|d| d["Coins"] = json!(coins))
+            .expect("active");
+        profile.save().await.expect("save");
+    }
+    profile.end_session().await;
+    let coins = |q: profilestore::engine::VersionQuery| async move {
+        let mut out = Vec::new();
+        while let Some(p) = q.next().await.expect("next") {
+            out.push(p.data()["Coins"].clone());
+        }
+        out
+    };
+    // Versions: start (0) at T0, saves at +10, +20, +30 s, the final save at +30 s.
+    let all = coins(store.version_query("k", SortOrder::Ascending, None, None)).await;
+    assert_eq!(all, vec![json!(0), json!(1), json!(2), json!(3), json!(3)]);
+    let newest_first = coins(store.version_query("k", SortOrder::Descending, None, None)).await;
+    assert_eq!(newest_first.first(), Some(&json!(3)));
+    assert_eq!(newest_first.last(), Some(&json!(0)));
+    let bounded = coins(store.version_query(
+        "k",
+        SortOrder::Ascending,
+        Some(T0 + 5_000),
+        Some(T0 + 25_000),
+    ))
+    .await;
+    assert_eq!(bounded, vec![json!(1), json!(2)]);
+    // A version read by id.
+    let versions = ds
+        .data_store(1, "PlayerData", "global")
+        .expect("ds")
+        .list_versions("k", &Default::default())
+        .await
+        .expect("list");
+    let first = store
+        .get("k", Some(&versions.items[0].version))
+        .await
+        .expect("get")
+        .expect("v1");
+    assert_eq!(first.data()["Coins"], 0);
+    store.remove("k").await.expect("remove");
+    assert!(store.get("k", None).await.expect("get").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn datastore_errors_raise_error_events_and_toggle_critical_state() {
+    let (ds, bus, plugin) = world();
+    let e = engine(&ds, &bus, "job-a");
+    let store = store(&e);
+    let mut events = e.events();
+    plugin.fail_all(true);
+    let failing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.start_session("k", StartOptions::default()).await })
+    };
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    assert!(e.is_critical(), "5 errors within 120 s");
+    plugin.fail_all(false);
+    let profile = failing
+        .await
+        .expect("task")
+        .expect("start")
+        .expect("recovered after the errors stopped");
+    assert!(profile.is_active());
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        seen.push(event);
+    }
+    assert!(
+        seen.iter()
+            .filter(|e| matches!(e, EngineEvent::Error { .. }))
+            .count()
+            >= 5
+    );
+    assert!(seen.contains(&EngineEvent::CriticalState(true)));
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert!(!e.is_critical(), "calm for long enough");
+    let mut left = false;
+    while let Ok(event) = events.try_recv() {
+        left |= event == EngineEvent::CriticalState(false);
+    }
+    assert!(left);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_gives_up_after_the_timeout() {
+    let (ds, bus, plugin) = world();
+    let store = store(&engine(&ds, &bus, "job-a"));
+    plugin.fail_all(true);
+    let started = tokio::time::Instant::now();
+    let got = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start");
+    assert!(got.is_none());
+    let waited = started.elapsed();
+    assert!(
+        waited <= Duration::from_secs(120) && waited >= Duration::from_secs(60),
+        "{waited:?}"
+    );
+    let _: Value = json!(null);
+}
