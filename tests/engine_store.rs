@@ -265,3 +265,74 @@ async fn a_start_gives_up_after_the_timeout() {
     );
     let _: Value = json!(null);
 }
+
+#[tokio::test(start_paused = true)]
+async fn profile_members_user_ids_metadata_reconcile_and_typed_data() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq, Default)]
+    struct PlayerData {
+        #[serde(rename = "Coins")]
+        coins: i64,
+        #[serde(rename = "Gems", default)]
+        gems: i64,
+    }
+    let (ds, bus, _) = world();
+    let e = engine(&ds, &bus, "job-a");
+    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let old = e.store("PlayerData", json!({"Coins": 0})).expect("store");
+    let first = old
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    first
+        .update_data(|d| d["Coins"] = json!(9))
+        .expect("active");
+    first.end_session().await;
+
+    // A newer template adds `Gems`; reconcile fills it without touching Coins.
+    let store = e
+        .store("PlayerData", json!({"Coins": 0, "Gems": 3}))
+        .expect("store");
+    let p = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    p.reconcile().expect("reconcile");
+    assert_eq!(
+        p.data_as::<PlayerData>().expect("typed"),
+        PlayerData { coins: 9, gems: 3 }
+    );
+    p.set_data_from(&PlayerData { coins: 10, gems: 4 })
+        .expect("typed write");
+
+    for id in [1, 2, 2, 3, 4] {
+        p.add_user_id(id).expect("add");
+    }
+    assert_eq!(p.user_ids(), vec![1, 2, 3, 4], "no duplicates");
+    assert!(p.add_user_id(5).is_err(), "at most 4");
+    p.remove_user_id(2).expect("remove");
+    let mut meta = serde_json::Map::new();
+    meta.insert("Tier".into(), json!("gold"));
+    p.set_roblox_metadata(meta).expect("metadata");
+    let mut too_big = serde_json::Map::new();
+    too_big.insert("k".into(), json!("x".repeat(300)));
+    assert!(p.set_roblox_metadata(too_big).is_err());
+    assert_eq!(p.session(), (7, "job-a"));
+    p.save().await.expect("save");
+
+    let entry = raw.get("k").await.expect("get").expect("stored");
+    assert_eq!(entry.value["Data"], json!({"Coins": 10, "Gems": 4}));
+    assert_eq!(entry.value["UserIds"], json!([1, 3, 4]));
+    assert_eq!(
+        entry.info.user_ids,
+        vec![1, 3, 4],
+        "the key's user ids follow UserIds"
+    );
+    assert_eq!(
+        entry.info.metadata["Tier"], "gold",
+        "the key's metadata follows RobloxMetaData"
+    );
+    p.end_session().await;
+    assert!(p.add_user_id(9).is_err(), "inactive");
+}

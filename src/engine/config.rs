@@ -93,7 +93,10 @@ pub enum EngineError {
     /// The store name or key is invalid.
     #[error("invalid store name or key: {0}")]
     InvalidName(String),
-    /// The DataStore failed.
+    /// `Data` does not have the shape of the requested type.
+    #[error("profile data does not match the requested type: {0}")]
+    DataShape(String),
+    /// The DataStore failed (or refused a value, e.g. metadata over its limit).
     #[error(transparent)]
     DataStore(#[from] DataStoreError),
 }

@@ -290,6 +290,73 @@ impl Profile {
         Ok(change(&mut state.data))
     }
 
+    /// `Session`: `(PlaceId, JobId)` of the owner, this server.
+    pub fn session(&self) -> (u64, &str) {
+        (self.inner.engine.place_id, &self.inner.engine.job_id)
+    }
+
+    /// `RobloxMetaData`.
+    pub fn roblox_metadata(&self) -> Map<String, Value> {
+        lock(&self.inner.state).roblox_metadata.clone()
+    }
+
+    /// Replaces `RobloxMetaData` (saved as the key's metadata); refused when
+    /// it breaks the DataStore metadata limits.
+    pub fn set_roblox_metadata(&self, metadata: Map<String, Value>) -> Result<(), EngineError> {
+        crate::datastore::validate::metadata(&metadata)?;
+        let mut s = lock(&self.inner.state);
+        if !s.active {
+            return Err(EngineError::SessionInactive(self.inner.key.clone()));
+        }
+        s.roblox_metadata = metadata;
+        Ok(())
+    }
+
+    /// `AddUserId(id)`: no duplicates; at most 4 (the DataStore limit).
+    pub fn add_user_id(&self, id: i64) -> Result<(), EngineError> {
+        let mut s = lock(&self.inner.state);
+        if !s.active {
+            return Err(EngineError::SessionInactive(self.inner.key.clone()));
+        }
+        if !s.user_ids.contains(&id) {
+            let mut ids = s.user_ids.clone();
+            ids.push(id);
+            crate::datastore::validate::user_ids(&ids)?;
+            s.user_ids = ids;
+        }
+        Ok(())
+    }
+
+    /// `RemoveUserId(id)`.
+    pub fn remove_user_id(&self, id: i64) -> Result<(), EngineError> {
+        let mut s = lock(&self.inner.state);
+        if !s.active {
+            return Err(EngineError::SessionInactive(self.inner.key.clone()));
+        }
+        s.user_ids.retain(|u| *u != id);
+        Ok(())
+    }
+
+    /// `Reconcile()`: fills keys missing from `Data` from the store's
+    /// template, recursively (string keys only, deep copies); never changes
+    /// a value that is there.
+    pub fn reconcile(&self) -> Result<(), EngineError> {
+        let template = Arc::clone(&self.inner.store.template);
+        self.update_data(|data| reconcile(data, &template))
+    }
+
+    /// `Data` as a typed value.
+    pub fn data_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, EngineError> {
+        serde_json::from_value(self.data()).map_err(|e| EngineError::DataShape(e.to_string()))
+    }
+
+    /// Replaces `Data` with a typed value while the session is active.
+    pub fn set_data_from<T: serde::Serialize>(&self, data: &T) -> Result<(), EngineError> {
+        let value =
+            serde_json::to_value(data).map_err(|e| EngineError::DataShape(e.to_string()))?;
+        self.update_data(|d| *d = value)
+    }
+
     /// `MessageHandler(fn)`: `handler(message, processed)` receives every
     /// pending message no earlier handler processed: first the ones already
     /// known, then new ones as saves find them. Each handler gets its own
@@ -534,5 +601,37 @@ impl Profile {
             f(&());
         }
         self.inner.ended.send_replace(true);
+    }
+}
+
+/// Fills keys of `template` missing from `data`, recursively.
+pub fn reconcile(data: &mut Value, template: &Value) {
+    let (Value::Object(data), Value::Object(template)) = (data, template) else {
+        return;
+    };
+    for (k, t) in template {
+        match data.get_mut(k) {
+            None => {
+                data.insert(k.clone(), t.clone());
+            }
+            Some(existing) => reconcile(existing, t),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconcile_fills_only_what_is_missing() {
+        let mut data = json!({"Coins": 5, "Settings": {"Music": false}, "Extra": 1});
+        let template =
+            json!({"Coins": 0, "Gems": 0, "Settings": {"Music": true, "Volume": 1}, "Items": []});
+        reconcile(&mut data, &template);
+        assert_eq!(
+            data,
+            json!({"Coins": 5, "Settings": {"Music": false, "Volume": 1}, "Extra": 1, "Gems": 0, "Items": []})
+        );
     }
 }
