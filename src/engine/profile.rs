@@ -591,6 +591,12 @@ impl Profile {
         }
     }
 
+    /// The server crashed: the session is gone, nothing more is written.
+    pub(crate) fn crashed(&self) {
+        lock(&self.inner.state).active = false;
+        self.inner.ended.send_replace(true);
+    }
+
     /// Marks the session ended, unregisters it and fires `OnSessionEnd`.
     fn close(&self) {
         lock(&self.inner.state).active = false;

@@ -200,6 +200,21 @@ impl Engine {
         self.inner.closing()
     }
 
+    /// Simulates a crash (for tests and chaos runs): every task of this
+    /// server stops at once and its sessions end locally without final
+    /// saves, so their locks stay in storage until another server steals
+    /// them or assumes this one dead. The engine starts nothing afterwards.
+    pub fn crash(&self) {
+        self.inner.is_closing.store(true, Ordering::SeqCst);
+        for task in std::mem::take(&mut *lock(&self.inner.tasks)) {
+            task.abort();
+        }
+        let profiles: Vec<Profile> = lock(&self.inner.active).drain().map(|(_, p)| p).collect();
+        for p in profiles {
+            p.crashed();
+        }
+    }
+
     /// Shuts the server down: starts return no profile, every active session
     /// ends with a final save of reason `Shutdown`, and this waits for them.
     pub async fn shutdown(&self) {
