@@ -356,6 +356,26 @@ impl Config {
         }
     }
 
+    /// The engine's constants.
+    pub fn engine_config(&self) -> crate::engine::EngineConfig {
+        let e = &self.engine;
+        crate::engine::EngineConfig {
+            auto_save_period: Duration::from_secs_f64(e.auto_save_period_secs),
+            load_repeat_period: Duration::from_secs_f64(e.load_repeat_period_secs),
+            first_load_repeat: Duration::from_secs_f64(e.first_load_repeat_secs),
+            session_steal: Duration::from_secs_f64(e.session_steal_secs),
+            assume_dead: Duration::from_secs_f64(e.assume_dead_secs),
+            start_session_timeout: Duration::from_secs_f64(e.start_session_timeout_secs),
+            max_message_queue: e.max_message_queue,
+            critical_state_error_count: e.critical_state_error_count,
+            critical_state_error_expire: Duration::from_secs_f64(
+                e.critical_state_error_expire_secs,
+            ),
+            critical_state_expire: Duration::from_secs_f64(e.critical_state_expire_secs),
+            ..crate::engine::EngineConfig::default()
+        }
+    }
+
     /// The DataStore layer's settings.
     pub fn datastore_config(&self) -> DataStoreConfig {
         DataStoreConfig {
@@ -374,6 +394,17 @@ mod tests {
         let text = include_str!("../config.toml");
         let parsed = Config::from_toml(text, Path::new("config.toml")).expect("config.toml");
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn the_default_engine_section_is_the_luau_modules_constants() {
+        assert_eq!(
+            Config::default().engine_config(),
+            crate::engine::EngineConfig::default()
+        );
+        let fast = Config::from_toml("[engine]\nsession_steal_secs = 4.0\n", Path::new("c.toml"))
+            .expect("parse");
+        assert_eq!(fast.engine_config().session_steal, Duration::from_secs(4));
     }
 
     #[test]

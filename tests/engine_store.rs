@@ -213,6 +213,11 @@ async fn datastore_errors_raise_error_events_and_toggle_critical_state() {
     let e = engine(&ds, &bus, "job-a");
     let store = store(&e);
     let mut events = e.events();
+    assert!(store.get("probe", None).await.expect("get").is_none());
+    assert_eq!(
+        e.datastore_state(),
+        profilestore::engine::DataStoreState::Access
+    );
     plugin.fail_all(true);
     let failing = {
         let store = store.clone();
@@ -251,6 +256,7 @@ async fn datastore_errors_raise_error_events_and_toggle_critical_state() {
 async fn a_start_gives_up_after_the_timeout() {
     let (ds, bus, plugin) = world();
     let store = store(&engine(&ds, &bus, "job-a"));
+    assert!(store.get("probe", None).await.expect("get").is_none());
     plugin.fail_all(true);
     let started = tokio::time::Instant::now();
     let got = store
@@ -335,4 +341,67 @@ async fn profile_members_user_ids_metadata_reconcile_and_typed_data() {
     );
     p.end_session().await;
     assert!(p.add_user_id(9).is_err(), "inactive");
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_datastore_access_stores_fall_back_to_their_mocks() {
+    use profilestore::engine::DataStoreState;
+    let (ds, bus, plugin) = world();
+    let e = engine(&ds, &bus, "job-a");
+    assert_eq!(e.datastore_state(), DataStoreState::NotReady);
+    plugin.fail_all(true);
+    let store = store(&e);
+    let profile = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("mock profile");
+    assert_eq!(e.datastore_state(), DataStoreState::NoInternet);
+    profile
+        .update_data(|d| d["Coins"] = json!(3))
+        .expect("active");
+    profile.end_session().await;
+    plugin.fail_all(false);
+    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    assert!(
+        raw.get("k").await.expect("get").is_none(),
+        "real storage untouched"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn typed_stores_start_from_the_default_value() {
+    #[derive(serde::Serialize, serde::Deserialize, Default, Debug, PartialEq)]
+    struct Save {
+        level: u32,
+        name: String,
+    }
+    let (ds, bus, _) = world();
+    let store = engine(&ds, &bus, "job-a")
+        .typed_store::<Save>("Typed")
+        .expect("store");
+    let p = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    assert_eq!(p.data_as::<Save>().expect("typed"), Save::default());
+    p.set_data_from(&Save {
+        level: 2,
+        name: "x".into(),
+    })
+    .expect("write");
+    p.end_session().await;
+    let again = store
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    assert_eq!(
+        again.data_as::<Save>().expect("typed"),
+        Save {
+            level: 2,
+            name: "x".into()
+        }
+    );
 }

@@ -25,4 +25,4 @@ pub use config::{EngineConfig, EngineError};
 pub use events::EngineEvent;
 pub use profile::{EndReason, Processed, Profile};
 pub use readonly::{ReadOnlyProfile, VersionQuery};
-pub use store::{Engine, ProfileStore, StartOptions};
+pub use store::{DataStoreState, Engine, ProfileStore, StartOptions};

@@ -169,11 +169,12 @@ impl ProfileStore {
         key: &str,
         version: Option<&str>,
     ) -> Result<Option<ReadOnlyProfile>, EngineError> {
+        let this = self.data().await;
         let entry = match version {
-            Some(v) => self.ds.get_version(key, v).await?,
-            None => self.ds.get(key).await?,
+            Some(v) => this.ds.get_version(key, v).await?,
+            None => this.ds.get(key).await?,
         };
-        Ok(read(self, key, entry))
+        Ok(read(&this, key, entry))
     }
 
     /// `VersionQuery(key, direction?, min_date?, max_date?)`: dates in epoch
@@ -204,8 +205,9 @@ impl ProfileStore {
 
     /// `RemoveAsync(key)`: deletes the profile (a tombstone version).
     pub async fn remove(&self, key: &str) -> Result<(), EngineError> {
-        let _turn = self.engine.inner.queue(&self.queue_key(key)).await;
-        self.ds.remove(key).await?;
+        let this = self.data().await;
+        let _turn = this.engine.inner.queue(&this.queue_key(key)).await;
+        this.ds.remove(key).await?;
         Ok(())
     }
 }

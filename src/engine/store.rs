@@ -24,6 +24,19 @@ use super::session::{self, StartAttempt, StartOutcome};
 use crate::bus::MessageBus;
 use crate::datastore::{DataStore, DataStoreService, Transform, WriteOptions};
 
+/// Whether the engine can use the real DataStore (`DataStoreState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataStoreState {
+    /// Not probed yet.
+    NotReady,
+    /// The DataStore works.
+    Access,
+    /// The DataStore refused access: stores use their mocks.
+    NoAccess,
+    /// The DataStore could not be reached: stores use their mocks.
+    NoInternet,
+}
+
 /// A cancel condition polled between start attempts.
 pub type CancelFn = Arc<dyn Fn() -> bool + Send + Sync>;
 
@@ -71,6 +84,20 @@ pub(crate) struct EngineInner {
     /// Signalled when a session starts or ends (re-plans auto-saves).
     pub(crate) profiles_changed: tokio::sync::Notify,
     pub(crate) activations: std::sync::atomic::AtomicU64,
+    access: tokio::sync::OnceCell<DataStoreState>,
+    pending_starts: std::sync::atomic::AtomicUsize,
+    starts_done: tokio::sync::Notify,
+}
+
+/// Counts a start in flight so shutdown waits for it.
+struct PendingStart<'a>(&'a EngineInner);
+
+impl Drop for PendingStart<'_> {
+    fn drop(&mut self) {
+        if self.0.pending_starts.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.starts_done.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for EngineInner {
@@ -104,6 +131,33 @@ impl EngineInner {
         if let Some(change) = lock(&self.critical).record(tokio::time::Instant::now()) {
             let _ = self.events.send(EngineEvent::CriticalState(change));
         }
+    }
+
+    /// Probes DataStore access once, as the Luau module does with a write
+    /// to `____PS` (a refusal means no access; an unreachable store means
+    /// no internet). Without access, stores use their mocks.
+    pub(crate) async fn access(&self) -> DataStoreState {
+        *self
+            .access
+            .get_or_init(|| async {
+                let probe = self.datastores.data_store(self.universe, "____PS", "global");
+                let now = Value::from(self.datastores.clock().now_secs());
+                match probe {
+                    Ok(ds) => match ds.set("____PS", &now, &WriteOptions::default()).await {
+                        Ok(_) => DataStoreState::Access,
+                        Err(crate::datastore::DataStoreError::Storage(e)) => {
+                            tracing::warn!(error = %e, "DataStore unreachable: stores use their mocks");
+                            DataStoreState::NoInternet
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "no DataStore access: stores use their mocks");
+                            DataStoreState::NoAccess
+                        }
+                    },
+                    Err(_) => DataStoreState::NoAccess,
+                }
+            })
+            .await
     }
 
     pub(crate) fn closing(&self) -> bool {
@@ -164,6 +218,9 @@ impl Engine {
                 housekeeping: AtomicBool::new(false),
                 profiles_changed: tokio::sync::Notify::new(),
                 activations: std::sync::atomic::AtomicU64::new(0),
+                access: tokio::sync::OnceCell::new(),
+                pending_starts: std::sync::atomic::AtomicUsize::new(0),
+                starts_done: tokio::sync::Notify::new(),
                 config,
             }),
         }
@@ -185,6 +242,17 @@ impl Engine {
         })
     }
 
+    /// A store whose template is `T::default()`: typed profile data (read
+    /// and write it with `Profile::data_as` and `Profile::set_data_from`).
+    pub fn typed_store<T: serde::Serialize + Default>(
+        &self,
+        name: &str,
+    ) -> Result<ProfileStore, EngineError> {
+        let template = serde_json::to_value(T::default())
+            .map_err(|e| EngineError::DataShape(e.to_string()))?;
+        self.store(name, template)
+    }
+
     /// Engine events: overwrites, DataStore errors, critical state.
     pub fn events(&self) -> tokio::sync::broadcast::Receiver<EngineEvent> {
         self.inner.events.subscribe()
@@ -193,6 +261,15 @@ impl Engine {
     /// Whether the engine is in critical state (too many DataStore errors).
     pub fn is_critical(&self) -> bool {
         lock(&self.inner.critical).is_active()
+    }
+
+    /// `DataStoreState`: `NotReady` until the first store call probes access.
+    pub fn datastore_state(&self) -> DataStoreState {
+        self.inner
+            .access
+            .get()
+            .copied()
+            .unwrap_or(DataStoreState::NotReady)
     }
 
     /// `IsClosing`.
@@ -221,6 +298,11 @@ impl Engine {
         self.inner.is_closing.store(true, Ordering::SeqCst);
         self.inner.closing.send_replace(true);
         loop {
+            let done = self.inner.starts_done.notified();
+            if self.inner.pending_starts.load(Ordering::SeqCst) > 0 {
+                done.await;
+                continue;
+            }
             let tasks: Vec<_> = std::mem::take(&mut *lock(&self.inner.tasks));
             if tasks.is_empty() {
                 break;
@@ -286,6 +368,16 @@ impl ProfileStore {
         &self.name
     }
 
+    /// The DataStore this store uses now: its mock when the engine has no
+    /// access to the real one.
+    pub(crate) async fn data(&self) -> ProfileStore {
+        if self.mock || self.engine.inner.access().await == DataStoreState::Access {
+            self.clone()
+        } else {
+            self.mock()
+        }
+    }
+
     pub(crate) fn queue_key(&self, key: &str) -> String {
         format!("{}\u{0}{}\u{0}{}", u8::from(self.mock), self.name, key)
     }
@@ -295,6 +387,10 @@ impl ProfileStore {
     /// owner save soon: this server saves at once; another owner gets a
     /// `{LoadCount}` request. Retries DataStore errors with backoff.
     pub async fn message(&self, key: &str, message: Value) -> Result<(), EngineError> {
+        self.data().await.message_in(key, message).await
+    }
+
+    async fn message_in(&self, key: &str, message: Value) -> Result<(), EngineError> {
         let inner = &self.engine.inner;
         crate::datastore::validate::key(key)
             .map_err(|e| EngineError::InvalidName(e.to_string()))?;
@@ -361,6 +457,21 @@ impl ProfileStore {
     /// it, a later concurrent start on this server won, the start was
     /// cancelled or timed out, or the server is closing.
     pub async fn start_session(
+        &self,
+        key: &str,
+        options: StartOptions,
+    ) -> Result<Option<Profile>, EngineError> {
+        let inner = &self.engine.inner;
+        inner.pending_starts.fetch_add(1, Ordering::SeqCst);
+        let _pending = PendingStart(inner);
+        if inner.closing() {
+            return Ok(None);
+        }
+        let this = self.data().await;
+        this.start_in(key, options).await
+    }
+
+    async fn start_in(
         &self,
         key: &str,
         options: StartOptions,
