@@ -15,3 +15,8 @@ pub mod storage;
 
 pub use clock::Clock;
 pub use profilestore_plugin_api as plugin_api;
+
+/// The README's Rust examples, compiled and run as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
