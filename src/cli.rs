@@ -21,6 +21,32 @@ use crate::datastore::{
 use crate::plugin_api::Durability;
 use crate::storage::{open, StorageKind};
 
+/// Why a command failed. Each variant's message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Storage could not be opened.
+    #[error(transparent)]
+    Open(#[from] crate::storage::OpenError),
+    /// A DataStore call was refused.
+    #[error(transparent)]
+    DataStore(#[from] crate::datastore::DataStoreError),
+    /// The storage plugin failed.
+    #[error(transparent)]
+    Storage(#[from] crate::plugin_api::StorageError),
+    /// The server could not run.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    /// Reading input or writing output failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The arguments are wrong.
+    #[error("{0}")]
+    Usage(String),
+}
+
 /// `profilestore`: a local Roblox DataStore and ProfileStore server.
 #[derive(Debug, Parser)]
 #[command(name = "profilestore", version, about, long_about = None)]
@@ -80,6 +106,16 @@ pub struct EntryArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the server (Open Cloud DataStore v1 and MessagingService APIs).
+    /// Prints `{"listening":"http://ADDR"}` on stdout once it accepts.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8787; port 0 picks one).
+        #[arg(long, env = "PROFILESTORE_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// An accepted `x-api-key` (repeatable; comma-separated in the variable).
+        #[arg(long = "api-key", env = "PROFILESTORE_API_KEYS", value_delimiter = ',')]
+        api_keys: Vec<String>,
+    },
     /// Print an entry's value and key info (or one version's).
     Get {
         /// The entry.
@@ -170,8 +206,22 @@ impl StorageArgs {
         }
     }
 
+    /// The log filter: `PROFILESTORE_LOG`, else the config's `[log] level`
+    /// for `serve`, else `warn` for the data commands.
+    pub fn log_filter(&self, command: &Command) -> String {
+        if let Ok(filter) = std::env::var("PROFILESTORE_LOG") {
+            return filter;
+        }
+        match command {
+            Command::Serve { .. } => Config::load(self.config.as_deref())
+                .map(|c| c.log.level)
+                .unwrap_or_else(|_| "info".to_owned()),
+            _ => "warn".to_owned(),
+        }
+    }
+
     /// The file's settings with these overrides applied.
-    pub fn resolve(&self, extra: Overrides) -> anyhow::Result<Config> {
+    pub fn resolve(&self, extra: Overrides) -> Result<Config, CliError> {
         let mut overrides = self.overrides();
         overrides.listen = extra.listen;
         overrides.api_keys = extra.api_keys;
@@ -180,7 +230,7 @@ impl StorageArgs {
 }
 
 /// Opens the configured storage as a DataStore service on the system clock.
-pub fn open_service(config: &Config) -> anyhow::Result<DataStoreService> {
+pub fn open_service(config: &Config) -> Result<DataStoreService, CliError> {
     let plugin = open(&config.storage_config())?;
     Ok(DataStoreService::new(
         plugin,
@@ -214,12 +264,20 @@ fn store(
     service: &DataStoreService,
     universe: u64,
     entry: &EntryArgs,
-) -> anyhow::Result<DataStore> {
+) -> Result<DataStore, CliError> {
     Ok(service.data_store(universe, &entry.datastore, &entry.scope)?)
 }
 
 /// Runs a data command to completion.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Serve { listen, api_keys } = cli.command {
+        let config = cli.storage.resolve(Overrides {
+            listen,
+            api_keys,
+            ..Overrides::default()
+        })?;
+        return crate::serve::serve(config).await;
+    }
     let config = cli.storage.resolve(Overrides::default())?;
     let service = open_service(&config)?;
     let universe = config.server.universe;
@@ -249,9 +307,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let metadata = match metadata {
                 Some(m) => match serde_json::from_str::<Value>(&m) {
                     Ok(Value::Object(map)) => map,
-                    _ => anyhow::bail!(
-                        "--metadata must be a JSON object, like '{{\"source\":\"cli\"}}'"
-                    ),
+                    _ => {
+                        return Err(CliError::Usage(
+                            "--metadata must be a JSON object, like '{\"source\":\"cli\"}'".into(),
+                        ))
+                    }
                 },
                 None => Map::new(),
             };
@@ -341,6 +401,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Serve { .. } => unreachable!("handled above"),
         Command::Purge => {
             let stats = service.purge_expired().await?;
             print_line(

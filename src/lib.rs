@@ -11,6 +11,8 @@ pub mod config;
 pub mod datastore;
 pub mod engine;
 pub mod faults;
+pub mod http;
+pub mod serve;
 pub mod storage;
 
 pub use clock::Clock;

@@ -1,5 +1,5 @@
 //! The `profilestore` command: parses arguments, sets up logging and runs
-//! the chosen command. The only place `anyhow` is used.
+//! the chosen command; errors are printed with their causes.
 
 use clap::Parser;
 use profilestore::cli::{self, Cli};
@@ -7,10 +7,9 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let filter = cli.storage.log_filter(&cli.command);
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("PROFILESTORE_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
+        .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,136 @@
+//! The one place HTTP statuses and error bodies are decided.
+//!
+//! Owns: [`ApiError`] and the mapping of every internal error
+//! (`DataStoreError`, `BusError`, request problems) to a status, Open
+//! Cloud's error names, and a body in the v1, v2 or gateway shape.
+//! Invariant: no handler picks a status for an error itself.
+
+use hyper::StatusCode;
+use serde_json::{json, Value};
+
+use crate::bus::BusError;
+use crate::datastore::DataStoreError;
+use crate::plugin_api::StorageError;
+
+/// Which Open Cloud error body to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// `{"error", "message", "errorDetails": [{"datastoreErrorCode"}]}`.
+    V1,
+    /// `{"code", "message", "details"}`.
+    V2,
+    /// `{"errors": [{"code": 0, "message"}]}` (auth and routing).
+    Gateway,
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Open Cloud's error code name (`INVALID_ARGUMENT`, `NOT_FOUND`...).
+    pub code: &'static str,
+    /// v1's `datastoreErrorCode`.
+    pub detail: &'static str,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 with a v1 detail code.
+    pub fn bad_request(detail: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_ARGUMENT",
+            detail,
+            message: message.into(),
+        }
+    }
+
+    /// A 404.
+    pub fn not_found(detail: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "NOT_FOUND",
+            detail,
+            message: message.into(),
+        }
+    }
+
+    /// A 401 (missing or wrong API key).
+    pub fn unauthorized() -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "UNAUTHENTICATED",
+            detail: "Forbidden",
+            message: "Invalid API Key".to_owned(),
+        }
+    }
+
+    /// A 413 (body larger than the server accepts).
+    pub fn too_large(limit: usize) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "INVALID_ARGUMENT",
+            detail: "ContentTooBig",
+            message: format!("request body exceeds {limit} bytes"),
+        }
+    }
+
+    /// The body in `style`.
+    pub fn body(&self, style: Style) -> Value {
+        match style {
+            Style::V1 => json!({
+                "error": self.code,
+                "message": self.message,
+                "errorDetails": [{"errorDetailType": "DatastoreErrorInfo", "datastoreErrorCode": self.detail}],
+            }),
+            Style::V2 => json!({"code": self.code, "message": self.message, "details": []}),
+            Style::Gateway => json!({"errors": [{"code": 0, "message": self.message}]}),
+        }
+    }
+}
+
+impl From<DataStoreError> for ApiError {
+    fn from(e: DataStoreError) -> Self {
+        let message = e.to_string();
+        let bad = |detail| ApiError::bad_request(detail, message.clone());
+        match e {
+            DataStoreError::KeyNameEmpty | DataStoreError::KeyNameLimit => bad("InvalidEntryKey"),
+            DataStoreError::InvalidDataStoreName(_) => bad("InvalidDataStoreName"),
+            DataStoreError::InvalidScope(_) => bad("InvalidDataStoreScope"),
+            DataStoreError::ValueTooLarge { .. } => bad("ContentTooBig"),
+            DataStoreError::CantStoreValue { .. } | DataStoreError::ValueNotAllowed(_) => {
+                bad("ContentNotJson")
+            }
+            DataStoreError::AttributeSizeTooLarge { .. } => bad("InvalidAttributes"),
+            DataStoreError::AttributeFormatError("userId")
+            | DataStoreError::UserIdLimitExceeded { .. } => bad("InvalidUserIds"),
+            DataStoreError::AttributeFormatError(_) => bad("InvalidAttributes"),
+            DataStoreError::InvalidTimestamp => bad("InvalidStartTime"),
+            DataStoreError::InvalidVersion(_) => bad("InvalidVersionId"),
+            DataStoreError::InvalidCursor => bad("InvalidCursor"),
+            DataStoreError::InvalidPageSize { .. } => bad("Unknown"),
+            DataStoreError::ExistingValueNotNumeric => bad("ExistingValueNotNumeric"),
+            DataStoreError::IncrementOverflow => bad("IncrementValueTooLarge"),
+            DataStoreError::Storage(StorageError::Unavailable(_)) => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "UNAVAILABLE",
+                detail: "Unknown",
+                message,
+            },
+            DataStoreError::Storage(_) => ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "INTERNAL",
+                detail: "Unknown",
+                message,
+            },
+        }
+    }
+}
+
+impl From<BusError> for ApiError {
+    fn from(e: BusError) -> Self {
+        ApiError::bad_request("Unknown", e.to_string())
+    }
+}

@@ -1,0 +1,114 @@
+//! MessagingService over HTTP: Open Cloud publishing and a long-poll
+//! subscribe endpoint for game servers outside this process.
+//!
+//! Owns: `POST /messaging-service/v1/universes/{u}/topics/{t}`,
+//! `POST /cloud/v2/universes/{u}:publishMessage`, and
+//! `GET /messaging-service/v1/universes/{u}/topics/{t}/messages?cursor=&timeout=`.
+//! Invariants: a published `message` string is delivered as that string,
+//! and, as an extension, any other JSON value is delivered as it is; the
+//! bus's limits apply; a long-poll waits at most [`MAX_POLL`] and answers
+//! `{"messages": [{"data", "sent"}], "cursor"}`; messages stay readable for
+//! the bus's retention window (`[messaging]` in config.toml, 120 s and
+//! 1000 messages per topic by default).
+
+use std::time::Duration;
+
+use hyper::{Request, Response, StatusCode};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::request::{self, Body, Query};
+use super::AppState;
+
+/// The longest a long-poll waits.
+pub const MAX_POLL: Duration = Duration::from_secs(60);
+
+/// The bus topic of an Open Cloud topic. One server has one bus, shared by
+/// every universe it serves, so that a game server publishing over HTTP
+/// reaches engines in this process (whose `PS_<session>` topics carry no
+/// universe); the universe in the path is validated, not used.
+pub fn bus_topic(_universe: u64, topic: &str) -> String {
+    topic.to_owned()
+}
+
+/// The payload of a publish body: `message` (Open Cloud's string), or the
+/// whole body's `message` value of any JSON type (extension).
+fn payload(body: &[u8]) -> Result<Value, ApiError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("ContentNotJson", format!("the body is not JSON: {e}"))
+    })?;
+    v.get("message")
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("Unknown", "the body needs a `message` field"))
+}
+
+/// v1 publish.
+pub async fn publish_v1(
+    state: &AppState,
+    universe: u64,
+    topic: &str,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let message = payload(body)?;
+    state
+        .bus
+        .publish(&bus_topic(universe, topic), &message)
+        .await?;
+    Ok(request::empty(StatusCode::OK))
+}
+
+/// v2 `:publishMessage` (`{"topic", "message"}`).
+pub async fn publish_v2(
+    state: &AppState,
+    universe: u64,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("ContentNotJson", format!("the body is not JSON: {e}"))
+    })?;
+    let topic = v
+        .get("topic")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("Unknown", "the body needs a `topic` string"))?;
+    let message = payload(body)?;
+    state
+        .bus
+        .publish(&bus_topic(universe, topic), &message)
+        .await?;
+    Ok(request::json(StatusCode::OK, &json!({})))
+}
+
+/// Long-poll: messages after `cursor`, waiting up to `timeout` seconds.
+pub async fn poll<B>(
+    state: &AppState,
+    universe: u64,
+    topic: &str,
+    req: &Request<B>,
+) -> Result<Response<Body>, ApiError> {
+    let q = Query::of(req);
+    let cursor = match q.get("cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(c.parse::<u64>().map_err(|_| {
+            ApiError::bad_request("InvalidCursor", "cursor must come from a previous answer")
+        })?),
+    };
+    let timeout = Duration::from_secs_f64(
+        q.number("timeout", 25.0f64)?
+            .clamp(0.0, MAX_POLL.as_secs_f64()),
+    );
+    let max = q.number("limit", 100usize)?.clamp(1, 1000);
+    let topic = bus_topic(universe, topic);
+    let (messages, next) = if cursor.is_none() || timeout.is_zero() {
+        state.bus.read_since(&topic, cursor, max)?
+    } else {
+        let mut closing = state.closing.clone();
+        tokio::select! {
+            r = state.bus.wait_since(&topic, cursor, max, timeout) => r?,
+            _ = closing.wait_for(|c| *c) => state.bus.read_since(&topic, cursor, max)?,
+        }
+    };
+    Ok(request::json(
+        StatusCode::OK,
+        &json!({"messages": messages, "cursor": next.to_string()}),
+    ))
+}

@@ -1,0 +1,292 @@
+//! The HTTP server: Open Cloud's DataStore and MessagingService APIs.
+//!
+//! Owns: accepting connections (hyper, HTTP/1.1), routing, authentication,
+//! request ids, graceful shutdown, the listen-address safety rule, and a
+//! test helper that starts a server on a free port. Invariants: every
+//! request is authenticated before it is routed (when keys are configured);
+//! without an API key the server only listens on loopback; shutdown stops
+//! accepting, lets in-flight requests finish, then flushes storage.
+
+pub mod error;
+mod messaging;
+pub mod request;
+pub mod time_fmt;
+mod v1;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::bus::{BusConfig, MessageBus};
+use crate::clock::Clock;
+use crate::datastore::{DataStoreConfig, DataStoreService};
+use error::{ApiError, Style};
+use request::Body;
+
+/// What the server serves.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The DataStore layer.
+    pub datastores: DataStoreService,
+    /// The message bus (shared with engines in this process).
+    pub bus: MessageBus,
+    /// Accepted `x-api-key` values; empty means no authentication.
+    pub api_keys: Vec<String>,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Becomes true when the server shuts down (ends long-polls).
+    pub closing: watch::Receiver<bool>,
+}
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// No API key and a non-loopback address.
+    #[error(
+        "refusing to listen on {0} without an API key: anyone on the network could read and write \
+         your data. Set one with --api-key (or `api_keys` in config.toml), or listen on 127.0.0.1"
+    )]
+    UnsafeBind(SocketAddr),
+    /// Accepting connections failed.
+    #[error("cannot accept connections: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The listen-address rule: without an API key, loopback only.
+pub fn check_bind_safety(addr: SocketAddr, has_api_keys: bool) -> Result<(), HttpError> {
+    if has_api_keys || addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(HttpError::UnsafeBind(addr))
+    }
+}
+
+/// Parses `universes/{u}` at the start of `segments`.
+fn universe(segments: &[&str]) -> Result<u64, ApiError> {
+    match segments {
+        ["universes", id, ..] => id.parse().map_err(|_| {
+            ApiError::bad_request("InvalidUniverseId", format!("`{id}` is not a universe id"))
+        }),
+        _ => Err(ApiError::not_found("Unknown", "no such endpoint")),
+    }
+}
+
+async fn route(
+    state: &AppState,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, (ApiError, Style)> {
+    let path = req.uri().path().to_owned();
+    let decoded: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        ["datastores", "v1", rest @ ..] => {
+            let u = universe(rest).map_err(|e| (e, Style::V1))?;
+            match rest {
+                [_, _, "standard-datastores", tail @ ..] => v1::route(state, req, u, tail)
+                    .await
+                    .map_err(|e| (e, Style::V1)),
+                _ => Err((
+                    ApiError::not_found("Unknown", "no such v1 endpoint"),
+                    Style::V1,
+                )),
+            }
+        }
+        ["messaging-service", "v1", rest @ ..] => {
+            let u = universe(rest).map_err(|e| (e, Style::V1))?;
+            match (req.method().clone(), rest) {
+                (Method::POST, [_, _, "topics", topic]) => {
+                    let topic = topic.to_string();
+                    let body = request::body(req, state.max_body_bytes)
+                        .await
+                        .map_err(|e| (e, Style::V1))?;
+                    messaging::publish_v1(state, u, &topic, &body)
+                        .await
+                        .map_err(|e| (e, Style::V1))
+                }
+                (Method::GET, [_, _, "topics", topic, "messages"]) => {
+                    messaging::poll(state, u, topic, &req)
+                        .await
+                        .map_err(|e| (e, Style::V1))
+                }
+                _ => Err((
+                    ApiError::not_found("Unknown", "no such messaging endpoint"),
+                    Style::V1,
+                )),
+            }
+        }
+        ["cloud", "v2", "universes", id]
+            if id.ends_with(":publishMessage") && req.method() == Method::POST =>
+        {
+            let u = universe(&["universes", id.trim_end_matches(":publishMessage")])
+                .map_err(|e| (e, Style::V2))?;
+            let body = request::body(req, state.max_body_bytes)
+                .await
+                .map_err(|e| (e, Style::V2))?;
+            messaging::publish_v2(state, u, &body)
+                .await
+                .map_err(|e| (e, Style::V2))
+        }
+        _ => Err((
+            ApiError::not_found("Unknown", format!("no endpoint at {path}")),
+            Style::Gateway,
+        )),
+    }
+}
+
+/// Serves one request: request id, authentication, routing, error bodies.
+async fn handle(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let span =
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    async move {
+        let mut response = if !request::authorized(req.headers(), &state.api_keys) {
+            tracing::info!("rejected: missing or wrong API key");
+            request::error(&ApiError::unauthorized(), Style::Gateway)
+        } else {
+            match route(&state, req).await {
+                Ok(r) => r,
+                Err((e, style)) => {
+                    tracing::info!(status = e.status.as_u16(), error = %e.message, "request refused");
+                    request::error(&e, style)
+                }
+            }
+        };
+        request::set_header(&mut response, "x-request-id", &id);
+        tracing::debug!(status = response.status().as_u16(), "answered");
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Serves `listener` until `shutdown` resolves; then stops accepting, waits
+/// for in-flight requests and flushes storage.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    closing: watch::Sender<bool>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), HttpError> {
+    let state = Arc::new(state);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let state = Arc::clone(&state);
+                let service = service_fn(move |req| handle(Arc::clone(&state), req));
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    closing.send_replace(true);
+    graceful.shutdown().await;
+    state
+        .datastores
+        .storage()
+        .call(|p| p.flush())
+        .await
+        .map_err(|e| HttpError::Io(std::io::Error::other(format!("final flush failed: {e}"))))?;
+    Ok(())
+}
+
+/// A server started by [`spawn_test_server`].
+#[derive(Debug)]
+pub struct TestServer {
+    /// Base URL, e.g. `http://127.0.0.1:54321`.
+    pub url: String,
+    /// The API key it accepts.
+    pub api_key: String,
+    /// Its DataStore service (to inspect or seed data directly).
+    pub datastores: DataStoreService,
+    /// Its bus.
+    pub bus: MessageBus,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), HttpError>>>,
+}
+
+impl TestServer {
+    /// Stops the server gracefully and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts an in-process server on a free loopback port with a memory store
+/// and a random API key, for integration tests.
+pub async fn spawn_test_server() -> TestServer {
+    let clock = Clock::system();
+    let datastores = DataStoreService::new(
+        Arc::new(profilestore_memory::MemoryPlugin::new()),
+        clock.clone(),
+        DataStoreConfig::default(),
+    );
+    let bus = MessageBus::new(clock, BusConfig::default());
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    let api_key = uuid::Uuid::new_v4().simple().to_string();
+    let (closing, closing_rx) = watch::channel(false);
+    let state = AppState {
+        datastores: datastores.clone(),
+        bus: bus.clone(),
+        api_keys: vec![api_key.clone()],
+        max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
+        closing: closing_rx,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, state, closing, async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        url,
+        api_key,
+        datastores,
+        bus,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}

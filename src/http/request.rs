@@ -1,0 +1,133 @@
+//! Reading requests and building responses.
+//!
+//! Owns: query parameters (names matched case-insensitively, booleans read
+//! leniently, as real Open Cloud clients send them), bounded body reading,
+//! the API key check, and response builders. Invariants: a body is never
+//! read past the configured limit; keys are compared in constant time; an
+//! API key never reaches a log.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use super::error::{ApiError, Style};
+
+/// The response body type of the server.
+pub type Body = Full<Bytes>;
+
+/// Query parameters, names compared case-insensitively.
+#[derive(Debug, Default)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parses a request's query string.
+    pub fn of<B>(req: &Request<B>) -> Self {
+        let pairs = req
+            .uri()
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Query { pairs }
+    }
+
+    /// A parameter's value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A required parameter.
+    pub fn require(&self, name: &str, detail: &'static str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| {
+            ApiError::bad_request(detail, format!("query parameter `{name}` is required"))
+        })
+    }
+
+    /// A boolean: `true`/`false` in any case (Python clients send `True`).
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(other) => Err(ApiError::bad_request(
+                "Unknown",
+                format!("query parameter `{name}` must be true or false, not `{other}`"),
+            )),
+        }
+    }
+
+    /// A number, or `default` when absent.
+    pub fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ApiError> {
+        match self.get(name) {
+            None | Some("") => Ok(default),
+            Some(text) => text.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "Unknown",
+                    format!("query parameter `{name}` must be a number"),
+                )
+            }),
+        }
+    }
+}
+
+/// Checks the `x-api-key` header against the configured keys (constant time).
+pub fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
+    if keys.is_empty() {
+        return true;
+    }
+    let Some(given) = headers.get("x-api-key").map(HeaderValue::as_bytes) else {
+        return false;
+    };
+    keys.iter()
+        .fold(subtle::Choice::from(0), |ok, key| {
+            ok | key.as_bytes().ct_eq(given)
+        })
+        .into()
+}
+
+/// Reads a body of at most `limit` bytes.
+pub async fn body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(limit)),
+        Err(e) => Err(ApiError::bad_request(
+            "Unknown",
+            format!("could not read the request body: {e}"),
+        )),
+    }
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// An empty response.
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+/// An error response in `style`.
+pub fn error(e: &ApiError, style: Style) -> Response<Body> {
+    json(e.status, &e.body(style))
+}
+
+/// Adds a header, skipping values that are not valid header text.
+pub fn set_header(r: &mut Response<Body>, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        r.headers_mut().insert(name, v);
+    }
+}

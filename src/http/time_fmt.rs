@@ -1,0 +1,62 @@
+//! Time formats of Open Cloud.
+//!
+//! Owns: epoch milliseconds to v1 header times (`2022-02-02T23:30:06.5380000+00:00`,
+//! seven fraction digits), to body times (RFC 3339 with `Z`), and parsing
+//! RFC 3339 query times. Invariant: parse(format(t)) == t to the millisecond.
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+fn datetime(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `roblox-entry-*-time` header form.
+pub fn header_time(ms: i64) -> String {
+    let t = datetime(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    )
+}
+
+/// Body form: RFC 3339 in UTC with `Z`.
+pub fn body_time(ms: i64) -> String {
+    datetime(ms).format(&Rfc3339).unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time to epoch milliseconds.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_open_cloud() {
+        assert_eq!(
+            header_time(1_643_844_606_538),
+            "2022-02-02T23:30:06.5380000+00:00"
+        );
+        assert_eq!(body_time(1_694_956_791_014), "2023-09-17T13:19:51.014Z");
+        assert_eq!(
+            parse_time("2023-09-17T13:19:51.014Z"),
+            Some(1_694_956_791_014)
+        );
+        assert_eq!(
+            parse_time("2022-02-02T23:30:06.5388799+00:00"),
+            Some(1_643_844_606_538)
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
