@@ -45,9 +45,8 @@ pub fn encode_record(record: &VersionRecord) -> Vec<u8> {
     out
 }
 
-/// Decodes a record written by [`encode_record`]. `what` names the record in
-/// error messages.
-pub fn decode_record(bytes: &[u8], what: &str) -> StorageResult<VersionRecord> {
+/// Checks the format byte and returns what follows it.
+fn body<'a>(bytes: &'a [u8], what: &str) -> StorageResult<&'a [u8]> {
     let (&format, rest) = bytes.split_first().ok_or_else(|| StorageError::Corrupt {
         what: what.to_owned(),
         detail: "empty record".to_owned(),
@@ -58,14 +57,26 @@ pub fn decode_record(bytes: &[u8], what: &str) -> StorageResult<VersionRecord> {
             supported: FORMAT_VERSION,
         });
     }
-    let corrupt = |detail: String| StorageError::Corrupt {
+    Ok(rest)
+}
+
+fn bad_header(what: &str, e: &postcard::Error) -> StorageError {
+    StorageError::Corrupt {
         what: what.to_owned(),
-        detail,
-    };
-    let (header, value) = postcard::take_from_bytes::<Header<'_>>(rest)
-        .map_err(|e| corrupt(format!("bad header: {e}")))?;
+        detail: format!("bad header: {e}"),
+    }
+}
+
+/// Decodes a record written by [`encode_record`]. `what` names the record in
+/// error messages.
+pub fn decode_record(bytes: &[u8], what: &str) -> StorageResult<VersionRecord> {
+    let (header, value) = postcard::take_from_bytes::<Header<'_>>(body(bytes, what)?)
+        .map_err(|e| bad_header(what, &e))?;
     let value = std::str::from_utf8(value)
-        .map_err(|e| corrupt(format!("value is not UTF-8: {e}")))?
+        .map_err(|e| StorageError::Corrupt {
+            what: what.to_owned(),
+            detail: format!("value is not UTF-8: {e}"),
+        })?
         .to_owned();
     Ok(VersionRecord {
         info: header.info,
@@ -78,23 +89,10 @@ pub fn decode_record(bytes: &[u8], what: &str) -> StorageResult<VersionRecord> {
 /// Decodes only the [`VersionInfo`] at the front of a record, without
 /// copying the value (for listings).
 pub fn decode_info(bytes: &[u8], what: &str) -> StorageResult<VersionInfo> {
-    let (&format, rest) = bytes.split_first().ok_or_else(|| StorageError::Corrupt {
-        what: what.to_owned(),
-        detail: "empty record".to_owned(),
-    })?;
-    if u32::from(format) != FORMAT_VERSION {
-        return Err(StorageError::UnsupportedFormat {
-            found: u32::from(format),
-            supported: FORMAT_VERSION,
-        });
-    }
     // The header's first field is the info, so it decodes on its own.
-    postcard::take_from_bytes::<VersionInfo>(rest)
+    postcard::take_from_bytes::<VersionInfo>(body(bytes, what)?)
         .map(|(info, _)| info)
-        .map_err(|e| StorageError::Corrupt {
-            what: what.to_owned(),
-            detail: format!("bad header: {e}"),
-        })
+        .map_err(|e| bad_header(what, &e))
 }
 
 #[cfg(test)]

@@ -170,6 +170,70 @@ pub struct Commit {
     pub version: NewVersion,
 }
 
+/// What a commit writes, decided from the entry's current latest version:
+/// the contract's rules in one place, shared by every plugin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitPlan {
+    /// The new version's info.
+    pub info: VersionInfo,
+    /// Whether the current latest version is replaced (removed) by it.
+    pub replace_latest: bool,
+}
+
+impl Commit {
+    /// Plans this commit over the current `latest` version (if any) of an
+    /// entry whose highest sequence ever assigned is `max_seq`:
+    /// `seq = max_seq + 1`, `created_ms = max(now_ms, latest.created_ms)`,
+    /// `key_created_ms` carried over from a live latest version, and the
+    /// [`Supersede`] rule. It does not check [`Expect`].
+    pub fn plan(&self, latest: Option<&VersionInfo>, max_seq: Seq) -> CommitPlan {
+        let created_ms = latest.map_or(self.now_ms, |l| l.created_ms.max(self.now_ms));
+        let key_created_ms = match latest {
+            Some(l) if !l.deleted => l.key_created_ms,
+            _ => created_ms,
+        };
+        let replace_latest = match (self.supersede, latest) {
+            (
+                Supersede::ReplaceSameWindow {
+                    window_ms,
+                    not_before_ms,
+                },
+                Some(l),
+            ) => {
+                l.created_ms.div_euclid(window_ms) == created_ms.div_euclid(window_ms)
+                    && l.created_ms >= not_before_ms
+            }
+            _ => false,
+        };
+        let v = &self.version;
+        CommitPlan {
+            info: VersionInfo {
+                seq: max_seq + 1,
+                key_created_ms,
+                created_ms,
+                deleted: v.deleted,
+                content_length: if v.deleted { 0 } else { v.value.len() as u64 },
+            },
+            replace_latest,
+        }
+    }
+
+    /// The record this commit stores (a tombstone stores no value).
+    pub fn record(&self, info: VersionInfo) -> VersionRecord {
+        let v = &self.version;
+        VersionRecord {
+            info,
+            value: if v.deleted {
+                String::new()
+            } else {
+                v.value.clone()
+            },
+            user_ids: v.user_ids.clone(),
+            metadata: v.metadata.clone(),
+        }
+    }
+}
+
 /// Result of a commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CommitOutcome {

@@ -19,8 +19,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
-    Seq, SortOrder, StoragePlugin, StorageResult, StoreId, StoreQuery, Supersede, VersionInfo,
-    VersionQuery, VersionRecord,
+    Seq, SortOrder, StoragePlugin, StorageResult, StoreId, StoreQuery, VersionInfo, VersionQuery,
+    VersionRecord,
 };
 
 /// Per-entry state.
@@ -121,56 +121,17 @@ impl StoragePlugin for MemoryPlugin {
         }
         let entry = state.entries.entry(key).or_default();
         let latest = current(entry);
-        let created_ms = latest.map_or(commit.now_ms, |l| l.info.created_ms.max(commit.now_ms));
-        let key_created_ms = match latest {
-            Some(l) if !l.info.deleted => l.info.key_created_ms,
-            _ => created_ms,
-        };
-        let replace = match (commit.supersede, latest) {
-            (
-                Supersede::ReplaceSameWindow {
-                    window_ms,
-                    not_before_ms,
-                },
-                Some(l),
-            ) => {
-                l.info.created_ms.div_euclid(window_ms) == created_ms.div_euclid(window_ms)
-                    && l.info.created_ms >= not_before_ms
-            }
-            _ => false,
-        };
-        let new = &commit.version;
-        let info = VersionInfo {
-            seq: entry.max_seq + 1,
-            key_created_ms,
-            created_ms,
-            deleted: new.deleted,
-            content_length: if new.deleted {
-                0
-            } else {
-                new.value.len() as u64
-            },
-        };
-        if replace {
+        let plan = commit.plan(latest.map(|l| &l.info), entry.max_seq);
+        let info = plan.info;
+        if plan.replace_latest {
             if let Some(old) = entry.latest {
                 entry.versions.remove(&old);
             }
         }
         entry.max_seq = info.seq;
         entry.latest = Some(info.seq);
-        entry.versions.insert(
-            info.seq,
-            VersionRecord {
-                info: info.clone(),
-                value: if new.deleted {
-                    String::new()
-                } else {
-                    new.value.clone()
-                },
-                user_ids: new.user_ids.clone(),
-                metadata: new.metadata.clone(),
-            },
-        );
+        entry.versions.insert(info.seq, commit.record(info.clone()));
+        let created_ms = info.created_ms;
         let times = state
             .stores
             .entry(commit.entry.store.clone())

@@ -7,7 +7,7 @@
 use profilestore_plugin_api::codec::{decode_info, decode_record, encode_record};
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
-    Seq, SortOrder, StorageError, StoragePlugin, StorageResult, StoreQuery, Supersede, VersionInfo,
+    Seq, SortOrder, StorageError, StoragePlugin, StorageResult, StoreQuery, VersionInfo,
     VersionQuery, VersionRecord,
 };
 use sled::transaction::{
@@ -108,54 +108,29 @@ impl SledPlugin {
                         return Ok(CommitOutcome::Conflict { current });
                     }
                 }
-                let created_ms = match latest {
-                    Some(_) => head.latest_created_ms.max(c.now_ms),
-                    None => c.now_ms,
-                };
-                let key_created_ms = match latest {
-                    Some(_) if !head.latest_deleted => head.latest_key_created_ms,
-                    _ => created_ms,
-                };
-                let replace = match (c.supersede, latest) {
-                    (
-                        Supersede::ReplaceSameWindow {
-                            window_ms,
-                            not_before_ms,
-                        },
-                        Some(_),
-                    ) => {
-                        head.latest_created_ms.div_euclid(window_ms)
-                            == created_ms.div_euclid(window_ms)
-                            && head.latest_created_ms >= not_before_ms
-                    }
-                    _ => false,
-                };
-                let v = &c.version;
-                let info = VersionInfo {
-                    seq: head.max_seq + 1,
-                    key_created_ms,
-                    created_ms,
-                    deleted: v.deleted,
-                    content_length: if v.deleted { 0 } else { v.value.len() as u64 },
-                };
-                if let (true, Some(old)) = (replace, latest) {
+                // The head carries the latest version's times and flag.
+                let latest_info = latest.map(|seq| VersionInfo {
+                    seq,
+                    key_created_ms: head.latest_key_created_ms,
+                    created_ms: head.latest_created_ms,
+                    deleted: head.latest_deleted,
+                    content_length: 0,
+                });
+                let plan = c.plan(latest_info.as_ref(), head.max_seq);
+                let info = plan.info;
+                if let (true, Some(old)) = (plan.replace_latest, latest) {
                     versions
                         .remove(version_key(&ekey, old))
                         .map_err(unabortable)?;
                 }
-                let record = VersionRecord {
-                    info: info.clone(),
-                    value: if v.deleted {
-                        String::new()
-                    } else {
-                        v.value.clone()
-                    },
-                    user_ids: v.user_ids.clone(),
-                    metadata: v.metadata.clone(),
-                };
                 versions
-                    .insert(version_key(&ekey, info.seq), encode_record(&record))
+                    .insert(
+                        version_key(&ekey, info.seq),
+                        encode_record(&c.record(info.clone())),
+                    )
                     .map_err(unabortable)?;
+                let (created_ms, key_created_ms) = (info.created_ms, info.key_created_ms);
+                let v = &c.version;
                 let new_head = Head {
                     max_seq: info.seq,
                     latest: Some(info.seq),

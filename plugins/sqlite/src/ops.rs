@@ -7,7 +7,7 @@
 use profilestore_plugin_api::codec::{decode_record, encode_record};
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
-    Seq, SortOrder, StoragePlugin, StorageResult, StoreQuery, Supersede, VersionInfo, VersionQuery,
+    Seq, SortOrder, StoragePlugin, StorageResult, StoreQuery, VersionInfo, VersionQuery,
     VersionRecord,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
@@ -105,44 +105,10 @@ fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> 
             return Ok(CommitOutcome::Conflict { current });
         }
     }
-    let created_ms = latest
-        .as_ref()
-        .map_or(c.now_ms, |l| l.created_ms.max(c.now_ms));
-    let key_created_ms = match &latest {
-        Some(l) if !l.deleted => l.key_created_ms,
-        _ => created_ms,
-    };
-    let replace = match (c.supersede, &latest) {
-        (
-            Supersede::ReplaceSameWindow {
-                window_ms,
-                not_before_ms,
-            },
-            Some(l),
-        ) => {
-            l.created_ms.div_euclid(window_ms) == created_ms.div_euclid(window_ms)
-                && l.created_ms >= not_before_ms
-        }
-        _ => false,
-    };
+    let plan = c.plan(latest.as_ref(), h.as_ref().map_or(0, |h| h.max_seq as u64));
+    let (info, replace) = (plan.info, plan.replace_latest);
     let v = &c.version;
-    let info = VersionInfo {
-        seq: h.as_ref().map_or(0, |h| h.max_seq as u64) + 1,
-        key_created_ms,
-        created_ms,
-        deleted: v.deleted,
-        content_length: if v.deleted { 0 } else { v.value.len() as u64 },
-    };
-    let blob = encode_record(&VersionRecord {
-        info: info.clone(),
-        value: if v.deleted {
-            String::new()
-        } else {
-            v.value.clone()
-        },
-        user_ids: v.user_ids.clone(),
-        metadata: v.metadata.clone(),
-    });
+    let blob = encode_record(&c.record(info.clone()));
     let seq = info.seq as i64;
     let entry_id = match &h {
         Some(h) => {
@@ -215,7 +181,7 @@ fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> 
         s.execute(params![
             c.entry.store.universe as i64,
             c.entry.store.name,
-            created_ms
+            info.created_ms
         ])
     })
     .map_err(sql_error)?;
