@@ -12,6 +12,7 @@ mod messaging;
 pub mod request;
 pub mod time_fmt;
 mod v1;
+mod v2;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -142,6 +143,13 @@ async fn route(
                 .await
                 .map_err(|e| (e, Style::V2))?;
             messaging::publish_v2(state, u, &body)
+                .await
+                .map_err(|e| (e, Style::V2))
+        }
+        ["cloud", "v2", "universes", id, rest @ ..] if rest.first() == Some(&"data-stores") => {
+            let u = universe(&["universes", id]).map_err(|e| (e, Style::V2))?;
+            let rest: Vec<&str> = rest.to_vec();
+            v2::route(state, req, u, &rest)
                 .await
                 .map_err(|e| (e, Style::V2))
         }
