@@ -481,3 +481,45 @@ async fn mock_stores_are_separate_profiles() {
         "the mock never touched real data"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_lost_a_session_can_start_the_key_again_at_once() {
+    let world = World::new();
+    let a = world
+        .server("job-a", EngineConfig::default())
+        .store("PlayerData", template())
+        .expect("store");
+    let b = world
+        .server("job-b", EngineConfig::default())
+        .store("PlayerData", template())
+        .expect("store");
+    let mine = a
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    let steal = StartOptions {
+        steal: true,
+        cancel: None,
+    };
+    let thief = b
+        .start_session("k", steal)
+        .await
+        .expect("start")
+        .expect("stolen");
+    mine.save().await.expect("save call");
+    assert!(!mine.is_active(), "the save found the session lost");
+    // No AlreadyActive: the lost session is unregistered at once.
+    let again = a.start_session(
+        "k",
+        StartOptions {
+            steal: true,
+            cancel: None,
+        },
+    );
+    let again = again
+        .await
+        .expect("no AlreadyActive error")
+        .expect("stolen back");
+    assert_eq!(again.session_load_count(), thief.session_load_count() + 1);
+}

@@ -97,6 +97,8 @@ pub(crate) struct ProfileInner {
     callbacks: Mutex<Callbacks>,
     end_requests: mpsc::UnboundedSender<EndReason>,
     ended: watch::Sender<bool>,
+    /// Set once by `close`: the session-end work runs exactly once.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// An active (or ended) profile session. Cheap to clone.
@@ -165,6 +167,7 @@ pub(crate) fn activate(
         callbacks: Mutex::new(Callbacks::default()),
         end_requests: end_tx,
         ended: watch::Sender::new(false),
+        closed: std::sync::atomic::AtomicBool::new(false),
     });
     let profile = Profile { inner };
     lock(&engine.active).insert(profile.inner.qkey.clone(), profile.clone());
@@ -549,8 +552,10 @@ impl Profile {
                 }
             }
             _ => {
-                // The fence failed: another server owns the profile now.
-                lock(&self.inner.state).active = false;
+                // The fence failed: another server owns the profile now. End
+                // the session here, not later in its task, so this server can
+                // start the key again right away.
+                self.close();
                 let _ = self.inner.end_requests.send(EndReason::Manual);
             }
         }
@@ -599,6 +604,13 @@ impl Profile {
 
     /// Marks the session ended, unregisters it and fires `OnSessionEnd`.
     fn close(&self) {
+        if self
+            .inner
+            .closed
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
         lock(&self.inner.state).active = false;
         lock(&self.inner.engine.active).remove(&self.inner.qkey);
         self.inner.engine.profiles_changed.notify_waiters();
