@@ -5,7 +5,9 @@
 //! key starts from it instead of reading storage first. Invariants: it is
 //! only ever a *guess* of the snapshot: every write commits with
 //! `Expect::Current(<cached seq>)`, so a stale entry (another process wrote)
-//! costs one conflict and retry, never a lost update; plain reads (`get`)
+//! costs one conflict and retry, never a lost update; a decision to write
+//! nothing taken on a cached record (a cancelled transform, a remove of a
+//! key that looked deleted) is confirmed on storage first; plain reads (`get`)
 //! never use it; the lock is held for one map operation and never across an
 //! `.await`; memory stays under [`MAX_BYTES`] and [`MAX_ENTRIES`].
 

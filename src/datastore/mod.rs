@@ -15,14 +15,16 @@
 mod cursor;
 mod error;
 mod latest_cache;
+mod listing;
 mod ops;
 pub mod validate;
 pub mod version_id;
+mod versions;
 
 pub(crate) use cursor::fingerprint;
 pub use error::DataStoreError;
 pub use profilestore_plugin_api::{KeyName, SortOrder};
-pub use validate::{parse_value_text, user_ids_from_json};
+pub use validate::{parse_value_str, parse_value_text, user_ids_from_json};
 pub use version_id::VersionId;
 
 use std::sync::Arc;

@@ -1,45 +1,41 @@
-//! The DataStore operations: Roblox's semantics as compare-and-swap loops
-//! over the storage plugin.
+//! The core DataStore operations: Roblox's semantics as compare-and-swap
+//! loops over the storage plugin.
 //!
-//! Owns: the bodies of [`DataStoreService`] and [`DataStore`]. Invariants:
-//! every read-modify-write commits with `Expect::Current(<the version it
-//! read>)` and, on conflict, starts again from the version the plugin
-//! returned, so a transform only ever sees one stored version; inputs are
-//! validated before the first storage call; all storage calls go through
-//! `Storage::call`.
+//! Owns: constructing services and data stores, addressing (scopes and
+//! AllScopes `scope/key`), `get`, `set`/`set_with`, `update`, `increment`
+//! and `remove` (version reads are in `versions`, listings in `listing`).
+//! Invariants: every read-modify-write commits with `Expect::Current(<the
+//! version it read>)` and, on conflict, starts again from the version the
+//! plugin returned, so a transform only ever sees one stored version; a
+//! decision to write nothing (cancel, already removed, precondition failed)
+//! is only returned after it was taken on a version read from storage, never
+//! on a cached guess alone; inputs are validated before the first storage
+//! call; all storage calls go through `Storage::call`.
 
 use std::sync::Arc;
 
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, EntryId, Expect, KeyQuery, NewVersion, PurgeStats, SortOrder,
-    StorageError, StoragePlugin, StoreId, StoreQuery, Supersede, VersionQuery, VersionRecord,
+    Commit, CommitOutcome, EntryId, Expect, NewVersion, StorageError, StoragePlugin, StoreId,
+    Supersede, VersionRecord,
 };
 use serde_json::{Map, Value};
 
-use super::cursor;
 use super::validate;
 use super::version_id::{format_version, VersionId};
 use super::{
-    DataStore, DataStoreConfig, DataStoreError, DataStoreInfo, DataStoreService, DsResult, Entry,
-    KeyInfo, KeyName, ListKeysOptions, ListVersionsOptions, Listing, Precondition, Retention,
-    SetOutcome, Transform, VersionSummary, WriteOptions,
+    DataStore, DataStoreConfig, DataStoreError, DataStoreService, DsResult, Entry, KeyInfo,
+    Precondition, Retention, SetOutcome, Transform, WriteOptions,
 };
 use crate::clock::Clock;
 
 /// Read-modify-write attempts before giving up on a hot key.
 const MAX_ATTEMPTS: usize = 10_000;
-/// Default and largest page of `ListVersionsAsync`.
-const VERSION_PAGE: usize = 1024;
-/// Default page of `ListKeysAsync`.
-const KEY_PAGE: usize = 50;
-/// Default page of `ListDataStoresAsync`.
-const STORE_PAGE: usize = 32;
 /// Largest page of key and data store listings.
-const MAX_LIST_PAGE: usize = 1000;
-/// How far in the future `GetVersionAtTimeAsync` may look.
-const FUTURE_SLACK_MS: i64 = 10 * 60 * 1000;
+pub(super) const MAX_LIST_PAGE: usize = 1000;
 
-fn page_size(requested: usize, default: usize, max: usize) -> DsResult<usize> {
+/// The page size to use: `default` for 0, else `requested` up to `max`
+/// (`InvalidPageSize` above it).
+pub(super) fn page_size(requested: usize, default: usize, max: usize) -> DsResult<usize> {
     match requested {
         0 => Ok(default),
         n if n <= max => Ok(n),
@@ -47,7 +43,7 @@ fn page_size(requested: usize, default: usize, max: usize) -> DsResult<usize> {
     }
 }
 
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> DataStoreError {
+pub(super) fn corrupt(what: &str, detail: impl std::fmt::Display) -> DataStoreError {
     DataStoreError::Storage(StorageError::Corrupt {
         what: what.to_owned(),
         detail: detail.to_string(),
@@ -70,7 +66,7 @@ fn key_info(record: &VersionRecord) -> DsResult<KeyInfo> {
 }
 
 /// The live entry of a record (`None` for a tombstone).
-fn live_entry(record: &VersionRecord) -> DsResult<Option<Entry>> {
+pub(super) fn live_entry(record: &VersionRecord) -> DsResult<Option<Entry>> {
     if record.info.deleted {
         return Ok(None);
     }
@@ -81,21 +77,48 @@ fn live_entry(record: &VersionRecord) -> DsResult<Option<Entry>> {
     }))
 }
 
-/// A validated write: the exact texts to store.
-struct Checked {
-    value: String,
-    user_ids: Vec<i64>,
-    metadata: String,
-}
-
-fn check_write(value: &Value, options: &WriteOptions) -> DsResult<Checked> {
+/// Validates a write and returns the exact version to store.
+fn check_write(value: &Value, options: &WriteOptions) -> DsResult<NewVersion> {
     validate::user_ids(&options.user_ids)?;
     let metadata = validate::metadata(&options.metadata)?;
-    Ok(Checked {
+    Ok(NewVersion {
+        deleted: false,
         value: validate::value(value)?,
         user_ids: options.user_ids.clone(),
         metadata,
     })
+}
+
+/// The error of a read-modify-write that kept conflicting.
+fn gave_up(call: &str, key: &str) -> DataStoreError {
+    DataStoreError::Storage(StorageError::Unavailable(format!(
+        "{call} gave up on key `{key}` after {MAX_ATTEMPTS} conflicting writes"
+    )))
+}
+
+/// The version a read-modify-write starts from.
+#[derive(Debug)]
+struct Snapshot {
+    /// The latest version (tombstones included), `None` when there is none.
+    record: Option<Arc<VersionRecord>>,
+    /// True when read from storage (or returned by a conflicting commit);
+    /// false when taken from the latest-version cache, which may be stale.
+    from_storage: bool,
+}
+
+impl Snapshot {
+    /// A snapshot the storage just returned.
+    fn stored(record: Option<VersionRecord>) -> Self {
+        Snapshot {
+            record: record.map(Arc::new),
+            from_storage: true,
+        }
+    }
+
+    /// The sequence a commit on this snapshot expects to be current.
+    fn seq(&self) -> Option<u64> {
+        self.record.as_ref().map(|r| r.info.seq)
+    }
 }
 
 impl DataStoreService {
@@ -147,47 +170,6 @@ impl DataStoreService {
             scope: None,
         })
     }
-
-    /// `ListDataStoresAsync(prefix, pageSize, cursor)`: only data stores
-    /// holding at least one entry. Page size 0 means 32.
-    pub async fn list_data_stores(
-        &self,
-        universe: u64,
-        prefix: &str,
-        page_size: usize,
-        cursor: Option<&str>,
-    ) -> DsResult<Listing<DataStoreInfo>> {
-        let limit = self::page_size(page_size, STORE_PAGE, MAX_LIST_PAGE)?;
-        let fp = cursor::fingerprint(&["stores", &universe.to_string(), prefix]);
-        let after: Option<String> = cursor.map(|c| cursor::decode(c, fp)).transpose()?;
-        let query = StoreQuery {
-            universe,
-            prefix: prefix.to_owned(),
-            after,
-            limit,
-        };
-        let page = self
-            .storage
-            .call(move |p| p.list_data_stores(&query))
-            .await?;
-        let cursor = match (page.more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(fp, &last.name)),
-            _ => None,
-        };
-        Ok(Listing {
-            items: page.items,
-            cursor,
-        })
-    }
-
-    /// Permanently removes versions and tombstones older than the expiry.
-    pub async fn purge_expired(&self) -> DsResult<PurgeStats> {
-        let expiry = i64::try_from(self.config.version_expiry.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = self.clock.now_ms().saturating_sub(expiry);
-        let stats = self.storage.call(move |p| p.purge_expired(cutoff)).await?;
-        self.latest.clear();
-        Ok(stats)
-    }
 }
 
 impl DataStore {
@@ -211,7 +193,7 @@ impl DataStore {
         &self.service
     }
 
-    fn entry_id(&self, key: &str) -> DsResult<EntryId> {
+    pub(super) fn entry_id(&self, key: &str) -> DsResult<EntryId> {
         let (scope, key) = match &self.scope {
             Some(scope) => (scope.as_str(), key),
             None => key.split_once('/').ok_or_else(|| {
@@ -242,7 +224,7 @@ impl DataStore {
         }
     }
 
-    async fn read_latest(&self, id: &EntryId) -> DsResult<Option<VersionRecord>> {
+    pub(super) async fn read_latest(&self, id: &EntryId) -> DsResult<Option<VersionRecord>> {
         let id = id.clone();
         Ok(self
             .service
@@ -253,15 +235,36 @@ impl DataStore {
 
     /// The snapshot a read-modify-write starts from: the cached latest when
     /// this service wrote it, else a storage read (see `latest_cache`).
-    async fn snapshot(&self, id: &EntryId) -> DsResult<Option<Arc<VersionRecord>>> {
+    async fn snapshot(&self, id: &EntryId) -> DsResult<Snapshot> {
         if let Some(cached) = self.service.latest.get(id) {
-            return Ok(Some(cached));
+            return Ok(Snapshot {
+                record: Some(cached),
+                from_storage: false,
+            });
         }
-        let record = self.read_latest(id).await?.map(Arc::new);
-        if let Some(r) = &record {
-            self.service.latest.put(id, Arc::clone(r));
+        self.read_snapshot(id).await
+    }
+
+    /// The stored latest version, remembered in the cache.
+    async fn read_snapshot(&self, id: &EntryId) -> DsResult<Snapshot> {
+        let snapshot = Snapshot::stored(self.read_latest(id).await?);
+        match &snapshot.record {
+            Some(r) => self.service.latest.put(id, Arc::clone(r)),
+            None => self.service.latest.forget(id),
         }
-        Ok(record)
+        Ok(snapshot)
+    }
+
+    /// Checks a cached snapshot against storage before deciding to write
+    /// nothing: `Ok(())` when it is still the latest version, else the
+    /// stored snapshot to decide again on.
+    async fn confirm(&self, id: &EntryId, cached: Snapshot) -> DsResult<Result<(), Snapshot>> {
+        let stored = self.read_snapshot(id).await?;
+        Ok(if stored.seq() == cached.seq() {
+            Ok(())
+        } else {
+            Err(stored)
+        })
     }
 
     /// Keeps the cache in step with what a commit found or wrote.
@@ -340,6 +343,13 @@ impl DataStore {
     }
 
     /// Conditional set (Open Cloud v1 `exclusiveCreate` / `matchVersion`).
+    ///
+    /// `ExclusiveCreate` writes only if the key has no live value; a
+    /// competing write that leaves the key non-live (a tombstone) does not
+    /// fail it, the attempt is repeated. `MatchVersion` writes only if the
+    /// latest version is exactly that id; an id that is not in Roblox's
+    /// format is `InvalidVersion`. When the precondition fails nothing is
+    /// written and the current live entry (if any) is returned.
     pub async fn set_with(
         &self,
         key: &str,
@@ -348,50 +358,54 @@ impl DataStore {
         precondition: &Precondition,
     ) -> DsResult<SetOutcome> {
         let id = self.entry_id(key)?;
-        let checked = check_write(value, options)?;
-        let version = NewVersion {
-            deleted: false,
-            value: checked.value.clone(),
-            user_ids: checked.user_ids.clone(),
-            metadata: checked.metadata.clone(),
+        let version = check_write(value, options)?;
+        let wanted = match precondition {
+            Precondition::MatchVersion(text) => Some(
+                VersionId::parse(text)
+                    .ok_or_else(|| DataStoreError::InvalidVersion(text.clone()))?,
+            ),
+            _ => None,
         };
-        let expect = match precondition {
-            Precondition::None => Expect::Any,
-            Precondition::ExclusiveCreate => {
-                let latest = self.read_latest(&id).await?;
-                match latest {
+        let mut latest = match precondition {
+            Precondition::None => None,
+            _ => self.read_latest(&id).await?,
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let expect = match (precondition, &wanted) {
+                (Precondition::None, _) => Expect::Any,
+                (Precondition::ExclusiveCreate, _) => match &latest {
                     Some(r) if !r.info.deleted => {
                         return Ok(SetOutcome::PreconditionFailed {
-                            current: live_entry(&r)?,
+                            current: live_entry(r)?,
                         })
                     }
-                    other => Expect::Current(other.map(|r| r.info.seq)),
-                }
-            }
-            Precondition::MatchVersion(text) => {
-                let wanted = VersionId::parse(text)
-                    .ok_or_else(|| DataStoreError::InvalidVersion(text.clone()))?;
-                let latest = self.read_latest(&id).await?;
-                match latest {
-                    Some(r) if wanted.names(&r.info) => Expect::Current(Some(r.info.seq)),
+                    other => Expect::Current(other.as_ref().map(|r| r.info.seq)),
+                },
+                (Precondition::MatchVersion(_), Some(w)) => match &latest {
+                    Some(r) if w.names(&r.info) => Expect::Current(Some(r.info.seq)),
                     other => {
                         return Ok(SetOutcome::PreconditionFailed {
                             current: other.as_ref().map(live_entry).transpose()?.flatten(),
                         })
                     }
+                },
+                (Precondition::MatchVersion(text), None) => {
+                    return Err(DataStoreError::InvalidVersion(text.clone()))
                 }
+            };
+            match self
+                .commit(&id, expect, version.clone(), self.supersede())
+                .await?
+            {
+                CommitOutcome::Committed(info) => {
+                    return Ok(SetOutcome::Written(Self::written_info(&info, options)))
+                }
+                // Another write landed between our read and our commit:
+                // check the precondition again on what it left.
+                CommitOutcome::Conflict { current } => latest = current,
             }
-        };
-        match self.commit(&id, expect, version, self.supersede()).await? {
-            CommitOutcome::Committed(info) => {
-                Ok(SetOutcome::Written(Self::written_info(&info, options)))
-            }
-            // Another write landed between our read and our commit: the
-            // condition we checked no longer holds.
-            CommitOutcome::Conflict { current } => Ok(SetOutcome::PreconditionFailed {
-                current: current.as_ref().map(live_entry).transpose()?.flatten(),
-            }),
         }
+        Err(gave_up("SetAsync", key))
     }
 
     /// `UpdateAsync`: calls `transform(current value, current key info)` and
@@ -406,34 +420,40 @@ impl DataStore {
         let id = self.entry_id(key)?;
         let mut snapshot = self.snapshot(&id).await?;
         for _ in 0..MAX_ATTEMPTS {
-            let current = snapshot.as_deref().map(live_entry).transpose()?.flatten();
+            let current = snapshot
+                .record
+                .as_deref()
+                .map(live_entry)
+                .transpose()?
+                .flatten();
             let decision = match &current {
                 Some(e) => transform(Some(&e.value), Some(&e.info)),
                 None => transform(None, None),
             };
             let (value, options) = match decision {
-                Transform::Cancel => return Ok(None),
+                Transform::Cancel if snapshot.from_storage => return Ok(None),
+                // The cancel was decided on a cached guess: confirm it on
+                // the stored latest version, re-running if that differs.
+                Transform::Cancel => match self.confirm(&id, snapshot).await? {
+                    Ok(()) => return Ok(None),
+                    Err(fresh) => {
+                        snapshot = fresh;
+                        continue;
+                    }
+                },
                 Transform::Write { value, options } => (value, options),
             };
-            let checked = check_write(&value, &options)?;
-            let version = NewVersion {
-                deleted: false,
-                value: checked.value.clone(),
-                user_ids: checked.user_ids.clone(),
-                metadata: checked.metadata.clone(),
-            };
-            let expect = Expect::Current(snapshot.as_ref().map(|r| r.info.seq));
+            let version = check_write(&value, &options)?;
+            let expect = Expect::Current(snapshot.seq());
             match self.commit(&id, expect, version, self.supersede()).await? {
                 CommitOutcome::Committed(info) => {
                     let info = Self::written_info(&info, &options);
                     return Ok(Some(Entry { value, info }));
                 }
-                CommitOutcome::Conflict { current } => snapshot = current.map(Arc::new),
+                CommitOutcome::Conflict { current } => snapshot = Snapshot::stored(current),
             }
         }
-        Err(DataStoreError::Storage(StorageError::Unavailable(format!(
-            "UpdateAsync gave up on key `{key}` after {MAX_ATTEMPTS} conflicting writes"
-        ))))
+        Err(gave_up("UpdateAsync", key))
     }
 
     /// `IncrementAsync`: adds `delta` to an integer value (missing counts as
@@ -495,8 +515,17 @@ impl DataStore {
         let id = self.entry_id(key)?;
         let mut snapshot = self.snapshot(&id).await?;
         for _ in 0..MAX_ATTEMPTS {
-            let Some(record) = snapshot.filter(|r| !r.info.deleted) else {
-                return Ok(None);
+            let Some(record) = snapshot.record.clone().filter(|r| !r.info.deleted) else {
+                if snapshot.from_storage {
+                    return Ok(None);
+                }
+                match self.confirm(&id, snapshot).await? {
+                    Ok(()) => return Ok(None),
+                    Err(fresh) => {
+                        snapshot = fresh;
+                        continue;
+                    }
+                }
             };
             let expect = Expect::Current(Some(record.info.seq));
             match self
@@ -504,199 +533,9 @@ impl DataStore {
                 .await?
             {
                 CommitOutcome::Committed(_) => return live_entry(&record),
-                CommitOutcome::Conflict { current } => snapshot = current.map(Arc::new),
+                CommitOutcome::Conflict { current } => snapshot = Snapshot::stored(current),
             }
         }
-        Err(DataStoreError::Storage(StorageError::Unavailable(format!(
-            "RemoveAsync gave up on key `{key}` after {MAX_ATTEMPTS} conflicting writes"
-        ))))
-    }
-
-    /// The stored record a version id names, or `InvalidVersion`.
-    async fn versioned_record(
-        &self,
-        id: &EntryId,
-        version: &str,
-    ) -> DsResult<Option<VersionRecord>> {
-        let wanted = VersionId::parse(version)
-            .ok_or_else(|| DataStoreError::InvalidVersion(version.to_owned()))?;
-        let entry = id.clone();
-        let record = self
-            .service
-            .storage
-            .call(move |p| p.read_version(&entry, wanted.seq))
-            .await?;
-        match record {
-            Some(r) if wanted.names(&r.info) => Ok(Some(r)),
-            Some(_) => Err(DataStoreError::InvalidVersion(version.to_owned())),
-            // Removed or expired, or never issued: a sequence beyond the
-            // latest cannot have been issued.
-            None => match self.read_latest(id).await? {
-                Some(latest) if wanted.seq < latest.info.seq => Ok(None),
-                _ => Err(DataStoreError::InvalidVersion(version.to_owned())),
-            },
-        }
-    }
-
-    /// `GetVersionAsync`: one version. `Ok(None)` when that version is a
-    /// tombstone or was removed; `InvalidVersion` when the id was not issued
-    /// for this key.
-    pub async fn get_version(&self, key: &str, version: &str) -> DsResult<Option<Entry>> {
-        let id = self.entry_id(key)?;
-        match self.versioned_record(&id, version).await? {
-            Some(r) => live_entry(&r),
-            None => Ok(None),
-        }
-    }
-
-    /// `GetVersionAtTimeAsync`: the version current at `at_ms`, or `None`.
-    /// `at_ms` must be in `1..=now + 10 min` (else `InvalidTimestamp`).
-    pub async fn get_version_at_time(&self, key: &str, at_ms: i64) -> DsResult<Option<Entry>> {
-        let id = self.entry_id(key)?;
-        if at_ms <= 0 || at_ms > self.service.clock.now_ms().saturating_add(FUTURE_SLACK_MS) {
-            return Err(DataStoreError::InvalidTimestamp);
-        }
-        let query = VersionQuery {
-            order: SortOrder::Descending,
-            min_ms: None,
-            max_ms: Some(at_ms),
-            after: None,
-            limit: 1,
-        };
-        let entry = id.clone();
-        let page = self
-            .service
-            .storage
-            .call(move |p| p.list_versions(&entry, &query))
-            .await?;
-        let Some(info) = page.items.first() else {
-            return Ok(None);
-        };
-        let seq = info.seq;
-        let record = self
-            .service
-            .storage
-            .call(move |p| p.read_version(&id, seq))
-            .await?;
-        match record {
-            Some(r) => live_entry(&r),
-            None => Ok(None),
-        }
-    }
-
-    /// `ListVersionsAsync`.
-    pub async fn list_versions(
-        &self,
-        key: &str,
-        options: &ListVersionsOptions,
-    ) -> DsResult<Listing<VersionSummary>> {
-        let id = self.entry_id(key)?;
-        let limit = page_size(options.page_size, VERSION_PAGE, VERSION_PAGE)?;
-        let fp = cursor::fingerprint(&[
-            "versions",
-            &self.universe.to_string(),
-            &self.name,
-            &id.scope,
-            &id.key,
-            &format!("{:?}", options.order),
-            &format!("{:?}", options.min_ms),
-            &format!("{:?}", options.max_ms),
-        ]);
-        let after: Option<u64> = options
-            .cursor
-            .as_deref()
-            .map(|c| cursor::decode(c, fp))
-            .transpose()?;
-        let query = VersionQuery {
-            order: options.order,
-            min_ms: options.min_ms,
-            max_ms: options.max_ms,
-            after,
-            limit,
-        };
-        let page = self
-            .service
-            .storage
-            .call(move |p| p.list_versions(&id, &query))
-            .await?;
-        let cursor = match (page.more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(fp, &last.seq)),
-            _ => None,
-        };
-        let items = page
-            .items
-            .iter()
-            .map(|v| VersionSummary {
-                version: format_version(v),
-                created_ms: v.created_ms,
-                key_created_ms: v.key_created_ms,
-                deleted: v.deleted,
-                content_length: v.content_length,
-            })
-            .collect();
-        Ok(Listing { items, cursor })
-    }
-
-    /// `ListKeysAsync`: on an AllScopes data store the names are `scope/key`.
-    pub async fn list_keys(&self, options: &ListKeysOptions) -> DsResult<Listing<KeyName>> {
-        let limit = page_size(options.page_size, KEY_PAGE, MAX_LIST_PAGE)?;
-        let fp = cursor::fingerprint(&[
-            "keys",
-            &self.universe.to_string(),
-            &self.name,
-            self.scope.as_deref().unwrap_or("\u{0}all"),
-            &options.prefix,
-            if options.exclude_deleted { "x" } else { "" },
-        ]);
-        let after: Option<(String, String)> = options
-            .cursor
-            .as_deref()
-            .map(|c| cursor::decode(c, fp))
-            .transpose()?;
-        let query = KeyQuery {
-            store: StoreId {
-                universe: self.universe,
-                name: self.name.clone(),
-            },
-            scope: self.scope.clone(),
-            prefix: options.prefix.clone(),
-            after: after.map(|(scope, key)| KeyName { scope, key }),
-            limit,
-            include_deleted: !options.exclude_deleted,
-        };
-        let page = self
-            .service
-            .storage
-            .call(move |p| p.list_keys(&query))
-            .await?;
-        let cursor = match (page.more, page.items.last()) {
-            (true, Some(last)) => Some(cursor::encode(fp, &(&last.scope, &last.key))),
-            _ => None,
-        };
-        Ok(Listing {
-            items: page.items,
-            cursor,
-        })
-    }
-
-    /// `RemoveVersionAsync` (deprecated in Roblox): permanently deletes one
-    /// version without a tombstone.
-    pub async fn remove_version(&self, key: &str, version: &str) -> DsResult<()> {
-        let id = self.entry_id(key)?;
-        let Some(record) = self.versioned_record(&id, version).await? else {
-            return Err(DataStoreError::InvalidVersion(version.to_owned()));
-        };
-        let seq = record.info.seq;
-        self.service.latest.forget(&id);
-        let removed = self
-            .service
-            .storage
-            .call(move |p| p.remove_version(&id, seq))
-            .await?;
-        if removed {
-            Ok(())
-        } else {
-            Err(DataStoreError::InvalidVersion(version.to_owned()))
-        }
+        Err(gave_up("RemoveAsync", key))
     }
 }

@@ -114,6 +114,12 @@ pub fn parse_value_text(bytes: &[u8]) -> DsResult<Value> {
     })
 }
 
+/// [`parse_value_text`] for text that is already a Rust string (so valid
+/// UTF-8): JSON without `NaN`/`Infinity`, at most 4 MiB (104, 105).
+pub fn parse_value_str(text: &str) -> DsResult<Value> {
+    parse_value_text(text.as_bytes())
+}
+
 /// Whether `token` appears outside a JSON string (a rough scan, used only to
 /// word an error message).
 fn contains_token(text: &str, token: &str) -> bool {

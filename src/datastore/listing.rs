@@ -1,0 +1,108 @@
+//! Key and data store listings, and the purge of expired versions.
+//!
+//! Owns: `ListKeysAsync`, `ListDataStoresAsync` and [`DataStoreService::purge_expired`].
+//! Invariants: page sizes are checked before any storage call (0 means the
+//! Roblox default); a cursor carries a fingerprint of every other parameter
+//! of its listing (see `cursor`), so it is refused by any other listing; a
+//! page whose `more` is false has no cursor; the purge cutoff is
+//! `now - version_expiry` on the injected clock.
+
+use profilestore_plugin_api::{KeyQuery, PurgeStats, StoreId, StoreQuery};
+
+use super::cursor;
+use super::ops::{page_size, MAX_LIST_PAGE};
+use super::{
+    DataStore, DataStoreInfo, DataStoreService, DsResult, KeyName, ListKeysOptions, Listing,
+};
+
+/// Default page of `ListKeysAsync`.
+const KEY_PAGE: usize = 50;
+/// Default page of `ListDataStoresAsync`.
+const STORE_PAGE: usize = 32;
+
+impl DataStoreService {
+    /// `ListDataStoresAsync(prefix, pageSize, cursor)`: only data stores
+    /// holding at least one entry. Page size 0 means 32.
+    pub async fn list_data_stores(
+        &self,
+        universe: u64,
+        prefix: &str,
+        page_size: usize,
+        cursor: Option<&str>,
+    ) -> DsResult<Listing<DataStoreInfo>> {
+        let limit = self::page_size(page_size, STORE_PAGE, MAX_LIST_PAGE)?;
+        let fp = cursor::fingerprint(&["stores", &universe.to_string(), prefix]);
+        let after: Option<String> = cursor.map(|c| cursor::decode(c, fp)).transpose()?;
+        let query = StoreQuery {
+            universe,
+            prefix: prefix.to_owned(),
+            after,
+            limit,
+        };
+        let page = self
+            .storage
+            .call(move |p| p.list_data_stores(&query))
+            .await?;
+        let cursor = match (page.more, page.items.last()) {
+            (true, Some(last)) => Some(cursor::encode(fp, &last.name)),
+            _ => None,
+        };
+        Ok(Listing {
+            items: page.items,
+            cursor,
+        })
+    }
+
+    /// Permanently removes versions and tombstones older than the expiry.
+    pub async fn purge_expired(&self) -> DsResult<PurgeStats> {
+        let expiry = i64::try_from(self.config.version_expiry.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = self.clock.now_ms().saturating_sub(expiry);
+        let stats = self.storage.call(move |p| p.purge_expired(cutoff)).await?;
+        self.latest.clear();
+        Ok(stats)
+    }
+}
+
+impl DataStore {
+    /// `ListKeysAsync`: on an AllScopes data store the names are `scope/key`.
+    pub async fn list_keys(&self, options: &ListKeysOptions) -> DsResult<Listing<KeyName>> {
+        let limit = page_size(options.page_size, KEY_PAGE, MAX_LIST_PAGE)?;
+        let fp = cursor::fingerprint(&[
+            "keys",
+            &self.universe.to_string(),
+            &self.name,
+            self.scope.as_deref().unwrap_or("\u{0}all"),
+            &options.prefix,
+            if options.exclude_deleted { "x" } else { "" },
+        ]);
+        let after: Option<(String, String)> = options
+            .cursor
+            .as_deref()
+            .map(|c| cursor::decode(c, fp))
+            .transpose()?;
+        let query = KeyQuery {
+            store: StoreId {
+                universe: self.universe,
+                name: self.name.clone(),
+            },
+            scope: self.scope.clone(),
+            prefix: options.prefix.clone(),
+            after: after.map(|(scope, key)| KeyName { scope, key }),
+            limit,
+            include_deleted: !options.exclude_deleted,
+        };
+        let page = self
+            .service
+            .storage
+            .call(move |p| p.list_keys(&query))
+            .await?;
+        let cursor = match (page.more, page.items.last()) {
+            (true, Some(last)) => Some(cursor::encode(fp, &(&last.scope, &last.key))),
+            _ => None,
+        };
+        Ok(Listing {
+            items: page.items,
+            cursor,
+        })
+    }
+}
