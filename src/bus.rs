@@ -90,6 +90,9 @@ pub enum BusError {
         /// The limit.
         limit: usize,
     },
+    /// A remote bus could not reach its server (transient: retry).
+    #[error("MessagingService: {0}")]
+    Remote(crate::remote::RemoteError),
 }
 
 /// Faults injected into delivery (chaos tests). Retention is not affected.
@@ -134,13 +137,18 @@ struct Topic {
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     clock: Clock,
     config: BusConfig,
     topics: Mutex<HashMap<String, Topic>>,
     next_id: AtomicU64,
     publishes: AtomicU64,
     faults: Mutex<Option<(BusFaults, SmallRng)>>,
+    /// Identifies this bus in cursors, so a cursor from before a restart is
+    /// recognised as foreign instead of skipping new messages.
+    epoch: u32,
+    /// Set on a bus whose topics live on a remote server.
+    remote: Option<crate::remote::bus::Link>,
 }
 
 /// The bus; clones share it.
@@ -166,6 +174,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl MessageBus {
     /// A bus on `clock`.
     pub fn new(clock: Clock, config: BusConfig) -> Self {
+        Self::build(clock, config, None)
+    }
+
+    /// A bus whose topics live on the profilestore server behind `client`:
+    /// publishing posts to it, and each subscribed topic is long-polled
+    /// (resuming from its cursor after a dropped connection) and fed to
+    /// the local subscriptions. Only messages published after a
+    /// subscription was made reach it.
+    pub fn remote(client: crate::remote::RemoteClient, clock: Clock, config: BusConfig) -> Self {
+        Self::build(clock, config, Some(crate::remote::bus::Link::new(client)))
+    }
+
+    fn build(clock: Clock, config: BusConfig, remote: Option<crate::remote::bus::Link>) -> Self {
         MessageBus {
             inner: Arc::new(Inner {
                 clock,
@@ -174,8 +195,78 @@ impl MessageBus {
                 next_id: AtomicU64::new(1),
                 publishes: AtomicU64::new(0),
                 faults: Mutex::new(None),
+                epoch: SmallRng::from_os_rng().random(),
+                remote,
             }),
         }
+    }
+
+    /// The bus's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// A weak handle (remote pollers hold one so they never keep a bus alive).
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    /// The bus behind a weak handle, if it still lives.
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(|inner| MessageBus { inner })
+    }
+
+    /// Number of local subscriptions on `topic`.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        lock(&self.inner.topics)
+            .get(topic)
+            .map_or(0, |t| t.subscribers.len())
+    }
+
+    /// Delivers a message received from a remote server to the local
+    /// subscriptions of `topic` (not retained, not re-published).
+    pub(crate) fn deliver_local(&self, topic: &str, message: &BusMessage) {
+        let queues: Vec<Arc<Queue>> = lock(&self.inner.topics)
+            .get(topic)
+            .map(|t| t.subscribers.iter().map(|(_, q)| Arc::clone(q)).collect())
+            .unwrap_or_default();
+        for queue in queues {
+            self.deliver(queue, message.clone());
+        }
+    }
+
+    /// The text of cursor `n` (`<bus epoch>-<n>`).
+    pub fn cursor_text(&self, n: u64) -> String {
+        format!("{:08x}-{n}", self.inner.epoch)
+    }
+
+    /// Reads a cursor text: `Some(n)` for this bus's cursors and bare
+    /// numbers; `Some(0)` (everything retained) for a cursor of another bus
+    /// (issued before a restart), so a resuming reader misses nothing;
+    /// `None` when it is not a cursor at all.
+    pub fn parse_cursor(&self, text: &str) -> Option<u64> {
+        match text.split_once('-') {
+            None => text.parse().ok(),
+            Some((epoch, n)) => {
+                let epoch = u32::from_str_radix(epoch, 16).ok()?;
+                let n: u64 = n.parse().ok()?;
+                Some(if epoch == self.inner.epoch { n } else { 0 })
+            }
+        }
+    }
+
+    /// The cursor just before the first retained message of `topic`
+    /// published at or after `since_ms` (the current end if none).
+    pub fn cursor_at(&self, topic: &str, since_ms: i64) -> Result<u64, BusError> {
+        self.check_topic(topic)?;
+        let topics = lock(&self.inner.topics);
+        let Some(t) = topics.get(topic) else {
+            return Ok(0);
+        };
+        Ok(t.log
+            .iter()
+            .find(|(_, at, _)| *at >= since_ms)
+            .map_or(t.last_cursor, |(c, _, _)| c - 1))
     }
 
     /// Sets (or, with the default, clears) delivery faults.
@@ -207,6 +298,9 @@ impl MessageBus {
         let limit = self.inner.config.max_message_bytes;
         if bytes > limit {
             return Err(BusError::MessageTooLarge { bytes, limit });
+        }
+        if let Some(link) = &self.inner.remote {
+            return link.publish(topic, data).await;
         }
         let now_ms = self.inner.clock.now_ms();
         let message = BusMessage {
@@ -284,6 +378,9 @@ impl MessageBus {
             .or_default()
             .subscribers
             .push((id, Arc::clone(&queue)));
+        if let Some(link) = &self.inner.remote {
+            link.ensure_poller(self, topic);
+        }
         Ok(Subscription {
             bus: self.clone(),
             topic: topic.to_owned(),

@@ -12,6 +12,7 @@ pub mod datastore;
 pub mod engine;
 pub mod faults;
 pub mod http;
+pub mod remote;
 pub mod serve;
 pub mod storage;
 

@@ -87,6 +87,10 @@ pub enum DataStoreError {
     /// The storage plugin failed.
     #[error("InternalServerError: {0}")]
     Storage(#[from] StorageError),
+    /// A remote profilestore server could not be reached or refused the
+    /// call (see [`crate::remote::RemoteError::is_transient`]).
+    #[error("{0}")]
+    Remote(crate::remote::RemoteError),
 }
 
 impl DataStoreError {
@@ -109,6 +113,10 @@ impl DataStoreError {
     /// True when the caller's input was at fault (retrying the same call
     /// cannot succeed); false for storage failures, which may be transient.
     pub fn is_caller_error(&self) -> bool {
-        !matches!(self, DataStoreError::Storage(_))
+        match self {
+            DataStoreError::Storage(_) => false,
+            DataStoreError::Remote(e) => !e.is_transient(),
+            _ => true,
+        }
     }
 }

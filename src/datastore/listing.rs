@@ -30,6 +30,12 @@ impl DataStoreService {
         page_size: usize,
         cursor: Option<&str>,
     ) -> DsResult<Listing<DataStoreInfo>> {
+        if let Some(client) = &self.remote {
+            return crate::remote::datastore::list_data_stores(
+                client, universe, prefix, page_size, cursor,
+            )
+            .await;
+        }
         let limit = self::page_size(page_size, STORE_PAGE, MAX_LIST_PAGE)?;
         let fp = cursor::fingerprint(&["stores", &universe.to_string(), prefix]);
         let after: Option<String> = cursor.map(|c| cursor::decode(c, fp)).transpose()?;
@@ -66,6 +72,9 @@ impl DataStoreService {
 impl DataStore {
     /// `ListKeysAsync`: on an AllScopes data store the names are `scope/key`.
     pub async fn list_keys(&self, options: &ListKeysOptions) -> DsResult<Listing<KeyName>> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::list_keys(client, self, options).await;
+        }
         let limit = page_size(options.page_size, KEY_PAGE, MAX_LIST_PAGE)?;
         let fp = cursor::fingerprint(&[
             "keys",

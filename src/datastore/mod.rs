@@ -203,6 +203,8 @@ pub struct DataStoreService {
     clock: Clock,
     config: Arc<DataStoreConfig>,
     latest: latest_cache::LatestCache,
+    /// Set when every call goes to a remote server instead of `storage`.
+    remote: Option<crate::remote::RemoteClient>,
 }
 
 /// A handle on one data store and scope (`GlobalDataStore`/`DataStore`).

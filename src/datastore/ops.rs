@@ -129,7 +129,26 @@ impl DataStoreService {
             clock,
             config: Arc::new(config),
             latest: super::latest_cache::LatestCache::default(),
+            remote: None,
         }
+    }
+
+    /// A service whose every call goes to the profilestore server behind
+    /// `client` (Open Cloud v1). `clock` is only used for local checks
+    /// (time-bounded queries); the server stamps versions with its own.
+    pub fn remote(client: crate::remote::RemoteClient, clock: Clock) -> Self {
+        DataStoreService {
+            storage: crate::storage::Storage::new(Arc::new(crate::remote::Detached)),
+            clock,
+            config: Arc::new(DataStoreConfig::default()),
+            latest: super::latest_cache::LatestCache::default(),
+            remote: Some(client),
+        }
+    }
+
+    /// The remote server this service talks to, if it is remote.
+    pub fn remote_client(&self) -> Option<&crate::remote::RemoteClient> {
+        self.remote.as_ref()
     }
 
     /// The clock this service uses.
@@ -321,6 +340,9 @@ impl DataStore {
 
     /// `GetAsync`: the latest value, or `None` if absent or deleted.
     pub async fn get(&self, key: &str) -> DsResult<Option<Entry>> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::get(client, self, key).await;
+        }
         let id = self.entry_id(key)?;
         match self.read_latest(&id).await? {
             Some(record) => live_entry(&record),
@@ -357,6 +379,17 @@ impl DataStore {
         options: &WriteOptions,
         precondition: &Precondition,
     ) -> DsResult<SetOutcome> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::set_with(
+                client,
+                self,
+                key,
+                value,
+                options,
+                precondition,
+            )
+            .await;
+        }
         let id = self.entry_id(key)?;
         let version = check_write(value, options)?;
         let wanted = match precondition {
@@ -417,6 +450,9 @@ impl DataStore {
     where
         F: FnMut(Option<&Value>, Option<&KeyInfo>) -> Transform + Send,
     {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::update(client, self, key, transform).await;
+        }
         let id = self.entry_id(key)?;
         let mut snapshot = self.snapshot(&id).await?;
         for _ in 0..MAX_ATTEMPTS {
@@ -464,6 +500,9 @@ impl DataStore {
         delta: i64,
         options: &WriteOptions,
     ) -> DsResult<(i64, KeyInfo)> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::increment(client, self, key, delta, options).await;
+        }
         let mut failure = None;
         let written = self
             .update(key, |current, _| {
@@ -512,6 +551,9 @@ impl DataStore {
     /// The tombstone never replaces the version it deletes, whatever the
     /// retention, so a removed value stays recoverable until it expires.
     pub async fn remove(&self, key: &str) -> DsResult<Option<Entry>> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::remove(client, self, key).await;
+        }
         let id = self.entry_id(key)?;
         let mut snapshot = self.snapshot(&id).await?;
         for _ in 0..MAX_ATTEMPTS {

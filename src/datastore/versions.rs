@@ -76,6 +76,9 @@ impl DataStore {
     /// tombstone or was removed; `InvalidVersion` when the id was not issued
     /// for this key.
     pub async fn get_version(&self, key: &str, version: &str) -> DsResult<Option<Entry>> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::get_version(client, self, key, version).await;
+        }
         let id = self.entry_id(key)?;
         match self.versioned_record(&id, version).await? {
             Some(r) => live_entry(&r),
@@ -86,6 +89,9 @@ impl DataStore {
     /// `GetVersionAtTimeAsync`: the version current at `at_ms`, or `None`.
     /// `at_ms` must be in `1..=now + 10 min` (else `InvalidTimestamp`).
     pub async fn get_version_at_time(&self, key: &str, at_ms: i64) -> DsResult<Option<Entry>> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::get_version_at_time(client, self, key, at_ms).await;
+        }
         let id = self.entry_id(key)?;
         if at_ms <= 0 || at_ms > self.service.clock.now_ms().saturating_add(FUTURE_SLACK_MS) {
             return Err(DataStoreError::InvalidTimestamp);
@@ -124,6 +130,9 @@ impl DataStore {
         key: &str,
         options: &ListVersionsOptions,
     ) -> DsResult<Listing<VersionSummary>> {
+        if let Some(client) = &self.service.remote {
+            return crate::remote::datastore::list_versions(client, self, key, options).await;
+        }
         let id = self.entry_id(key)?;
         let limit = page_size(options.page_size, VERSION_PAGE, VERSION_PAGE)?;
         let fp = cursor::fingerprint(&[

@@ -226,6 +226,27 @@ impl Engine {
         }
     }
 
+    /// An engine for a game server in another process than the
+    /// profilestore server at `url`: its DataStore calls and messages go
+    /// over HTTP (Open Cloud v1 and the long-poll subscribe endpoint), on
+    /// the system clock. Needs a Tokio runtime.
+    pub fn remote(
+        url: &str,
+        api_key: Option<String>,
+        universe: u64,
+        place_id: u64,
+        job_id: impl Into<String>,
+        config: EngineConfig,
+    ) -> Result<Self, crate::remote::RemoteError> {
+        let client = crate::remote::RemoteClient::new(url, api_key)?;
+        let clock = crate::clock::Clock::system();
+        let datastores = DataStoreService::remote(client.clone(), clock.clone());
+        let bus = MessageBus::remote(client, clock, crate::bus::BusConfig::default());
+        Ok(Self::new(
+            datastores, bus, universe, place_id, job_id, config,
+        ))
+    }
+
     /// `ProfileStore.New(name, template)`.
     pub fn store(&self, name: &str, template: Value) -> Result<ProfileStore, EngineError> {
         let ds = self

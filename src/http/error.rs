@@ -119,6 +119,18 @@ impl From<DataStoreError> for ApiError {
                 detail: "Unknown",
                 message,
             },
+            DataStoreError::Remote(ref r) if r.is_transient() => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "UNAVAILABLE",
+                detail: "Unknown",
+                message,
+            },
+            DataStoreError::Remote(_) => ApiError {
+                status: StatusCode::BAD_GATEWAY,
+                code: "INTERNAL",
+                detail: "Unknown",
+                message,
+            },
             DataStoreError::Storage(_) => ApiError {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 code: "INTERNAL",

@@ -3,8 +3,12 @@
 //!
 //! Owns: `POST /messaging-service/v1/universes/{u}/topics/{t}`,
 //! `POST /cloud/v2/universes/{u}:publishMessage`, and
-//! `GET /messaging-service/v1/universes/{u}/topics/{t}/messages?cursor=&timeout=`.
-//! Invariants: a published `message` string is delivered as that string,
+//! `GET /messaging-service/v1/universes/{u}/topics/{t}/messages?cursor=&timeout=`
+//! (long-poll; `since=<unix ms>` starts at a time instead of a cursor) and
+//! the same path as a server-sent-events stream (`Accept:
+//! text/event-stream` or `?stream=sse`, resumable with `Last-Event-ID`).
+//! Cursors name the bus instance, so one from before a restart replays
+//! what is retained instead of skipping new messages. Invariants: a published `message` string is delivered as that string,
 //! and, as an extension, any other JSON value is delivered as it is; the
 //! bus's limits apply; a long-poll waits at most [`MAX_POLL`] and answers
 //! `{"messages": [{"data", "sent"}], "cursor"}`; messages stay readable for
@@ -78,7 +82,48 @@ pub async fn publish_v2(
     Ok(request::json(StatusCode::OK, &json!({})))
 }
 
-/// Long-poll: messages after `cursor`, waiting up to `timeout` seconds.
+/// Where a read starts: `cursor` (from a previous answer, or the SSE
+/// `Last-Event-ID`), else `since` (epoch ms: the first message published at
+/// or after it), else the current end.
+fn start_cursor<B>(
+    state: &AppState,
+    topic: &str,
+    q: &Query,
+    req: &Request<B>,
+) -> Result<Option<u64>, ApiError> {
+    let last_event = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok());
+    if let Some(c) = q.get("cursor").filter(|c| !c.is_empty()).or(last_event) {
+        return state.bus.parse_cursor(c).map(Some).ok_or_else(|| {
+            ApiError::bad_request("InvalidCursor", "cursor must come from a previous answer")
+        });
+    }
+    match q.get("since").filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => {
+            let ms = s.parse::<i64>().map_err(|_| {
+                ApiError::bad_request("Unknown", "since is a time in Unix milliseconds")
+            })?;
+            Ok(Some(state.bus.cursor_at(topic, ms)?))
+        }
+    }
+}
+
+/// True when the client asked for server-sent events.
+fn wants_sse<B>(req: &Request<B>, q: &Query) -> bool {
+    q.get("stream")
+        .is_some_and(|s| s.eq_ignore_ascii_case("sse"))
+        || req
+            .headers()
+            .get(hyper::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/event-stream"))
+}
+
+/// Long-poll (or, with `Accept: text/event-stream` or `?stream=sse`, a
+/// server-sent-events stream): messages after the start cursor.
 pub async fn poll<B>(
     state: &AppState,
     universe: u64,
@@ -86,18 +131,16 @@ pub async fn poll<B>(
     req: &Request<B>,
 ) -> Result<Response<Body>, ApiError> {
     let q = Query::of(req);
-    let cursor = match q.get("cursor").filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(c.parse::<u64>().map_err(|_| {
-            ApiError::bad_request("InvalidCursor", "cursor must come from a previous answer")
-        })?),
-    };
+    let topic = bus_topic(universe, topic);
+    let cursor = start_cursor(state, &topic, &q, req)?;
+    if wants_sse(req, &q) {
+        return sse(state, topic, cursor);
+    }
     let timeout = Duration::from_secs_f64(
         q.number("timeout", 25.0f64)?
             .clamp(0.0, MAX_POLL.as_secs_f64()),
     );
     let max = q.number("limit", 100usize)?.clamp(1, 1000);
-    let topic = bus_topic(universe, topic);
     let (messages, next) = if cursor.is_none() || timeout.is_zero() {
         state.bus.read_since(&topic, cursor, max)?
     } else {
@@ -109,6 +152,58 @@ pub async fn poll<B>(
     };
     Ok(request::json(
         StatusCode::OK,
-        &json!({"messages": messages, "cursor": next.to_string()}),
+        &json!({"messages": messages, "cursor": state.bus.cursor_text(next)}),
     ))
+}
+
+/// How often an idle event stream sends a comment, so proxies and clients
+/// see the connection is alive.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// A server-sent-events stream: one `message` event per message, its `id`
+/// the cursor after it (what `Last-Event-ID` resumes from). Ends when the
+/// client goes away or the server shuts down.
+fn sse(state: &AppState, topic: String, cursor: Option<u64>) -> Result<Response<Body>, ApiError> {
+    let bus = state.bus.clone();
+    let mut closing = state.closing.clone();
+    let mut cursor = match cursor {
+        Some(c) => c,
+        None => bus.read_since(&topic, None, 1)?.1,
+    };
+    let (tx, body) = request::channel(16);
+    tokio::spawn(async move {
+        // The opening comment flushes the headers to the client at once.
+        if tx
+            .send(bytes::Bytes::from_static(b": connected\n\n"))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let read = tokio::select! {
+                r = bus.wait_since(&topic, Some(cursor), 100, KEEP_ALIVE) => r,
+                _ = closing.wait_for(|c| *c) => return,
+            };
+            let Ok((messages, next)) = read else { return };
+            let mut chunk = String::new();
+            if messages.is_empty() {
+                chunk.push_str(": keep-alive\n\n");
+            }
+            let first = next + 1 - messages.len() as u64;
+            for (i, m) in messages.iter().enumerate() {
+                let id = bus.cursor_text(first + i as u64);
+                let data = serde_json::to_string(m).unwrap_or_default();
+                chunk.push_str(&format!("id: {id}\nevent: message\ndata: {data}\n\n"));
+            }
+            cursor = next;
+            if tx.send(bytes::Bytes::from(chunk)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut r = Response::new(body);
+    request::set_header(&mut r, "content-type", "text/event-stream");
+    request::set_header(&mut r, "cache-control", "no-cache");
+    Ok(r)
 }

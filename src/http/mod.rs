@@ -265,6 +265,15 @@ impl TestServer {
 /// Starts an in-process server on a free loopback port with a memory store
 /// and a random API key, for integration tests.
 pub async fn spawn_test_server() -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    spawn_test_server_on(listener, uuid::Uuid::new_v4().simple().to_string()).await
+}
+
+/// Like [`spawn_test_server`], on a given listener and key (to restart a
+/// server on the same address in reconnection tests).
+pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> TestServer {
     let clock = Clock::system();
     let datastores = DataStoreService::new(
         Arc::new(profilestore_memory::MemoryPlugin::new()),
@@ -272,11 +281,7 @@ pub async fn spawn_test_server() -> TestServer {
         DataStoreConfig::default(),
     );
     let bus = MessageBus::new(clock, BusConfig::default());
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("local address"));
-    let api_key = uuid::Uuid::new_v4().simple().to_string();
     let (closing, closing_rx) = watch::channel(false);
     let state = AppState {
         datastores: datastores.clone(),

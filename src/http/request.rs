@@ -7,6 +7,9 @@
 //! API key never reaches a log.
 
 use bytes::Bytes;
+use std::convert::Infallible;
+
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
@@ -16,8 +19,39 @@ use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, Style};
 
-/// The response body type of the server.
-pub type Body = Full<Bytes>;
+/// The response body type of the server: a whole body, or a stream fed
+/// by a channel (server-sent events).
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// A whole body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+/// A streamed body: every `Bytes` sent on the returned sender is one chunk;
+/// the body ends when the sender is dropped. The channel holds at most
+/// `capacity` chunks, so a slow reader slows its writer instead of
+/// growing memory.
+pub fn channel(capacity: usize) -> (tokio::sync::mpsc::Sender<Bytes>, Body) {
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+    (tx, ChannelBody(rx).boxed_unsync())
+}
+
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}
 
 /// Query parameters, names compared case-insensitively.
 #[derive(Debug, Default)]
@@ -106,7 +140,7 @@ pub async fn body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiErro
 
 /// A JSON response.
 pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    let mut r = Response::new(full(value.to_string()));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -115,7 +149,7 @@ pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
 
 /// An empty response.
 pub fn empty(status: StatusCode) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(full(Bytes::new()));
     *r.status_mut() = status;
     r
 }

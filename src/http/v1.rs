@@ -10,7 +10,6 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use md5::{Digest, Md5};
@@ -32,7 +31,7 @@ fn md5_base64(bytes: &[u8]) -> String {
 /// The body and `roblox-entry-*` headers of an entry.
 fn entry_response(status: StatusCode, entry: &Entry) -> Response<Body> {
     let body = Bytes::from(entry.value.to_string());
-    let mut r = Response::new(Full::new(body.clone()));
+    let mut r = Response::new(request::full(body.clone()));
     *r.status_mut() = status;
     set_header(&mut r, "content-type", "application/json");
     set_header(&mut r, "content-md5", &md5_base64(&body));

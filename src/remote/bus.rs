@@ -1,0 +1,165 @@
+//! The bridge between a local [`MessageBus`] and the topics of a remote
+//! profilestore server.
+//!
+//! Owns: publishing over `POST /messaging-service/v1/...` and one long-poll
+//! task per subscribed topic. Invariants: a topic has at most one poller,
+//! which ends once its topic has no local subscription; a poller resumes
+//! from the last cursor it was given after any failure (with a capped
+//! backoff), so a dropped connection loses no retained message; its first
+//! poll asks for messages published since the subscription was made, so a
+//! message published right after `subscribe` returned is not missed.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::client::{enc, status_error, RemoteClient};
+use crate::bus::{BusError, BusMessage, MessageBus};
+
+/// How long one long-poll may wait on the server.
+const POLL_WAIT_SECS: u64 = 20;
+/// Longest pause between attempts after failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The remote side of a bus.
+#[derive(Debug)]
+pub(crate) struct Link {
+    client: RemoteClient,
+    pollers: Arc<Mutex<HashSet<String>>>,
+}
+
+fn topic_path(topic: &str) -> String {
+    // Topics are shared by every universe of a server (see
+    // `http::messaging::bus_topic`), so the universe in the path is moot.
+    format!(
+        "/messaging-service/v1/universes/1/topics/{}",
+        enc_path(topic)
+    )
+}
+
+fn enc_path(segment: &str) -> String {
+    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+impl Link {
+    pub(crate) fn new(client: RemoteClient) -> Self {
+        Link {
+            client,
+            pollers: Arc::default(),
+        }
+    }
+
+    /// Publishes on the server (limits were checked by the caller).
+    pub(crate) async fn publish(&self, topic: &str, data: &Value) -> Result<(), BusError> {
+        let body = Bytes::from(json!({ "message": data }).to_string());
+        let answer = self
+            .client
+            .send(Method::POST, &topic_path(topic), &[], body, Duration::ZERO)
+            .await
+            .map_err(BusError::Remote)?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(BusError::Remote(status_error(&answer)))
+        }
+    }
+
+    /// Starts the poller of `topic` unless it runs already.
+    pub(crate) fn ensure_poller(&self, bus: &MessageBus, topic: &str) {
+        if !lock(&self.pollers).insert(topic.to_owned()) {
+            return;
+        }
+        let poller = Poller {
+            client: self.client.clone(),
+            bus: bus.downgrade(),
+            pollers: Arc::clone(&self.pollers),
+            topic: topic.to_owned(),
+            since_ms: bus.clock().now_ms(),
+        };
+        tokio::spawn(poller.run());
+    }
+}
+
+struct Poller {
+    client: RemoteClient,
+    bus: Weak<crate::bus::Inner>,
+    pollers: Arc<Mutex<HashSet<String>>>,
+    topic: String,
+    since_ms: i64,
+}
+
+impl Poller {
+    /// The bus, while someone still listens to the topic; otherwise the
+    /// poller deregisters (under the same lock `ensure_poller` takes, so a
+    /// new subscription either sees it running or starts a new one).
+    fn listening_bus(&self) -> Option<MessageBus> {
+        let mut pollers = lock(&self.pollers);
+        match MessageBus::upgrade(&self.bus) {
+            Some(bus) if bus.subscriber_count(&self.topic) > 0 => Some(bus),
+            _ => {
+                pollers.remove(&self.topic);
+                None
+            }
+        }
+    }
+
+    async fn run(self) {
+        let mut cursor: Option<String> = None;
+        let mut backoff = Duration::from_millis(100);
+        while self.listening_bus().is_some() {
+            let position = match &cursor {
+                Some(c) => format!("cursor={}", enc(c)),
+                None => format!("since={}", self.since_ms),
+            };
+            let path = format!(
+                "{}/messages?{position}&timeout={POLL_WAIT_SECS}",
+                topic_path(&self.topic)
+            );
+            let result = self
+                .client
+                .send(
+                    Method::GET,
+                    &path,
+                    &[],
+                    Bytes::new(),
+                    Duration::from_secs(POLL_WAIT_SECS),
+                )
+                .await;
+            let failure = match result {
+                Ok(answer) if answer.status == StatusCode::OK => {
+                    let body = answer.json();
+                    if let Some(next) = body.get("cursor").and_then(Value::as_str) {
+                        cursor = Some(next.to_owned());
+                    }
+                    let messages: Vec<BusMessage> = body
+                        .get("messages")
+                        .cloned()
+                        .and_then(|m| serde_json::from_value(m).ok())
+                        .unwrap_or_default();
+                    if let Some(bus) = MessageBus::upgrade(&self.bus) {
+                        for m in &messages {
+                            bus.deliver_local(&self.topic, m);
+                        }
+                    }
+                    backoff = Duration::from_millis(100);
+                    None
+                }
+                Ok(answer) => Some(status_error(&answer)),
+                Err(e) => Some(e),
+            };
+            if let Some(e) = failure {
+                tracing::warn!(topic = %self.topic, error = %e, "message poll failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}

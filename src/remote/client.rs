@@ -1,0 +1,271 @@
+//! The HTTP client every remote backend shares.
+//!
+//! Owns: the base URL and API key of one profilestore server, sending a
+//! request with a deadline, and turning transport failures and error
+//! bodies into [`RemoteError`]. Invariants: every request carries the
+//! `x-api-key` header when a key is set; no request waits longer than the
+//! client's timeout plus the long-poll time it asked for; the key never
+//! reaches an error message or a log.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::HeaderMap;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// Why a call to a remote profilestore server failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RemoteError {
+    /// The URL given is not one this client can use.
+    #[error("invalid server URL `{url}`: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server could not be reached or the connection broke (transient).
+    #[error("cannot reach the profilestore server at {url}: {reason}")]
+    Unreachable {
+        /// Base URL.
+        url: String,
+        /// The transport error.
+        reason: String,
+    },
+    /// The server did not answer in time (transient).
+    #[error("the profilestore server at {url} did not answer within {secs} s")]
+    Timeout {
+        /// Base URL.
+        url: String,
+        /// The deadline.
+        secs: u64,
+    },
+    /// 401: the API key is missing or wrong.
+    #[error("the profilestore server at {url} refused the API key (401); pass the key it was started with (--api-key or PROFILESTORE_API_KEY)")]
+    Unauthorized {
+        /// Base URL.
+        url: String,
+    },
+    /// Any other error answer.
+    #[error("the profilestore server answered {status}: {message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Open Cloud's error detail (`errorDetails[0].datastoreErrorCode`
+        /// in v1, `code` in v2), when present.
+        detail: String,
+        /// The error message of the body.
+        message: String,
+    },
+}
+
+impl RemoteError {
+    /// True for failures worth retrying (transport, timeouts, 5xx, 429).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RemoteError::Unreachable { .. } | RemoteError::Timeout { .. } => true,
+            RemoteError::Status { status, .. } => *status >= 500 || *status == 429,
+            RemoteError::BadUrl { .. } | RemoteError::Unauthorized { .. } => false,
+        }
+    }
+}
+
+/// One answer from the server.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// A header's text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// A client of one profilestore server; clones share connections.
+#[derive(Clone)]
+pub struct RemoteClient {
+    base: String,
+    api_key: Option<String>,
+    timeout: Duration,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for RemoteClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret: show only whether there is one.
+        f.debug_struct("RemoteClient")
+            .field("base", &self.base)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl RemoteClient {
+    /// A client of the server at `url` (`http://host:port`, optionally with
+    /// a path prefix). `https` is not supported: put a TLS proxy in front
+    /// of both ends, or use a tunnel.
+    pub fn new(url: &str, api_key: Option<String>) -> Result<Self, RemoteError> {
+        let base = url.trim().trim_end_matches('/').to_owned();
+        let bad = |reason: &str| RemoteError::BadUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if base.starts_with("https://") {
+            return Err(bad("https is not supported; use http:// (for example behind a TLS proxy or an SSH tunnel)"));
+        }
+        if !base.starts_with("http://") {
+            return Err(bad("it must start with http://"));
+        }
+        base.parse::<hyper::Uri>()
+            .map_err(|e| bad(&e.to_string()))?;
+        let http = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build_http::<Full<Bytes>>();
+        Ok(RemoteClient {
+            base,
+            api_key: api_key.filter(|k| !k.is_empty()),
+            timeout: Duration::from_secs(30),
+            http,
+        })
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends one request to `path` (which starts with `/` and may carry a
+    /// query) and reads the whole answer. `wait` is how long the server may
+    /// legitimately hold the request (long-polls); it is added to the
+    /// timeout. Error statuses are returned as answers, not errors: callers
+    /// decide what a 404 or 412 means.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        wait: Duration,
+    ) -> Result<Answer, RemoteError> {
+        let uri = format!("{}{}", self.base, path);
+        let mut req = Request::builder().method(method).uri(&uri);
+        if let Some(key) = &self.api_key {
+            req = req.header("x-api-key", key);
+        }
+        if !body.is_empty() {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(body)).map_err(|e| RemoteError::BadUrl {
+            url: uri.clone(),
+            reason: e.to_string(),
+        })?;
+        let limit = self.timeout + wait;
+        let call = async {
+            let res = self
+                .http
+                .request(req)
+                .await
+                .map_err(|e| self.unreachable(&e))?;
+            let status = res.status();
+            let headers = res.headers().clone();
+            let body = res
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| self.unreachable(&e))?
+                .to_bytes();
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            })
+        };
+        let answer =
+            tokio::time::timeout(limit, call)
+                .await
+                .map_err(|_| RemoteError::Timeout {
+                    url: self.base.clone(),
+                    secs: limit.as_secs(),
+                })??;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            return Err(RemoteError::Unauthorized {
+                url: self.base.clone(),
+            });
+        }
+        Ok(answer)
+    }
+
+    /// [`send`](Self::send), then any status other than `ok` is an error.
+    pub async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        ok: &[StatusCode],
+    ) -> Result<Answer, RemoteError> {
+        let answer = self.send(method, path, &[], body, Duration::ZERO).await?;
+        if ok.contains(&answer.status) {
+            Ok(answer)
+        } else {
+            Err(status_error(&answer))
+        }
+    }
+
+    fn unreachable(&self, e: &dyn std::fmt::Display) -> RemoteError {
+        RemoteError::Unreachable {
+            url: self.base.clone(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The error an error answer stands for (v1, v2 and gateway bodies).
+pub fn status_error(answer: &Answer) -> RemoteError {
+    let body = answer.json();
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .or_else(|| body.pointer("/errors/0/message").and_then(Value::as_str))
+        .unwrap_or("")
+        .to_owned();
+    let detail = body
+        .pointer("/errorDetails/0/datastoreErrorCode")
+        .and_then(Value::as_str)
+        .or_else(|| body.get("code").and_then(Value::as_str))
+        .unwrap_or("")
+        .to_owned();
+    RemoteError::Status {
+        status: answer.status.as_u16(),
+        detail,
+        message: if message.is_empty() {
+            String::from_utf8_lossy(&answer.body).into_owned()
+        } else {
+            message
+        },
+    }
+}
+
+/// Percent-encodes one query value.
+pub fn enc(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
