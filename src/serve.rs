@@ -8,6 +8,7 @@
 //! loop stops with the server; storage is flushed before exit.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -38,10 +39,25 @@ async fn stop_signal() {
     }
 }
 
+/// Data to load before serving and to save after (test fixtures).
+#[derive(Debug, Default)]
+pub struct Fixtures {
+    /// An export to import before listening.
+    pub import: Option<PathBuf>,
+    /// Where to export every data store after the server stopped.
+    pub export_on_exit: Option<PathBuf>,
+}
+
 /// Runs the server until a stop signal.
-pub async fn serve(config: Config) -> Result<(), CliError> {
+pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
     check_bind_safety(config.server.listen, !config.server.api_keys.is_empty())?;
     let datastores = crate::cli::open_service(&config)?;
+    let universe = config.server.universe;
+    if let Some(path) = &fixtures.import {
+        let lines = crate::cli::read_export(path)?;
+        let count = crate::cli::transfer::import(&datastores, universe, &lines).await?;
+        tracing::info!(count, file = %path.display(), "imported");
+    }
     let bus = MessageBus::new(
         datastores.clock().clone(),
         BusConfig {
@@ -93,7 +109,7 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
         })
     };
     let state = AppState {
-        datastores,
+        datastores: datastores.clone(),
         bus,
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
@@ -101,6 +117,11 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     };
     run(listener, state, closing, stop_signal()).await?;
     let _ = purge.await;
+    if let Some(path) = &fixtures.export_on_exit {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let count = crate::cli::transfer::export(&datastores, universe, &[], &mut file).await?;
+        tracing::info!(count, file = %path.display(), "exported");
+    }
     tracing::info!("stopped");
     Ok(())
 }

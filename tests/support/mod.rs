@@ -52,3 +52,38 @@ pub async fn send(
         body,
     }
 }
+
+/// Starts `profilestore serve` on a free loopback port with API key `k1`
+/// and `extra` arguments; returns the process and its announced URL.
+pub fn serve_process(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_profilestore"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--api-key", "k1"])
+        .args(["--durability", "off", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .env_remove("PROFILESTORE_LISTEN")
+        .env_remove("PROFILESTORE_API_KEYS")
+        .env_remove("PROFILESTORE_STORAGE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn profilestore serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the address line");
+    let announced: Value = serde_json::from_str(&line).expect("one JSON line");
+    let url = announced["listening"].as_str().expect("url").to_owned();
+    (child, url)
+}
+
+/// Stops a server process with SIGTERM and waits for it.
+pub fn stop_process(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    child.wait().expect("wait")
+}

@@ -1,10 +1,15 @@
 //! The command line: argument definitions and the data commands.
 //!
-//! Owns: parsing (`clap`) and running the `profilestore` subcommands that
-//! work on a data folder directly. Invariants: every command prints JSON
+//! Owns: parsing (`clap`) and running the `profilestore` subcommands. The
+//! data commands work on a data folder directly, or, with `--url`, on a
+//! running server through its HTTP API (`profile` in [`profile`], `export`
+//! and `import` in [`transfer`]). Invariants: every command prints JSON
 //! (one document or one JSON line per item) on stdout so scripts can read
 //! it; errors go to stderr via `main` and exit non-zero; a command that is
 //! rejected changes nothing.
+
+mod profile;
+pub mod transfer;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,6 +17,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
+use crate::bus::{BusConfig, MessageBus};
 use crate::clock::Clock;
 use crate::config::{Config, Overrides};
 use crate::datastore::{
@@ -42,6 +48,12 @@ pub enum CliError {
     /// Reading input or writing output failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A ProfileStore operation failed.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    /// A remote server could not be used.
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
     /// The arguments are wrong.
     #[error("{0}")]
     Usage(String),
@@ -80,6 +92,18 @@ pub struct StorageArgs {
     /// Universe (experience) id (default 1).
     #[arg(long, global = true, env = "PROFILESTORE_UNIVERSE")]
     pub universe: Option<u64>,
+    /// Work on a running server (`http://HOST:PORT`) instead of a data folder.
+    #[arg(long, global = true, env = "PROFILESTORE_URL")]
+    pub url: Option<String>,
+    /// The API key of the server at `--url`.
+    #[arg(
+        long = "key",
+        id = "remote_api_key",
+        global = true,
+        env = "PROFILESTORE_API_KEY",
+        hide_env_values = true
+    )]
+    pub remote_key: Option<String>,
 }
 
 /// `--retention` values.
@@ -113,8 +137,39 @@ pub enum Command {
         #[arg(long, env = "PROFILESTORE_LISTEN")]
         listen: Option<std::net::SocketAddr>,
         /// An accepted `x-api-key` (repeatable; comma-separated in the variable).
-        #[arg(long = "api-key", env = "PROFILESTORE_API_KEYS", value_delimiter = ',')]
+        #[arg(
+            long = "api-key",
+            env = "PROFILESTORE_API_KEYS",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
         api_keys: Vec<String>,
+        /// Load this export (JSON lines) before serving (fixtures).
+        #[arg(long)]
+        import: Option<PathBuf>,
+        /// Write every data store to this file (JSON lines) on shutdown.
+        #[arg(long)]
+        export_on_exit: Option<PathBuf>,
+    },
+    /// ProfileStore profiles: show, message, rollback.
+    Profile {
+        /// What to do.
+        #[command(subcommand)]
+        command: profile::ProfileCommand,
+    },
+    /// Write whole data stores as JSON lines (latest live values).
+    Export {
+        /// A data store to export (repeatable; default: all of the universe).
+        #[arg(long = "datastore")]
+        datastores: Vec<String>,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write the entries of an export (`-` for stdin); checks every line first.
+    Import {
+        /// The JSON lines file.
+        file: PathBuf,
     },
     /// Print an entry's value and key info (or one version's).
     Get {
@@ -268,20 +323,89 @@ fn store(
     Ok(service.data_store(universe, &entry.datastore, &entry.scope)?)
 }
 
-/// Runs a data command to completion.
+/// Reads an export file (`-` for stdin), validating every line.
+pub fn read_export(path: &std::path::Path) -> Result<Vec<transfer::Line>, CliError> {
+    let name = path.display().to_string();
+    if name == "-" {
+        return transfer::read_lines(&mut std::io::stdin().lock(), "stdin");
+    }
+    let file = std::fs::File::open(path).map_err(|e| {
+        CliError::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot read {name}: {e}"),
+        ))
+    })?;
+    transfer::read_lines(&mut std::io::BufReader::new(file), &name)
+}
+
+/// The service and bus a data command works on: the data folder's, or the
+/// server's at `--url`.
+fn backends(
+    args: &StorageArgs,
+    config: &Config,
+) -> Result<(DataStoreService, MessageBus), CliError> {
+    match &args.url {
+        Some(url) => {
+            let client = crate::remote::RemoteClient::new(url, args.remote_key.clone())?;
+            let clock = Clock::system();
+            Ok((
+                DataStoreService::remote(client.clone(), clock.clone()),
+                MessageBus::remote(client, clock, BusConfig::default()),
+            ))
+        }
+        None => {
+            let service = open_service(config)?;
+            let bus = MessageBus::new(service.clock().clone(), BusConfig::default());
+            Ok((service, bus))
+        }
+    }
+}
+
+/// Runs a command to completion.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    if let Command::Serve { listen, api_keys } = cli.command {
+    if let Command::Serve {
+        listen,
+        api_keys,
+        import,
+        export_on_exit,
+    } = cli.command
+    {
         let config = cli.storage.resolve(Overrides {
             listen,
             api_keys,
             ..Overrides::default()
         })?;
-        return crate::serve::serve(config).await;
+        let fixtures = crate::serve::Fixtures {
+            import,
+            export_on_exit,
+        };
+        return crate::serve::serve(config, fixtures).await;
     }
     let config = cli.storage.resolve(Overrides::default())?;
-    let service = open_service(&config)?;
+    let (service, bus) = backends(&cli.storage, &config)?;
     let universe = config.server.universe;
     match cli.command {
+        Command::Profile { command } => {
+            print_line(&profile::run(command, &service, bus, universe).await?);
+        }
+        Command::Export { datastores, out } => {
+            let count = match out {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    transfer::export(&service, universe, &datastores, &mut file).await?
+                }
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    transfer::export(&service, universe, &datastores, &mut stdout).await?
+                }
+            };
+            eprintln!("exported {count} entries");
+        }
+        Command::Import { file } => {
+            let lines = read_export(&file)?;
+            let count = transfer::import(&service, universe, &lines).await?;
+            print_line(&json!({"imported": count}));
+        }
         Command::Get { entry, version } => {
             let ds = store(&service, universe, &entry)?;
             let found = match version {
