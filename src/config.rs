@@ -78,6 +78,9 @@ pub struct ServerSection {
     pub max_body_bytes: usize,
     /// Universe id used when a client does not name one (CLI, engine).
     pub universe: u64,
+    /// Session API: seconds a game server may make no call before its
+    /// sessions are dropped as a crashed server's (default 60).
+    pub session_lease_secs: f64,
 }
 
 impl Default for ServerSection {
@@ -87,6 +90,7 @@ impl Default for ServerSection {
             api_keys: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
             universe: 1,
+            session_lease_secs: 60.0,
         }
     }
 }
@@ -332,6 +336,7 @@ impl Config {
                     .into(),
             });
         }
+        positive("server.session_lease_secs", self.server.session_lease_secs)?;
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {
                 key: "server.max_body_bytes",

@@ -14,6 +14,7 @@ pub mod faults;
 pub mod http;
 pub mod remote;
 pub mod serve;
+pub mod sessions;
 pub mod storage;
 
 pub use clock::Clock;

@@ -108,7 +108,17 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
             }
         })
     };
+    let sessions = crate::sessions::SessionHost::new(
+        datastores.clone(),
+        bus.clone(),
+        crate::sessions::HostConfig {
+            engine: config.engine_config(),
+            lease: Duration::from_secs_f64(config.server.session_lease_secs),
+        },
+    );
+    sessions.spawn_reaper();
     let state = AppState {
+        sessions,
         datastores: datastores.clone(),
         bus,
         api_keys: config.server.api_keys.clone(),

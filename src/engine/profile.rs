@@ -392,6 +392,20 @@ impl Profile {
         false
     }
 
+    /// Marks pending message `index` processed after its handler returned
+    /// (a remote game server acknowledging it later); the next save removes
+    /// it from the stored queue. False when no such message is pending.
+    pub fn mark_message_processed(&self, index: u64) -> bool {
+        let pending = lock(&self.inner.state)
+            .pending
+            .iter()
+            .any(|(i, _)| *i == index);
+        if pending {
+            self.mark_processed(index);
+        }
+        pending
+    }
+
     fn mark_processed(&self, index: u64) {
         let mut s = lock(&self.inner.state);
         s.pending.retain(|(i, _)| *i != index);

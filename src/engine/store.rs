@@ -247,6 +247,11 @@ impl Engine {
         ))
     }
 
+    /// The clock this engine runs on.
+    pub fn clock(&self) -> crate::clock::Clock {
+        self.inner.datastores.clock().clone()
+    }
+
     /// `ProfileStore.New(name, template)`.
     pub fn store(&self, name: &str, template: Value) -> Result<ProfileStore, EngineError> {
         let ds = self

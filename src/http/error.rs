@@ -141,6 +141,38 @@ impl From<DataStoreError> for ApiError {
     }
 }
 
+impl From<crate::sessions::SessionError> for ApiError {
+    fn from(e: crate::sessions::SessionError) -> Self {
+        use crate::engine::EngineError;
+        use crate::sessions::SessionError;
+        let message = e.to_string();
+        let conflict = |message: String| ApiError {
+            status: StatusCode::CONFLICT,
+            code: "ABORTED",
+            detail: "Unknown",
+            message,
+        };
+        match e {
+            SessionError::NotFound { .. } => ApiError::not_found("NotFound", message),
+            SessionError::Stale { .. } => conflict(message),
+            SessionError::BadRequest(_) => ApiError::bad_request("Unknown", message),
+            SessionError::Closing => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "UNAVAILABLE",
+                detail: "Unknown",
+                message,
+            },
+            SessionError::Engine(EngineError::AlreadyActive { .. })
+            | SessionError::Engine(EngineError::SessionInactive(_)) => conflict(message),
+            SessionError::Engine(EngineError::InvalidName(_))
+            | SessionError::Engine(EngineError::DataShape(_)) => {
+                ApiError::bad_request("Unknown", message)
+            }
+            SessionError::Engine(EngineError::DataStore(e)) => e.into(),
+        }
+    }
+}
+
 impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
         ApiError::bad_request("Unknown", e.to_string())

@@ -10,6 +10,7 @@
 pub mod error;
 mod messaging;
 pub mod request;
+mod session_api;
 pub mod time_fmt;
 mod v1;
 mod v2;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Becomes true when the server shuts down (ends long-polls).
     pub closing: watch::Receiver<bool>,
+    /// The engine run for remote game servers (session API).
+    pub sessions: crate::sessions::SessionHost,
 }
 
 /// Why the server could not run.
@@ -133,6 +136,13 @@ async fn route(
                     Style::V1,
                 )),
             }
+        }
+        ["session-api", "v1", rest @ ..] => {
+            let u = universe(rest).map_err(|e| (e, Style::V2))?;
+            let tail: Vec<&str> = rest.iter().skip(2).copied().collect();
+            session_api::route(state, req, u, &tail)
+                .await
+                .map_err(|e| (e, Style::V2))
         }
         ["cloud", "v2", "universes", id]
             if id.ends_with(":publishMessage") && req.method() == Method::POST =>
@@ -225,6 +235,9 @@ pub async fn run(
     }
     drop(listener);
     closing.send_replace(true);
+    // Sessions first: their final saves are acknowledged writes too, and
+    // ending them releases start requests still waiting.
+    state.sessions.shutdown().await;
     graceful.shutdown().await;
     state
         .datastores
@@ -283,7 +296,14 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
     let bus = MessageBus::new(clock, BusConfig::default());
     let url = format!("http://{}", listener.local_addr().expect("local address"));
     let (closing, closing_rx) = watch::channel(false);
+    let sessions = crate::sessions::SessionHost::new(
+        datastores.clone(),
+        bus.clone(),
+        crate::sessions::HostConfig::default(),
+    );
+    sessions.spawn_reaper();
     let state = AppState {
+        sessions,
         datastores: datastores.clone(),
         bus: bus.clone(),
         api_keys: vec![api_key.clone()],
