@@ -1,0 +1,229 @@
+//! Game servers as real processes against a real `profilestore serve`
+//! process, with shortened timers: Rust game servers on the remote engine
+//! (`examples/game_server.rs`), Python ones on the session API
+//! (`examples/session_api_client.py`), and a mix of both. Each scenario:
+//! a clean handoff, the owner killed with SIGKILL, a message sent from a
+//! third process.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{serve_process, stop_process};
+
+const FAST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/configs/fast.toml");
+const PY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/session_api_client.py"
+);
+
+/// The example game server, built if this test runs without it.
+fn rust_game_server() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_profilestore"));
+    let path = bin
+        .parent()
+        .expect("target dir")
+        .join("examples/game_server");
+    if !path.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--example", "game_server"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example game_server");
+        assert!(status.success());
+    }
+    path
+}
+
+/// A game server process whose stdout JSON lines arrive on a channel.
+struct GameServer {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Rust,
+    Python,
+}
+
+impl GameServer {
+    fn start(kind: Kind, url: &str, job: &str, profile: &str) -> Self {
+        let mut cmd = match kind {
+            Kind::Rust => {
+                let mut c = Command::new(rust_game_server());
+                c.arg("--fast").args(["--timeout", "60"]);
+                c
+            }
+            Kind::Python => {
+                let mut c = Command::new("python3");
+                c.args([PY, "hold", "--timeout", "60"]);
+                c
+            }
+        };
+        let mut child = cmd
+            .args([
+                "--url",
+                url,
+                "--key",
+                "k1",
+                "--job",
+                job,
+                "--profile",
+                profile,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn a game server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if tx.send(v).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        GameServer { child, lines }
+    }
+
+    /// Waits for the next line with `event`, skipping others.
+    fn expect(&self, event: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) if v["event"] == event => return v,
+                Ok(_) => {}
+                Err(e) => panic!("no `{event}` line within {within:?}: {e}"),
+            }
+        }
+    }
+
+    fn sigkill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for GameServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const T: Duration = Duration::from_secs(45);
+
+fn server() -> (tempfile::TempDir, Child, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, url) = serve_process(dir.path(), &["--config", FAST]);
+    (dir, child, url)
+}
+
+fn handoff(first: Kind, second: Kind) {
+    let (_dir, mut srv, url) = server();
+    let a = GameServer::start(first, &url, "job-a", "p");
+    assert_eq!(a.expect("started", T)["data"], json!({"Coins": 1}));
+    let b = GameServer::start(second, &url, "job-b", "p");
+    let started = b.expect("started", T);
+    assert_eq!(
+        started["data"],
+        json!({"Coins": 2}),
+        "job-a's final save was loaded"
+    );
+    a.expect("ended", T);
+    assert!(stop_process(&mut srv).success());
+}
+
+fn owner_killed(first: Kind, second: Kind) {
+    let (_dir, mut srv, url) = server();
+    let mut a = GameServer::start(first, &url, "job-a", "p");
+    assert_eq!(a.expect("started", T)["data"], json!({"Coins": 1}));
+    a.sigkill();
+    let began = Instant::now();
+    let b = GameServer::start(second, &url, "job-b", "p");
+    let started = b.expect("started", T);
+    assert_eq!(started["data"], json!({"Coins": 2}), "what job-a had saved");
+    eprintln!("taken from a killed owner after {:?}", began.elapsed());
+    assert!(stop_process(&mut srv).success());
+}
+
+fn message_from_a_third_process(owner: Kind) {
+    let (dir, mut srv, url) = server();
+    let a = GameServer::start(owner, &url, "job-a", "p");
+    a.expect("started", T);
+    let out = Command::new(env!("CARGO_BIN_EXE_profilestore"))
+        .args(["--url", &url, "--key", "k1", "--data-dir"])
+        .arg(dir.path())
+        .args(["profile", "message", "PlayerData", "p", r#"{"Gift":"Hat"}"#])
+        .output()
+        .expect("cli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(a.expect("message", T)["message"], json!({"Gift": "Hat"}));
+    assert!(stop_process(&mut srv).success());
+}
+
+#[test]
+fn rust_servers_hand_a_profile_over() {
+    handoff(Kind::Rust, Kind::Rust);
+}
+
+#[test]
+fn rust_server_killed_loses_the_profile_after_the_steal_timers() {
+    owner_killed(Kind::Rust, Kind::Rust);
+}
+
+#[test]
+fn a_message_reaches_a_rust_owner() {
+    message_from_a_third_process(Kind::Rust);
+}
+
+#[test]
+fn session_api_servers_hand_a_profile_over() {
+    handoff(Kind::Python, Kind::Python);
+}
+
+#[test]
+fn session_api_server_killed_loses_the_profile_after_its_lease_and_the_steal_timers() {
+    owner_killed(Kind::Python, Kind::Python);
+}
+
+#[test]
+fn a_message_reaches_a_session_api_owner() {
+    message_from_a_third_process(Kind::Python);
+}
+
+#[test]
+fn a_rust_and_a_session_api_server_contend_both_ways() {
+    handoff(Kind::Rust, Kind::Python);
+    handoff(Kind::Python, Kind::Rust);
+}
+
+#[test]
+fn the_documented_python_example_runs() {
+    let (_dir, mut srv, url) = server();
+    let out = Command::new("python3")
+        .args([PY, "demo", "--url", &url, "--key", "k1"])
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("demo ok"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stop_process(&mut srv).success());
+}
