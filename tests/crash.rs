@@ -132,7 +132,10 @@ async fn setter(http: Http, key: String, writer: usize, round: u64, seed: u64) -
 async fn rmw(http: Http, client: usize, round: u64) -> RoundLog {
     let mut log = RoundLog::default();
     for attempt in 0u64.. {
-        let got = match http.call(Method::GET, &entry_path(RMW_KEY, ""), &[], "").await {
+        let got = match http
+            .call(Method::GET, &entry_path(RMW_KEY, ""), &[], "")
+            .await
+        {
             Ok(r) => r,
             Err(_) => return log,
         };
@@ -186,7 +189,9 @@ async fn rmw(http: Http, client: usize, round: u64) -> RoundLog {
 async fn incrementer(http: Http) -> RoundLog {
     let mut log = RoundLog::default();
     loop {
-        let path = format!("{PREFIX}/increment?datastoreName={STORE}&entryKey={COUNTER_KEY}&incrementBy=1");
+        let path = format!(
+            "{PREFIX}/increment?datastoreName={STORE}&entryKey={COUNTER_KEY}&incrementBy=1"
+        );
         match http.call(Method::POST, &path, &[], "").await {
             Ok(r) if r.status == StatusCode::OK => log.increments_acked += 1,
             Ok(r) => {
@@ -330,7 +335,12 @@ async fn check_round(http: &Http, log: &RoundLog, totals: &mut Totals, label: &s
 }
 
 /// Runs the clients of one round and kills the server after `kill_after`.
-async fn drive_round(server: ServerProcess, round: u64, kill_after: Duration, seed: u64) -> RoundLog {
+async fn drive_round(
+    server: ServerProcess,
+    round: u64,
+    kill_after: Duration,
+    seed: u64,
+) -> RoundLog {
     let http = Http::new(&server.url, API_KEY);
     let mut tasks = Vec::new();
     for writer in 0..SETTERS {
@@ -392,7 +402,8 @@ fn env_u64(name: &str) -> Option<u64> {
 
 /// Runs `rounds` kill rounds on one backend and returns the totals.
 async fn campaign(storage: &str, durability: &str, rounds: u64) -> Totals {
-    let seed = env_u64("PROFILESTORE_CRASH_SEED").unwrap_or_else(|| SmallRng::from_os_rng().random());
+    let seed =
+        env_u64("PROFILESTORE_CRASH_SEED").unwrap_or_else(|| SmallRng::from_os_rng().random());
     println!("crash campaign: {storage}, durability {durability}, {rounds} rounds, PROFILESTORE_CRASH_SEED={seed}");
     let mut rng = SmallRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");

@@ -6,7 +6,10 @@
 //! `GET /messaging-service/v1/universes/{u}/topics/{t}/messages?cursor=&timeout=`.
 //! Invariants: a published `message` string is delivered as that string,
 //! and, as an extension, any other JSON value is delivered as it is; the
-//! bus's limits apply; a long-poll waits at most [`MAX_POLL`] and answers
+//! bus's limits apply; a long-poll waits at most [`MAX_POLL`] (a longer or
+//! non-numeric `timeout` is a 400), at most `server.max_long_polls` wait at
+//! once (more answer 429, and a waiting poll holds its slot however its
+//! client behaves), and it answers
 //! `{"messages": [{"data", "sent"}], "cursor"}`; messages stay readable for
 //! the bus's retention window (`[messaging]` in config.toml, 120 s and
 //! 1000 messages per topic by default).
@@ -92,15 +95,26 @@ pub async fn poll<B>(
             ApiError::bad_request("InvalidCursor", "cursor must come from a previous answer")
         })?),
     };
-    let timeout = Duration::from_secs_f64(
-        q.number("timeout", 25.0f64)?
-            .clamp(0.0, MAX_POLL.as_secs_f64()),
-    );
+    let timeout = q.number("timeout", 25.0f64)?;
+    if !(0.0..=MAX_POLL.as_secs_f64()).contains(&timeout) {
+        return Err(ApiError::bad_request(
+            "Unknown",
+            format!(
+                "timeout must be a number of seconds from 0 to {}",
+                MAX_POLL.as_secs()
+            ),
+        ));
+    }
+    let timeout = Duration::from_secs_f64(timeout);
     let max = q.number("limit", 100usize)?.clamp(1, 1000);
     let topic = bus_topic(universe, topic);
     let (messages, next) = if cursor.is_none() || timeout.is_zero() {
         state.bus.read_since(&topic, cursor, max)?
     } else {
+        let _slot = state
+            .limits
+            .try_long_poll()
+            .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
         let mut closing = state.closing.clone();
         tokio::select! {
             r = state.bus.wait_since(&topic, cursor, max, timeout) => r?,
