@@ -76,6 +76,11 @@ pub struct ServerSection {
     pub api_keys: Vec<String>,
     /// Largest request body in bytes (default 4 MiB + 64 KiB).
     pub max_body_bytes: usize,
+    /// Open connections served at once (default 1024); further clients wait
+    /// in the listen backlog.
+    pub max_connections: usize,
+    /// Long-polls waiting at once (default 512); more answer 429.
+    pub max_long_polls: usize,
     /// Universe id used when a client does not name one (CLI, engine).
     pub universe: u64,
     /// Session API: seconds a game server may make no call before its
@@ -89,6 +94,8 @@ impl Default for ServerSection {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             api_keys: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
+            max_connections: 1024,
+            max_long_polls: 512,
             universe: 1,
             session_lease_secs: 60.0,
         }
@@ -341,6 +348,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "server.max_body_bytes",
                 message: "must be at least 1024".into(),
+            });
+        }
+        if self.server.max_connections == 0 || self.server.max_long_polls == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server",
+                message: "max_connections and max_long_polls must be at least 1".into(),
             });
         }
         if self.server.api_keys.iter().any(String::is_empty) {

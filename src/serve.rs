@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::bus::{BusConfig, MessageBus};
 use crate::cli::CliError;
 use crate::config::Config;
-use crate::http::{check_bind_safety, run, AppState};
+use crate::http::{check_bind_safety, run, AppState, Limits};
 
 /// Resolves when the process is asked to stop (SIGINT or SIGTERM).
 async fn stop_signal() {
@@ -124,6 +124,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
         closing: closing_rx,
+        limits: Limits::new(config.server.max_connections, config.server.max_long_polls),
     };
     run(listener, state, closing, stop_signal()).await?;
     let _ = purge.await;

@@ -77,6 +77,32 @@ impl ApiError {
         }
     }
 
+    /// A 408: the request body did not arrive in time (a slow or
+    /// abandoned upload must not hold a connection forever).
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: "DEADLINE_EXCEEDED",
+            detail: "Unknown",
+            message: format!(
+                "the request body did not arrive within {} s",
+                limit.as_secs()
+            ),
+        }
+    }
+
+    /// A 429: the server's cap on concurrent long-polls is reached.
+    pub fn too_many_long_polls(limit: usize) -> Self {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "RESOURCE_EXHAUSTED",
+            detail: "TooManyRequests",
+            message: format!(
+                "{limit} long-polls are already waiting (server.max_long_polls); retry later or poll with timeout=0"
+            ),
+        }
+    }
+
     /// The body in `style`.
     pub fn body(&self, style: Style) -> Value {
         match style {

@@ -10,7 +10,10 @@
 //! Cursors name the bus instance, so one from before a restart replays
 //! what is retained instead of skipping new messages. Invariants: a published `message` string is delivered as that string,
 //! and, as an extension, any other JSON value is delivered as it is; the
-//! bus's limits apply; a long-poll waits at most [`MAX_POLL`] and answers
+//! bus's limits apply; a long-poll waits at most [`MAX_POLL`] (a longer or
+//! non-numeric `timeout` is a 400), at most `server.max_long_polls` wait at
+//! once (more answer 429, and a waiting poll or an open stream holds its
+//! slot however its client behaves), and it answers
 //! `{"messages": [{"data", "sent"}], "cursor"}`; messages stay readable for
 //! the bus's retention window (`[messaging]` in config.toml, 120 s and
 //! 1000 messages per topic by default).
@@ -136,14 +139,25 @@ pub async fn poll<B>(
     if wants_sse(req, &q) {
         return sse(state, topic, cursor);
     }
-    let timeout = Duration::from_secs_f64(
-        q.number("timeout", 25.0f64)?
-            .clamp(0.0, MAX_POLL.as_secs_f64()),
-    );
+    let timeout = q.number("timeout", 25.0f64)?;
+    if !(0.0..=MAX_POLL.as_secs_f64()).contains(&timeout) {
+        return Err(ApiError::bad_request(
+            "Unknown",
+            format!(
+                "timeout must be a number of seconds from 0 to {}",
+                MAX_POLL.as_secs()
+            ),
+        ));
+    }
+    let timeout = Duration::from_secs_f64(timeout);
     let max = q.number("limit", 100usize)?.clamp(1, 1000);
     let (messages, next) = if cursor.is_none() || timeout.is_zero() {
         state.bus.read_since(&topic, cursor, max)?
     } else {
+        let _slot = state
+            .limits
+            .try_long_poll()
+            .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
         let mut closing = state.closing.clone();
         tokio::select! {
             r = state.bus.wait_since(&topic, cursor, max, timeout) => r?,
@@ -170,8 +184,14 @@ fn sse(state: &AppState, topic: String, cursor: Option<u64>) -> Result<Response<
         Some(c) => c,
         None => bus.read_since(&topic, None, 1)?.1,
     };
+    // A stream holds a long-poll slot for its whole life.
+    let slot = state
+        .limits
+        .try_long_poll()
+        .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
     let (tx, body) = request::channel(16);
     tokio::spawn(async move {
+        let _slot = slot;
         // The opening comment flushes the headers to the client at once.
         if tx
             .send(bytes::Bytes::from_static(b": connected\n\n"))

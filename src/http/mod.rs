@@ -1,11 +1,15 @@
 //! The HTTP server: Open Cloud's DataStore and MessagingService APIs.
 //!
 //! Owns: accepting connections (hyper, HTTP/1.1), routing, authentication,
-//! request ids, graceful shutdown, the listen-address safety rule, and a
-//! test helper that starts a server on a free port. Invariants: every
-//! request is authenticated before it is routed (when keys are configured);
-//! without an API key the server only listens on loopback; shutdown stops
-//! accepting, lets in-flight requests finish, then flushes storage.
+//! request ids, graceful shutdown, the listen-address safety rule, the
+//! resource limits ([`Limits`]), and a test helper that starts a server on
+//! a free port. Invariants: every request is authenticated before it is
+//! routed (when keys are configured); without an API key the server only
+//! listens on loopback; at most `max_connections` connections are served
+//! at once (the rest wait in the listen backlog); a connection that takes
+//! longer than [`HEADER_READ_TIMEOUT`] to send a request head (slowloris,
+//! or idle keep-alive) is closed; shutdown stops accepting, lets in-flight
+//! requests finish, then flushes storage.
 
 pub mod error;
 mod messaging;
@@ -19,15 +23,16 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::bus::{BusConfig, MessageBus};
@@ -51,6 +56,47 @@ pub struct AppState {
     pub closing: watch::Receiver<bool>,
     /// The engine run for remote game servers (session API).
     pub sessions: crate::sessions::SessionHost,
+    /// Connection and long-poll caps.
+    pub limits: Limits,
+}
+
+/// The longest a client may take to send a request's head; also how long
+/// an idle keep-alive connection stays open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Caps on what clients can hold on the server. Cloning shares the
+/// long-poll slots.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Long-polls waiting at once.
+    pub max_long_polls: usize,
+    long_polls: Arc<Semaphore>,
+}
+
+impl Limits {
+    /// Caps of `max_connections` connections and `max_long_polls` waiting
+    /// long-polls (each at least 1).
+    pub fn new(max_connections: usize, max_long_polls: usize) -> Self {
+        Limits {
+            max_connections: max_connections.max(1),
+            max_long_polls: max_long_polls.max(1),
+            long_polls: Arc::new(Semaphore::new(max_long_polls.max(1))),
+        }
+    }
+
+    /// A long-poll slot, held while the poll waits; `None` when all are taken.
+    pub fn try_long_poll(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.long_polls).try_acquire_owned().ok()
+    }
+}
+
+impl Default for Limits {
+    /// `config.toml`'s defaults: 1024 connections, 512 long-polls.
+    fn default() -> Self {
+        Limits::new(1024, 512)
+    }
 }
 
 /// Why the server could not run.
@@ -208,9 +254,21 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), HttpError> {
     let state = Arc::new(state);
+    let connections = Arc::new(Semaphore::new(state.limits.max_connections));
+    let mut builder = http1::Builder::new();
+    // Without a timer hyper enforces no header timeout at all.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // Take a connection slot before accepting, so that excess clients
+        // queue in the kernel's backlog instead of in our memory.
+        let slot = tokio::select! {
+            slot = Arc::clone(&connections).acquire_owned() => slot.expect("never closed"),
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
@@ -222,12 +280,13 @@ pub async fn run(
                 };
                 let state = Arc::clone(&state);
                 let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
@@ -278,15 +337,25 @@ impl TestServer {
 /// Starts an in-process server on a free loopback port with a memory store
 /// and a random API key, for integration tests.
 pub async fn spawn_test_server() -> TestServer {
+    spawn_test_server_with(Limits::default()).await
+}
+
+/// [`spawn_test_server`] with other caps.
+pub async fn spawn_test_server_with(limits: Limits) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
-    spawn_test_server_on(listener, uuid::Uuid::new_v4().simple().to_string()).await
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    start_test_server(listener, key, limits).await
 }
 
 /// Like [`spawn_test_server`], on a given listener and key (to restart a
 /// server on the same address in reconnection tests).
 pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> TestServer {
+    start_test_server(listener, api_key, Limits::default()).await
+}
+
+async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
     let clock = Clock::system();
     let datastores = DataStoreService::new(
         Arc::new(profilestore_memory::MemoryPlugin::new()),
@@ -309,6 +378,7 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
         api_keys: vec![api_key.clone()],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing_rx,
+        limits,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, state, closing, async {

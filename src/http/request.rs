@@ -3,8 +3,11 @@
 //! Owns: query parameters (names matched case-insensitively, booleans read
 //! leniently, as real Open Cloud clients send them), bounded body reading,
 //! the API key check, and response builders. Invariants: a body is never
-//! read past the configured limit; keys are compared in constant time; an
-//! API key never reaches a log.
+//! read past the configured limit nor for longer than
+//! [`BODY_READ_TIMEOUT`]; keys are compared in constant time; an API key
+//! never reaches a log.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use std::convert::Infallible;
@@ -126,9 +129,17 @@ pub fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
         .into()
 }
 
-/// Reads a body of at most `limit` bytes.
+/// The longest a request body may take to arrive (a 4 MiB value at
+/// 70 KB/s), so that a trickled or abandoned upload frees its connection.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Reads a body of at most `limit` bytes, within [`BODY_READ_TIMEOUT`].
 pub async fn body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
-    match Limited::new(req.into_body(), limit).collect().await {
+    let read = Limited::new(req.into_body(), limit).collect();
+    let Ok(read) = tokio::time::timeout(BODY_READ_TIMEOUT, read).await else {
+        return Err(ApiError::body_timeout(BODY_READ_TIMEOUT));
+    };
+    match read {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(limit)),
         Err(e) => Err(ApiError::bad_request(

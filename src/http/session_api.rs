@@ -347,16 +347,22 @@ async fn events(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/event-stream"));
     if sse {
-        return Ok(event_stream(
-            state,
-            std::sync::Arc::clone(server),
-            cursor,
-        ));
+        return event_stream(state, std::sync::Arc::clone(server), cursor);
     }
     let timeout = Duration::from_secs_f64(
         q.number("timeout", 25.0f64)?
             .clamp(0.0, MAX_WAIT.as_secs_f64()),
     );
+    let _slot = if timeout.is_zero() {
+        None
+    } else {
+        Some(
+            state
+                .limits
+                .try_long_poll()
+                .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?,
+        )
+    };
     let mut closing = state.closing.clone();
     let (events, next) = tokio::select! {
         r = server.events.wait_since(Some(cursor), 100, timeout) => r,
@@ -372,11 +378,16 @@ fn event_stream(
     state: &AppState,
     server: std::sync::Arc<GameServer>,
     mut cursor: u64,
-) -> Response<Body> {
+) -> Result<Response<Body>, ApiError> {
     let mut closing = state.closing.clone();
     let host = state.sessions.clone();
+    let slot = state
+        .limits
+        .try_long_poll()
+        .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
     let (tx, body) = request::channel(16);
     tokio::spawn(async move {
+        let _slot = slot;
         if tx
             .send(bytes::Bytes::from_static(b": connected\n\n"))
             .await
@@ -409,5 +420,5 @@ fn event_stream(
     let mut r = Response::new(body);
     request::set_header(&mut r, "content-type", "text/event-stream");
     request::set_header(&mut r, "cache-control", "no-cache");
-    r
+    Ok(r)
 }

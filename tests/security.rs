@@ -1,0 +1,406 @@
+//! The server's defensive defaults, each proven over real sockets: the
+//! listen-address rule, API key comparison, no secret in logs, the header
+//! and body timeouts (slowloris), header and body size limits, the
+//! connection cap, and the long-poll cap and timeout range. Timeouts run on
+//! tokio's paused clock, so a 60 s wait takes no real time.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hyper::{Method, StatusCode};
+use profilestore::http::request::BODY_READ_TIMEOUT;
+use profilestore::http::{
+    check_bind_safety, spawn_test_server, spawn_test_server_with, Limits, HEADER_READ_TIMEOUT,
+};
+use serde_json::Value;
+use support::send;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+fn host_port(url: &str) -> &str {
+    url.trim_start_matches("http://")
+}
+
+/// How long a test waits for the server before failing (simulated time in
+/// the paused tests, so it costs nothing there).
+const GIVE_UP: Duration = Duration::from_secs(600);
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(GIVE_UP, read_all)
+        .await
+        .expect("the server never closed the connection");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads until one whole response head has arrived.
+async fn read_head(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        while !out.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.expect("read");
+            assert!(
+                n > 0,
+                "closed before answering: {:?}",
+                String::from_utf8_lossy(&out)
+            );
+            out.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(GIVE_UP, read)
+        .await
+        .expect("the server never answered");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn without_a_key_only_loopback_addresses_are_allowed() {
+    for (addr, key, ok) in [
+        ("127.0.0.1:0", false, true),
+        ("[::1]:0", false, true),
+        ("0.0.0.0:0", false, false),
+        ("[::]:0", false, false),
+        ("192.168.1.10:8787", false, false),
+        ("0.0.0.0:0", true, true),
+    ] {
+        let result = check_bind_safety(addr.parse().expect("addr"), key);
+        assert_eq!(result.is_ok(), ok, "{addr} with key: {key}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_exact_key_is_accepted() {
+    let server = spawn_test_server().await;
+    let url = format!(
+        "{}/datastores/v1/universes/1/standard-datastores",
+        server.url
+    );
+    let key = server.api_key.clone();
+    let near_misses = [
+        key[..key.len() - 1].to_owned(),
+        format!("{key}x"),
+        key.to_uppercase(),
+        String::new(),
+    ];
+    for wrong in &near_misses {
+        let a = send(Method::GET, &url, &[("x-api-key", wrong)], "").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
+    }
+    let a = send(Method::GET, &url, &[("x-api-key", &key)], "").await;
+    assert_eq!(a.status, StatusCode::OK);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn api_keys_never_reach_the_log_even_at_trace_level() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "s3cret-key-7f1c0d";
+    let wrong = "wrong-key-a9b8c7";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profilestore"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--storage", "memory"])
+        .args(["--api-key", secret])
+        .args(["--data-dir", dir.path().to_str().expect("utf-8")])
+        .env("PROFILESTORE_LOG", "trace")
+        .env_remove("PROFILESTORE_API_KEYS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let line = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(&mut stdout)
+            .read_line(&mut line)
+            .expect("address line");
+        line
+    })
+    .await
+    .expect("join");
+    let announced: Value = serde_json::from_str(&line).expect("JSON");
+    let base = announced["listening"].as_str().expect("url").to_owned();
+    let entry = format!(
+        "{base}/datastores/v1/universes/1/standard-datastores/datastore/entries/entry?datastoreName=D&entryKey=k"
+    );
+    for key in [secret, wrong] {
+        send(Method::POST, &entry, &[("x-api-key", key)], "1").await;
+        send(Method::GET, &entry, &[("x-api-key", key)], "").await;
+    }
+    send(Method::GET, &entry, &[], "").await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("rejected: missing or wrong API key") && log.contains("DEBUG"),
+        "the log was captured at a verbose level: {log}"
+    );
+    assert!(!log.contains(secret), "the API key was logged: {log}");
+    assert!(!log.contains(wrong), "a wrong key was logged: {log}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_trickling_its_headers_is_disconnected() {
+    let server = spawn_test_server().await;
+    let mut stream = TcpStream::connect(host_port(&server.url))
+        .await
+        .expect("connect");
+    let start = Instant::now();
+    stream
+        .write_all(b"GET /datastores/v1/universes/1/standard-datastores HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .expect("write");
+    read_to_close(&mut stream).await;
+    let waited = start.elapsed();
+    assert!(
+        waited >= HEADER_READ_TIMEOUT && waited < HEADER_READ_TIMEOUT * 2,
+        "closed after {waited:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let server = spawn_test_server().await;
+    let mut stream = TcpStream::connect(host_port(&server.url))
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let head = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    let start = Instant::now();
+    read_to_close(&mut stream).await;
+    assert!(start.elapsed() >= HEADER_READ_TIMEOUT);
+    server.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_trickled_body_gets_408_and_writes_nothing() {
+    let server = spawn_test_server().await;
+    let mut stream = TcpStream::connect(host_port(&server.url))
+        .await
+        .expect("connect");
+    let path = "/datastores/v1/universes/1/standard-datastores/datastore/entries/entry?datastoreName=D&entryKey=k";
+    let start = Instant::now();
+    stream
+        .write_all(
+            format!(
+                "POST {path} HTTP/1.1\r\nhost: x\r\nx-api-key: {}\r\ncontent-length: 100\r\n\r\n[1,",
+                server.api_key
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    let head = read_head(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(start.elapsed() >= BODY_READ_TIMEOUT);
+    let store = server
+        .datastores
+        .data_store(1, "D", "global")
+        .expect("store");
+    assert!(store.get("k").await.expect("get").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_headers_and_bodies_are_refused() {
+    let server = spawn_test_server().await;
+    let url = format!(
+        "{}/datastores/v1/universes/1/standard-datastores",
+        server.url
+    );
+    let huge = "a".repeat(512 * 1024);
+    let mut stream = TcpStream::connect(host_port(&server.url))
+        .await
+        .expect("connect");
+    let request = format!("GET /x HTTP/1.1\r\nhost: x\r\nx-big: {huge}\r\n\r\n");
+    // The server may stop reading before all is written.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let answer = read_to_close(&mut stream).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer:.200}"
+    );
+    let mut stream = TcpStream::connect(host_port(&server.url))
+        .await
+        .expect("connect");
+    let many: String = (0..200).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let _ = stream
+        .write_all(format!("GET /x HTTP/1.1\r\nhost: x\r\n{many}\r\n").as_bytes())
+        .await;
+    let answer = read_to_close(&mut stream).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer:.200}"
+    );
+    let entry = format!("{url}/datastore/entries/entry?datastoreName=D&entryKey=k");
+    let body = vec![b'1'; 5 * 1024 * 1024];
+    let a = send(
+        Method::POST,
+        &entry,
+        &[("x-api-key", &server.api_key)],
+        body,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let a = send(Method::GET, &url, &[("x-api-key", &server.api_key)], "").await;
+    assert_eq!(a.status, StatusCode::OK, "still serving");
+    server.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let server = spawn_test_server_with(Limits::new(2, 1)).await;
+    let addr = host_port(&server.url).to_owned();
+    let first = TcpStream::connect(&addr).await.expect("connect");
+    let _second = TcpStream::connect(&addr).await.expect("connect");
+    // Let the server accept both.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let mut third = TcpStream::connect(&addr).await.expect("kernel backlog");
+    third
+        .write_all(b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await;
+    assert!(early.is_err(), "served beyond the cap: {early:?}");
+    drop(first);
+    let head = tokio::time::timeout(Duration::from_secs(5), read_head(&mut third))
+        .await
+        .expect("served once a slot is free");
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    server.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_polls_beyond_the_cap_answer_429() {
+    let server = spawn_test_server_with(Limits::new(64, 2)).await;
+    let key = server.api_key.clone();
+    let topic = format!("{}/messaging-service/v1/universes/1/topics/t", server.url);
+    let start = send(
+        Method::GET,
+        &format!("{topic}/messages?timeout=0"),
+        &[("x-api-key", &key)],
+        "",
+    )
+    .await
+    .json();
+    let cursor = start["cursor"].as_str().expect("cursor").to_owned();
+    let poll_url = format!("{topic}/messages?cursor={cursor}&timeout=50");
+    let waiting: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, key) = (poll_url.clone(), key.clone());
+            tokio::spawn(async move { send(Method::GET, &url, &[("x-api-key", &key)], "").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let refused = send(Method::GET, &poll_url, &[("x-api-key", &key)], "").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.json()["error"], "RESOURCE_EXHAUSTED");
+    let immediate = send(
+        Method::GET,
+        &format!("{topic}/messages?cursor={cursor}&timeout=0"),
+        &[("x-api-key", &key)],
+        "",
+    )
+    .await;
+    assert_eq!(immediate.status, StatusCode::OK, "timeout=0 takes no slot");
+    let published = send(
+        Method::POST,
+        &topic,
+        &[("x-api-key", &key)],
+        r#"{"message":"hi"}"#,
+    )
+    .await;
+    assert_eq!(published.status, StatusCode::OK);
+    for w in waiting {
+        let a = w.await.expect("join");
+        assert_eq!(a.status, StatusCode::OK);
+        assert_eq!(a.json()["messages"][0]["data"], "hi");
+    }
+    let again = send(Method::GET, &poll_url, &[("x-api-key", &key)], "").await;
+    assert_eq!(again.status, StatusCode::OK, "slots are given back");
+    server.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abandoned_long_poll_gives_its_slot_back() {
+    let server = spawn_test_server_with(Limits::new(64, 1)).await;
+    let key = server.api_key.clone();
+    let topic = format!("{}/messaging-service/v1/universes/1/topics/t", server.url);
+    let poll = format!("{topic}/messages?cursor=0&timeout=60");
+    let mut stream = TcpStream::connect(host_port(&server.url))
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            format!(
+                "GET /messaging-service/v1/universes/1/topics/t/messages?cursor=0&timeout=60 HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let busy = send(Method::GET, &poll, &[("x-api-key", &key)], "").await;
+    assert_eq!(busy.status, StatusCode::TOO_MANY_REQUESTS);
+    drop(stream);
+    let start = Instant::now();
+    let freed = send(
+        Method::GET,
+        &format!("{topic}/messages?cursor=0&timeout=1"),
+        &[("x-api-key", &key)],
+        "",
+    )
+    .await;
+    assert_eq!(freed.status, StatusCode::OK);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_poll_timeouts_outside_0_to_60_seconds_are_400() {
+    let server = spawn_test_server().await;
+    let key = server.api_key.clone();
+    let topic = format!("{}/messaging-service/v1/universes/1/topics/t", server.url);
+    for bad in ["61", "3600", "-1", "NaN", "inf", "ten"] {
+        let a = send(
+            Method::GET,
+            &format!("{topic}/messages?cursor=0&timeout={bad}"),
+            &[("x-api-key", &key)],
+            "",
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "timeout={bad}");
+    }
+    let a = send(
+        Method::GET,
+        &format!("{topic}/messages?timeout=60"),
+        &[("x-api-key", &key)],
+        "",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    server.shutdown().await;
+}
