@@ -405,7 +405,7 @@ async fn a_luau_server_hands_a_profile_to_the_engine() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_engine_hands_a_profile_to_a_luau_server() {
+async fn the_engine_hands_a_profile_to_a_luau_server_and_they_exchange_messages() {
     let Some(setup) = lune_setup("engine hands over to luau") else {
         return;
     };
@@ -422,21 +422,55 @@ async fn the_engine_hands_a_profile_to_a_luau_server() {
     let reasons = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&reasons);
     profile.on_last_save(move |r| sink.lock().expect("lock").push(*r));
+    // A second profile the engine keeps, for the module's MessageAsync.
+    let kept = store
+        .start_session("rust-held", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    let inbox = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&inbox);
+    kept.message_handler(move |message, processed| {
+        sink.lock().expect("lock").push(message.clone());
+        processed.processed();
+    });
 
     let mut script = run_script(
         &setup,
         "ps_take",
         &server.url,
         &server.api_key,
-        &[("PROFILESTORE_KEY", "contended-2")],
+        &[
+            ("PROFILESTORE_KEY", "contended-2"),
+            ("PROFILESTORE_RUST_KEY", "rust-held"),
+        ],
     );
     let luau = script.result().await;
-    script.finish().await;
     println!("engine -> luau handover took {} s", luau["took"]);
     assert_eq!(luau["Data"]["Coins"], json!(321), "the engine's final save");
     assert_eq!(luau["SessionLoadCount"], json!(2));
     assert_eq!(*reasons.lock().expect("lock"), vec![EndReason::External]);
     assert!(!profile.is_active());
+
+    // Engine -> module: the owner is told over MessagingService to save.
+    store
+        .message("contended-2", json!({"FromRust": "hello"}))
+        .await
+        .expect("message");
+    let exchanged = script.result().await;
+    assert_eq!(exchanged["message"], json!({"FromRust": "hello"}));
+    script.finish().await;
+    // Module -> engine: the engine saved on the module's request.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while inbox.lock().expect("lock").is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        *inbox.lock().expect("lock"),
+        vec![json!({"FromLuau": "hello"})]
+    );
+    kept.end_session().await;
+
     let doc = stored(&server, "InteropPlayers", "global", "contended-2").await;
     assert_eq!(doc.value["MetaData"]["SessionLoadCount"], json!(2));
     assert!(
