@@ -11,159 +11,27 @@
 //! contention scenarios use its fast paths (force-load message, `External`
 //! end), which take seconds.
 
+#[path = "interop_lune/harness.rs"]
+mod harness;
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use harness::{lune_setup, run_script};
 use hyper::{Method, StatusCode};
 use profilestore::engine::{EndReason, Engine, EngineConfig, ProfileStore, StartOptions};
 use profilestore::http::{spawn_test_server, TestServer};
 use serde_json::{json, Map, Value};
 use support::send;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-/// Lune and the real module, when configured.
-struct LuneSetup {
-    bin: PathBuf,
-    module: PathBuf,
+/// The template every store in these scenarios uses, on both sides.
+fn template() -> Value {
+    json!({"Coins": 0, "Items": [], "Settings": {"Music": true}})
 }
-
-fn lune_setup(test: &str) -> Option<LuneSetup> {
-    let bin = std::env::var_os("PROFILESTORE_LUNE").map(PathBuf::from);
-    let module = std::env::var_os("PROFILESTORE_PS_MODULE").map(PathBuf::from);
-    let required = std::env::var("PROFILESTORE_REQUIRE_LUNE").is_ok_and(|v| v == "1");
-    match (bin, module) {
-        (Some(bin), Some(module)) if bin.is_file() && module.is_file() => {
-            Some(LuneSetup { bin, module })
-        }
-        _ if required => panic!(
-            "PROFILESTORE_REQUIRE_LUNE=1 but PROFILESTORE_LUNE / PROFILESTORE_PS_MODULE do not name files"
-        ),
-        _ => {
-            eprintln!("{test}: skipped: Lune or the ProfileStore module is not set up; run ./scripts/test");
-            None
-        }
-    }
-}
-
-/// A running Lune script: its stdout lines as they come, everything it
-/// printed (for failure messages).
-struct Script {
-    name: String,
-    child: Child,
-    lines: UnboundedReceiver<String>,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn run_script(
-    setup: &LuneSetup,
-    name: &str,
-    url: &str,
-    api_key: &str,
-    vars: &[(&str, &str)],
-) -> Script {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut command = Command::new(&setup.bin);
-    command
-        .current_dir(root)
-        .arg("run")
-        .arg(root.join("tests/luau").join(format!("{name}.luau")))
-        .env("PROFILESTORE_URL", url)
-        .env("PROFILESTORE_API_KEY", api_key)
-        .env("PROFILESTORE_PS_MODULE", &setup.module)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("start lune");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, lines) = unbounded_channel();
-    let stdout = child.stdout.take().expect("stdout");
-    let out_log = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            out_log.lock().expect("log").push(line.clone());
-            let _ = tx.send(line);
-        }
-    });
-    let stderr = child.stderr.take().expect("stderr");
-    let err_log = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            err_log.lock().expect("log").push(format!("stderr: {line}"));
-        }
-    });
-    Script {
-        name: name.to_owned(),
-        child,
-        lines,
-        log,
-    }
-}
-
-impl Script {
-    fn output(&self) -> String {
-        self.log.lock().expect("log").join("\n")
-    }
-
-    /// The next `RESULT {...}` line.
-    async fn result(&mut self) -> Value {
-        let wait = async {
-            while let Some(line) = self.lines.recv().await {
-                if let Some(json) = line.strip_prefix("RESULT ") {
-                    return Some(serde_json::from_str::<Value>(json).expect("RESULT is JSON"));
-                }
-            }
-            None
-        };
-        match tokio::time::timeout(SCRIPT_TIMEOUT, wait).await {
-            Ok(Some(v)) => v,
-            _ => panic!("{}: no RESULT line; output:\n{}", self.name, self.output()),
-        }
-    }
-
-    /// Waits for the script to exit and asserts every check in it passed.
-    async fn finish(mut self) -> String {
-        let mut child = std::mem::replace(
-            &mut self.child,
-            Command::new("true").spawn().expect("placeholder"),
-        );
-        let status = tokio::time::timeout(
-            SCRIPT_TIMEOUT,
-            tokio::task::spawn_blocking(move || child.wait().expect("wait")),
-        )
-        .await;
-        let output = self.output();
-        let status = match status {
-            Ok(s) => s.expect("join"),
-            Err(_) => panic!("{}: did not exit in time; output:\n{output}", self.name),
-        };
-        println!("{} output:\n{output}", self.name);
-        assert!(
-            status.success() && output.contains("failed=0"),
-            "{} failed ({status}); output:\n{output}",
-            self.name
-        );
-        output
-    }
-}
-
-impl Drop for Script {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const TEMPLATE: fn() -> Value = || json!({"Coins": 0, "Items": [], "Settings": {"Music": true}});
 
 fn engine_store(server: &TestServer, place: u64, job: &str, config: EngineConfig) -> ProfileStore {
     Engine::new(
@@ -174,7 +42,7 @@ fn engine_store(server: &TestServer, place: u64, job: &str, config: EngineConfig
         job,
         config,
     )
-    .store("InteropPlayers", TEMPLATE())
+    .store("InteropPlayers", template())
     .expect("store")
 }
 
