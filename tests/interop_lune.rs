@@ -123,6 +123,21 @@ async fn real_module_sessions_and_the_engine_reads_its_profile() {
     assert_eq!(before.value["WasOverwritten"], json!(false));
 
     let store = engine_store(&server, 99, "rust-reader", EngineConfig::default());
+    let view = store
+        .get("basic", None)
+        .await
+        .expect("read")
+        .expect("a profile");
+    assert_eq!(view.data(), &luau["Data"]);
+    assert_eq!(view.user_ids(), &[1234]);
+    assert_eq!(view.key_info().version, before.info.version);
+    assert!(view.session().is_none(), "the module released it");
+    assert_eq!(json!(view.session_load_count()), luau["SessionLoadCount"]);
+    assert_eq!(
+        view.messages(),
+        vec![(2, json!({"Pending": "for rust"}))],
+        "the processed message is gone, the pending one keeps its index"
+    );
     let profile = store
         .start_session("basic", StartOptions::default())
         .await
