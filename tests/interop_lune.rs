@@ -363,7 +363,33 @@ async fn the_engine_hands_a_profile_to_a_luau_server_and_they_exchange_messages(
     server.shutdown().await;
 }
 
-fn start_serve(dir: &Path) -> (Child, String) {
+/// A `profilestore serve` process, killed if a failed assertion leaves it
+/// running.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Serve {
+    /// Stops it with SIGTERM and asserts a clean exit.
+    fn stop(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        assert!(
+            self.0.wait().expect("wait").success(),
+            "serve stops cleanly"
+        );
+    }
+}
+
+fn start_serve(dir: &Path) -> (Serve, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_profilestore"))
         .args(["serve", "--listen", "127.0.0.1:0", "--api-key", "luau-key"])
         .args(["--storage", "sqlite", "--durability", "off"])
@@ -381,7 +407,7 @@ fn start_serve(dir: &Path) -> (Child, String) {
         .expect("address line");
     let announced: Value = serde_json::from_str(&line).expect("one JSON line");
     let url = announced["listening"].as_str().expect("url").to_owned();
-    (child, url)
+    (Serve(child), url)
 }
 
 fn cli_get(dir: &Path, args: &[&str]) -> Value {
@@ -441,12 +467,7 @@ async fn luau_writes_are_visible_through_open_cloud_and_the_cli() {
     assert_eq!(v2.status, StatusCode::OK, "{:?}", v2.body);
     assert_eq!(v2.json()["value"], json!(7));
 
-    let status = Command::new("kill")
-        .args(["-TERM", &serve.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    assert!(serve.wait().expect("wait").success(), "serve stops cleanly");
+    serve.stop();
 
     let cli = cli_get(dir.path(), &["CliStore", "hero"]);
     assert_eq!(cli["value"], hero);
