@@ -114,17 +114,6 @@ fn start_cursor<B>(
     }
 }
 
-/// True when the client asked for server-sent events.
-fn wants_sse<B>(req: &Request<B>, q: &Query) -> bool {
-    q.get("stream")
-        .is_some_and(|s| s.eq_ignore_ascii_case("sse"))
-        || req
-            .headers()
-            .get(hyper::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/event-stream"))
-}
-
 /// Long-poll (or, with `Accept: text/event-stream` or `?stream=sse`, a
 /// server-sent-events stream): messages after the start cursor.
 pub async fn poll<B>(
@@ -136,7 +125,7 @@ pub async fn poll<B>(
     let q = Query::of(req);
     let topic = bus_topic(universe, topic);
     let cursor = start_cursor(state, &topic, &q, req)?;
-    if wants_sse(req, &q) {
+    if super::sse::wanted(req, &q) {
         return sse(state, topic, cursor);
     }
     let timeout = q.number("timeout", 25.0f64)?;
@@ -170,60 +159,29 @@ pub async fn poll<B>(
     ))
 }
 
-/// How often an idle event stream sends a comment, so proxies and clients
-/// see the connection is alive.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
 /// A server-sent-events stream: one `message` event per message, its `id`
-/// the cursor after it (what `Last-Event-ID` resumes from). Ends when the
-/// client goes away or the server shuts down.
+/// the cursor after it (what `Last-Event-ID` resumes from).
 fn sse(state: &AppState, topic: String, cursor: Option<u64>) -> Result<Response<Body>, ApiError> {
     let bus = state.bus.clone();
-    let mut closing = state.closing.clone();
-    let mut cursor = match cursor {
+    let start = match cursor {
         Some(c) => c,
         None => bus.read_since(&topic, None, 1)?.1,
     };
-    // A stream holds a long-poll slot for its whole life.
-    let slot = state
-        .limits
-        .try_long_poll()
-        .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
-    let (tx, body) = request::channel(16);
-    tokio::spawn(async move {
-        let _slot = slot;
-        // The opening comment flushes the headers to the client at once.
-        if tx
-            .send(bytes::Bytes::from_static(b": connected\n\n"))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        loop {
-            let read = tokio::select! {
-                r = bus.wait_since(&topic, Some(cursor), 100, KEEP_ALIVE) => r,
-                _ = closing.wait_for(|c| *c) => return,
-            };
-            let Ok((messages, next)) = read else { return };
-            let mut chunk = String::new();
-            if messages.is_empty() {
-                chunk.push_str(": keep-alive\n\n");
-            }
+    super::sse::stream(state, start, move |cursor, wait| {
+        let (bus, topic) = (bus.clone(), topic.clone());
+        async move {
+            let (messages, next) = bus.wait_since(&topic, Some(cursor), 100, wait).await.ok()?;
             let first = next + 1 - messages.len() as u64;
-            for (i, m) in messages.iter().enumerate() {
-                let id = bus.cursor_text(first + i as u64);
-                let data = serde_json::to_string(m).unwrap_or_default();
-                chunk.push_str(&format!("id: {id}\nevent: message\ndata: {data}\n\n"));
-            }
-            cursor = next;
-            if tx.send(bytes::Bytes::from(chunk)).await.is_err() {
-                return;
-            }
+            let events = messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| super::sse::Event {
+                    id: bus.cursor_text(first + i as u64),
+                    kind: "message".into(),
+                    data: serde_json::to_string(m).unwrap_or_default(),
+                })
+                .collect();
+            Some((events, next))
         }
-    });
-    let mut r = Response::new(body);
-    request::set_header(&mut r, "content-type", "text/event-stream");
-    request::set_header(&mut r, "cache-control", "no-cache");
-    Ok(r)
+    })
 }

@@ -15,6 +15,7 @@ pub mod error;
 mod messaging;
 pub mod request;
 mod session_api;
+mod sse;
 pub mod time_fmt;
 mod v1;
 mod v2;

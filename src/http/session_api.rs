@@ -338,15 +338,7 @@ async fn events(
     // A first read without a cursor starts at the oldest kept event, so
     // nothing that happened before the game server's first poll is lost.
     let cursor = cursor.unwrap_or(0);
-    let sse = q
-        .get("stream")
-        .is_some_and(|s| s.eq_ignore_ascii_case("sse"))
-        || req
-            .headers()
-            .get(hyper::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/event-stream"));
-    if sse {
+    if super::sse::wanted(req, q) {
         return event_stream(state, std::sync::Arc::clone(server), cursor);
     }
     let timeout = Duration::from_secs_f64(
@@ -377,48 +369,28 @@ async fn events(
 fn event_stream(
     state: &AppState,
     server: std::sync::Arc<GameServer>,
-    mut cursor: u64,
+    cursor: u64,
 ) -> Result<Response<Body>, ApiError> {
-    let mut closing = state.closing.clone();
     let host = state.sessions.clone();
-    let slot = state
-        .limits
-        .try_long_poll()
-        .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
-    let (tx, body) = request::channel(16);
-    tokio::spawn(async move {
-        let _slot = slot;
-        if tx
-            .send(bytes::Bytes::from_static(b": connected\n\n"))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        loop {
-            let (events, next) = tokio::select! {
-                r = server.events.wait_since(Some(cursor), 100, Duration::from_secs(15)) => r,
-                _ = closing.wait_for(|c| *c) => return,
-            };
+    super::sse::stream(state, cursor, move |cursor, wait| {
+        let (host, server) = (host.clone(), std::sync::Arc::clone(&server));
+        async move {
+            let (events, next) = server.events.wait_since(Some(cursor), 100, wait).await;
             // An open stream counts as activity: it keeps the lease.
             host.touch(&server);
-            let mut chunk = String::new();
-            if events.is_empty() {
-                chunk.push_str(": keep-alive\n\n");
-            }
-            for e in &events {
-                let id = e.get("id").cloned().unwrap_or(Value::Null);
-                let kind = e.get("type").and_then(Value::as_str).unwrap_or("event");
-                chunk.push_str(&format!("id: {id}\nevent: {kind}\ndata: {e}\n\n"));
-            }
-            cursor = next;
-            if tx.send(bytes::Bytes::from(chunk)).await.is_err() {
-                return;
-            }
+            let events = events
+                .iter()
+                .map(|e| super::sse::Event {
+                    id: e.get("id").map(Value::to_string).unwrap_or_default(),
+                    kind: e
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("event")
+                        .to_owned(),
+                    data: e.to_string(),
+                })
+                .collect();
+            Some((events, next))
         }
-    });
-    let mut r = Response::new(body);
-    request::set_header(&mut r, "content-type", "text/event-stream");
-    request::set_header(&mut r, "cache-control", "no-cache");
-    Ok(r)
+    })
 }
