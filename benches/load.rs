@@ -2,7 +2,8 @@
 //! concurrent clients doing what game servers and tools do (reads, profile
 //! saves as `matchVersion` read-modify-write, plain writes, increments, key
 //! and version listings, message publishes) while long-poll subscribers
-//! follow every topic. Prints throughput, p50/p99/max latency per operation,
+//! follow every topic, and game servers hold ProfileStore sessions through
+//! the session API (`load/sessions.rs`). Prints throughput, p50/p99/max latency per operation,
 //! the server's RSS over time, errors (any answer a correct server would
 //! not give: each client owns its profiles, so even a 412 is an error) and
 //! message delivery (every message published must reach every subscriber
@@ -10,12 +11,18 @@
 //!
 //! Run: `cargo bench --bench load` (10 s, SQLite, full durability).
 //! Long run: `PROFILESTORE_LOAD_SECS=300 cargo bench --bench load`.
+//! Short run as a test (debug build, part of `./scripts/test`):
+//! `PROFILESTORE_LOAD_SECS=3 cargo test --bench load`. The run fails on
+//! any error or missed message.
 //! Other knobs: `PROFILESTORE_LOAD_CLIENTS` (default 32),
+//! `PROFILESTORE_LOAD_SESSION_SERVERS` (default 8),
 //! `PROFILESTORE_LOAD_STORAGE` (`sqlite`, `sled`, `memory`),
 //! `PROFILESTORE_LOAD_DURABILITY` (`full`, `normal`, `off`).
 
 #[path = "../tests/support/raw_client.rs"]
 mod raw_client;
+#[path = "load/sessions.rs"]
+mod sessions;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -245,6 +252,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 async fn main() {
     let secs: u64 = env_or("PROFILESTORE_LOAD_SECS", 10);
     let clients: usize = env_or("PROFILESTORE_LOAD_CLIENTS", 32);
+    let session_servers: usize = env_or("PROFILESTORE_LOAD_SESSION_SERVERS", 8);
     let storage: String = env_or("PROFILESTORE_LOAD_STORAGE", "sqlite".to_owned());
     let durability: String = env_or("PROFILESTORE_LOAD_DURABILITY", "full".to_owned());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -263,7 +271,7 @@ async fn main() {
     )
     .expect("the server starts");
     println!(
-        "load: {secs} s, {clients} clients + {} long-poll subscribers, {storage}, durability {durability}, server pid {}",
+        "load: {secs} s, {clients} clients + {session_servers} session-API game servers + {} long-poll subscribers, {storage}, durability {durability}, server pid {}",
         TOPICS * SUBSCRIBERS_PER_TOPIC,
         server.pid()
     );
@@ -287,9 +295,13 @@ async fn main() {
         }
     }
     let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
+    let mut workers: Vec<_> = (0..clients)
         .map(|id| tokio::spawn(client(http.clone(), id, Arc::clone(&stop))))
         .collect();
+    workers.extend(
+        (0..session_servers)
+            .map(|id| tokio::spawn(sessions::game_server(http.clone(), id, Arc::clone(&stop)))),
+    );
 
     let mut rss = Vec::new();
     let sample_every = Duration::from_secs((secs / 20).max(1));
@@ -370,4 +382,9 @@ async fn main() {
         println!("  {e}");
     }
     assert!(server.stop(), "the server stops cleanly after the load");
+    assert!(
+        stats.errors.is_empty() && missed == 0,
+        "the load run had {} errors and {missed} missed messages",
+        stats.errors.len()
+    );
 }
