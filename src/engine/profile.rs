@@ -172,7 +172,12 @@ pub(crate) fn activate(
     let profile = Profile { inner };
     lock(&engine.active).insert(profile.inner.qkey.clone(), profile.clone());
     let task = tokio::spawn(serve(profile.clone(), requests, end_rx));
-    lock(&engine.tasks).push(task);
+    let mut tasks = lock(&engine.tasks);
+    // A JoinHandle keeps its finished task's allocation alive, and a server
+    // starts sessions for as long as it runs: keep only live ones.
+    tasks.retain(|t| !t.is_finished());
+    tasks.push(task);
+    drop(tasks);
     super::autosave::ensure_running(&engine);
     engine.profiles_changed.notify_waiters();
     Ok(profile)
@@ -654,6 +659,37 @@ pub fn reconcile(data: &mut Value, template: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn ended_sessions_leave_no_task_handles_behind() {
+        use crate::bus::{BusConfig, MessageBus};
+        use crate::clock::Clock;
+        use crate::datastore::{DataStoreConfig, DataStoreService};
+        use crate::engine::{Engine, EngineConfig, StartOptions};
+
+        let clock = Clock::tokio(1_700_000_000_000);
+        let datastores = DataStoreService::new(
+            Arc::new(profilestore_memory::MemoryPlugin::new()),
+            clock.clone(),
+            DataStoreConfig::default(),
+        );
+        let bus = MessageBus::new(clock, BusConfig::default());
+        let engine = Engine::new(datastores, bus, 1, 1, "job", EngineConfig::default());
+        let store = engine.store("Players", json!({})).unwrap();
+        for round in 0..50 {
+            let profile = store
+                .start_session(&format!("Player_{}", round % 3), StartOptions::default())
+                .await
+                .unwrap()
+                .unwrap();
+            profile.end_session().await;
+            tokio::task::yield_now().await;
+        }
+        // One profile task at most plus the housekeeping task: 50 finished
+        // sessions would otherwise hold 50 task allocations until shutdown.
+        assert!(lock(&engine.inner.tasks).len() <= 2);
+        engine.shutdown().await;
+    }
 
     #[test]
     fn reconcile_fills_only_what_is_missing() {
