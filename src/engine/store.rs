@@ -134,25 +134,23 @@ impl EngineInner {
     }
 
     /// Probes DataStore access once, as the Luau module does with a write
-    /// to `____PS` (a refusal means no access; an unreachable store means
-    /// no internet). Without access, stores use their mocks.
+    /// to `____PS`: a refusal means no access and an unreachable store no
+    /// internet (stores then use their mocks for the server's lifetime).
+    /// Any other failure is transient and counts as access, as in the Luau
+    /// module: falling back to mocks on a passing error would silently keep
+    /// every later session of this server out of real storage.
     pub(crate) async fn access(&self) -> DataStoreState {
         *self
             .access
             .get_or_init(|| async {
-                let probe = self.datastores.data_store(self.universe, "____PS", "global");
+                let probe = self
+                    .datastores
+                    .data_store(self.universe, "____PS", "global");
                 let now = Value::from(self.datastores.clock().now_secs());
                 match probe {
                     Ok(ds) => match ds.set("____PS", &now, &WriteOptions::default()).await {
                         Ok(_) => DataStoreState::Access,
-                        Err(crate::datastore::DataStoreError::Storage(e)) => {
-                            tracing::warn!(error = %e, "DataStore unreachable: stores use their mocks");
-                            DataStoreState::NoInternet
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "no DataStore access: stores use their mocks");
-                            DataStoreState::NoAccess
-                        }
+                        Err(e) => probe_failure(&e),
                     },
                     Err(_) => DataStoreState::NoAccess,
                 }
@@ -171,6 +169,30 @@ impl EngineInner {
             session_id,
         }
     }
+}
+
+/// What a failed access probe means (the Luau module's reading of the
+/// `SetAsync` error: `ConnectFail` is no internet, `403` or "must publish"
+/// is no access, anything else is a passing failure of a working store).
+fn probe_failure(e: &crate::datastore::DataStoreError) -> DataStoreState {
+    use crate::datastore::DataStoreError;
+    use crate::remote::RemoteError;
+    use profilestore_plugin_api::StorageError;
+    let state = match e {
+        DataStoreError::Storage(StorageError::Unavailable(_)) => DataStoreState::Access,
+        DataStoreError::Storage(_) | DataStoreError::Remote(RemoteError::Unreachable { .. }) => {
+            DataStoreState::NoInternet
+        }
+        DataStoreError::Remote(r) if r.is_transient() => DataStoreState::Access,
+        _ => DataStoreState::NoAccess,
+    };
+    match state {
+        DataStoreState::Access => {
+            tracing::warn!(error = %e, "DataStore access probe failed transiently: assuming access");
+        }
+        _ => tracing::warn!(error = %e, ?state, "no DataStore access: stores use their mocks"),
+    }
+    state
 }
 
 /// One game server's ProfileStore engine. Several engines sharing one
