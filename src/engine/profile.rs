@@ -546,6 +546,9 @@ impl Profile {
             .store
             .ds
             .update(&self.inner.key, |current, _| {
+                if engine.crashed() {
+                    return Transform::Cancel;
+                }
                 let (doc, o) = session::save(classify(current), &request);
                 outcome = Some(o);
                 match doc {
@@ -563,6 +566,10 @@ impl Profile {
             .inspect_err(|e| {
                 engine.report_error(&self.inner.store.name, &self.inner.key, e.to_string());
             })?;
+        if engine.crashed() {
+            // A dead server fires no events and ends nothing.
+            return Ok(());
+        }
         match (written, outcome) {
             (Some(entry), Some(SaveOutcome::Saved { asked_for })) => {
                 {

@@ -74,6 +74,8 @@ pub(crate) struct EngineInner {
     pub(crate) config: EngineConfig,
     pub(crate) closing: watch::Sender<bool>,
     is_closing: AtomicBool,
+    /// Set by [`Engine::crash`]: nothing is written any more.
+    crashed: AtomicBool,
     queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     start_generation: Mutex<HashMap<String, u64>>,
     pub(crate) active: Mutex<HashMap<String, Profile>>,
@@ -162,6 +164,22 @@ impl EngineInner {
         self.is_closing.load(Ordering::SeqCst)
     }
 
+    /// Whether this server crashed ([`Engine::crash`]).
+    pub(crate) fn crashed(&self) -> bool {
+        self.crashed.load(Ordering::SeqCst)
+    }
+
+    /// Fails a call in flight on a crashed server, which writes nothing.
+    pub(crate) fn check_alive(&self) -> Result<(), EngineError> {
+        if self.crashed() {
+            let e = profilestore_plugin_api::StorageError::Unavailable(
+                "this game server crashed: it writes nothing any more".into(),
+            );
+            return Err(EngineError::DataStore(e.into()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn server(&self, session_id: Option<String>) -> SessionOwner {
         SessionOwner {
             place_id: Number::from(self.place_id),
@@ -227,6 +245,7 @@ impl Engine {
                 job_id: job_id.into(),
                 closing: watch::Sender::new(false),
                 is_closing: AtomicBool::new(false),
+                crashed: AtomicBool::new(false),
                 queues: Mutex::new(HashMap::new()),
                 start_generation: Mutex::new(HashMap::new()),
                 active: Mutex::new(HashMap::new()),
@@ -328,8 +347,12 @@ impl Engine {
     /// Simulates a crash (for tests and chaos runs): every task of this
     /// server stops at once and its sessions end locally without final
     /// saves, so their locks stay in storage until another server steals
-    /// them or assumes this one dead. The engine starts nothing afterwards.
+    /// them or assumes this one dead. The engine starts nothing afterwards
+    /// and writes nothing more, not even for calls still in flight in the
+    /// callers' tasks (a dead process sends nothing): a start returns no
+    /// profile, a message or a read-only write fails, a save does nothing.
     pub fn crash(&self) {
+        self.inner.crashed.store(true, Ordering::SeqCst);
         self.inner.is_closing.store(true, Ordering::SeqCst);
         for task in std::mem::take(&mut *lock(&self.inner.tasks)) {
             task.abort();
@@ -451,6 +474,9 @@ impl ProfileStore {
             let written = self
                 .ds
                 .update(key, |current, _| {
+                    if inner.crashed() {
+                        return Transform::Cancel;
+                    }
                     let (value, o) =
                         session::append_message(classify(current), message.clone(), cap);
                     owner = o;
@@ -460,6 +486,7 @@ impl ProfileStore {
                     }
                 })
                 .await;
+            inner.check_alive()?;
             match written {
                 Ok(_) => {
                     // Saving under the same turn keeps the queue's order.
@@ -559,27 +586,32 @@ impl ProfileStore {
             if superseded || options.cancel.as_ref().is_some_and(|c| c()) {
                 return Ok(None);
             }
-            let attempt = StartAttempt {
-                me: &me,
-                template: &self.template,
-                now_secs: inner.datastores.clock().now_secs(),
-                steal: options.steal,
-                first_attempt: repeats == 0,
-                // The first attempt is not a repeat: with the defaults the
-                // repeats run at 5, 15, 25 and 35 s and the steal at 45 s.
-                steal_ready: repeats > inner.config.steal_after_repeats(),
-                assume_dead_secs: inner.config.assume_dead.as_secs_f64(),
-                hold_back: inner.closing(),
-            };
             let result = {
                 let _turn = inner.queue(&qkey).await;
                 if lock(&inner.start_generation).get(&qkey) != Some(&generation) {
                     return Ok(None);
                 }
+                // Decided after the wait for the turn: a server that began
+                // closing (or crashed) meanwhile must not take the profile.
+                let attempt = StartAttempt {
+                    me: &me,
+                    template: &self.template,
+                    now_secs: inner.datastores.clock().now_secs(),
+                    steal: options.steal,
+                    first_attempt: repeats == 0,
+                    // The first attempt is not a repeat: with the defaults the
+                    // repeats run at 5, 15, 25 and 35 s and the steal at 45 s.
+                    steal_ready: repeats > inner.config.steal_after_repeats(),
+                    assume_dead_secs: inner.config.assume_dead.as_secs_f64(),
+                    hold_back: inner.closing(),
+                };
                 let mut outcome = None;
                 let written = self
                     .ds
                     .update(key, |current, _| {
+                        if inner.crashed() {
+                            return Transform::Cancel;
+                        }
                         let (doc, o) = session::start(classify(current), &attempt);
                         outcome = Some(o);
                         Transform::Write {
@@ -593,6 +625,9 @@ impl ProfileStore {
                     .await;
                 written.map(|entry| (entry, outcome))
             };
+            if inner.crashed() {
+                return Ok(None);
+            }
             match result {
                 Ok((
                     Some(entry),

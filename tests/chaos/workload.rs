@@ -140,11 +140,11 @@ pub async fn pump(world: &World, server: &Server, p: &Profile) {
             return;
         }
         let message = json!({"Trade": trade, "Item": item});
-        server
-            .store
-            .message(&to, message)
-            .await
-            .expect("MessageAsync retries until written");
+        // MessageAsync retries DataStore errors until written; it fails
+        // only on a crashed server (which wrote nothing).
+        if server.store.message(&to, message).await.is_err() {
+            return;
+        }
         let from = p.key().to_owned();
         world.ledger.acknowledged(&trade, Trade { item, from, to });
         let _ = p.update_data(|d| d["Outbox"].as_object_mut().map(|o| o.remove(&trade)));
