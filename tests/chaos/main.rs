@@ -139,7 +139,10 @@ fn summary(c: &Counts, elapsed: Duration) -> String {
         ("runs", c.runs),
         ("servers (crash replacements included)", c.servers),
         ("sessions", c.sessions),
-        ("starts refused or given up", c.starts_refused),
+        (
+            "starts with no profile (refused, given up, server closing)",
+            c.starts_refused,
+        ),
         ("items minted", c.mints),
         ("trades acknowledged", c.trades),
         ("repeated deliveries deduplicated", c.duplicate_deliveries),

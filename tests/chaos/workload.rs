@@ -20,9 +20,10 @@
 //! or R's `Items` (with t in `Received`, which makes every other copy of t
 //! inert). Step 1 is undone by a crash before the save (X is back in
 //! `Items` as stored); step 2 sends only what is stored, so a crash can
-//! only repeat a send, never invent one; step 3 writes the item, the dedup
-//! mark and the queue removal in one save, so a crash before it leaves the
-//! message queued for the next session. A crash (or a steal) therefore
+//! only repeat a send, never invent one; in step 3 the item and the dedup
+//! mark change `Data` together, and the message leaves the stored queue in
+//! the same save or a later one (never before), so a crash before that save
+//! leaves the message queued for the next session. A crash (or a steal) therefore
 //! loses only items *minted* since the session's last save, which is what
 //! ProfileStore allows. Invariant: no std lock is held across an `.await`.
 
