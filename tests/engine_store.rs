@@ -460,3 +460,39 @@ async fn changes_after_the_final_save_copied_the_data_are_refused() {
     assert_eq!(stored.value["Data"]["Coins"], 1);
     assert!(stored.value["MetaData"].get("ActiveSession").is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_server_writes_nothing_for_calls_still_in_flight() {
+    let (ds, bus, plugin) = world();
+    let e = engine(&ds, &bus, "job-a");
+    let store = store(&e);
+    assert!(store.get("probe", None).await.expect("get").is_none());
+    // Both calls meet a failure and wait 1 s to retry; the server dies
+    // meanwhile. A dead process sends nothing: the retries must not write.
+    plugin.fail_next_commits(2);
+    let sending = {
+        let store = store.clone();
+        tokio::spawn(async move { store.message("m", json!("hello")).await })
+    };
+    let starting = {
+        let store = store.clone();
+        tokio::spawn(async move { store.start_session("s", StartOptions::default()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(plugin.injected(), 2, "both first attempts failed");
+    e.crash();
+    assert!(
+        sending.await.expect("task").is_err(),
+        "a dead server acknowledges no message"
+    );
+    assert!(starting.await.expect("task").expect("start").is_none());
+    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    assert!(
+        raw.get("m").await.expect("get").is_none(),
+        "no message written"
+    );
+    assert!(
+        raw.get("s").await.expect("get").is_none(),
+        "no profile written"
+    );
+}
