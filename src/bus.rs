@@ -106,6 +106,15 @@ pub struct BusFaults {
     pub seed: u64,
 }
 
+/// What injected faults did to deliveries (one delivery per subscriber).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BusFaultCounts {
+    /// Deliveries silently lost.
+    pub dropped: u64,
+    /// Deliveries held back by the fault delay.
+    pub delayed: u64,
+}
+
 #[derive(Debug)]
 struct Queue {
     items: Mutex<VecDeque<BusMessage>>,
@@ -144,6 +153,9 @@ pub(crate) struct Inner {
     next_id: AtomicU64,
     publishes: AtomicU64,
     faults: Mutex<Option<(BusFaults, SmallRng)>>,
+    /// Deliveries dropped and delayed by injected faults.
+    dropped: AtomicU64,
+    delayed: AtomicU64,
     /// Identifies this bus in cursors, so a cursor from before a restart is
     /// recognised as foreign instead of skipping new messages.
     epoch: u32,
@@ -195,6 +207,8 @@ impl MessageBus {
                 next_id: AtomicU64::new(1),
                 publishes: AtomicU64::new(0),
                 faults: Mutex::new(None),
+                dropped: AtomicU64::new(0),
+                delayed: AtomicU64::new(0),
                 epoch: SmallRng::from_os_rng().random(),
                 remote,
             }),
@@ -276,6 +290,14 @@ impl MessageBus {
         *lock(&self.inner.faults) = state;
     }
 
+    /// Deliveries the injected faults dropped and delayed so far.
+    pub fn fault_counts(&self) -> BusFaultCounts {
+        BusFaultCounts {
+            dropped: self.inner.dropped.load(Ordering::Relaxed),
+            delayed: self.inner.delayed.load(Ordering::Relaxed),
+        }
+    }
+
     fn check_topic(&self, topic: &str) -> Result<(), BusError> {
         let chars = topic.chars().count();
         if chars == 0 {
@@ -335,7 +357,11 @@ impl MessageBus {
                 None => None,
                 Some((f, rng)) => {
                     if f.drop_rate > 0.0 && rng.random_bool(f.drop_rate.min(1.0)) {
+                        self.inner.dropped.fetch_add(1, Ordering::Relaxed);
                         return;
+                    }
+                    if f.delay.is_some() {
+                        self.inner.delayed.fetch_add(1, Ordering::Relaxed);
                     }
                     f.delay
                 }

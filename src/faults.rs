@@ -3,8 +3,11 @@
 //! Owns: [`FaultyPlugin`], which wraps any plugin and makes commits fail
 //! plainly (nothing written) or *ambiguously* (written, then reported as
 //! failed, as Roblox documents a DataStore write may be). Used by tests and
-//! chaos simulations. Invariant: without armed faults it behaves exactly
-//! like the plugin it wraps.
+//! chaos simulations. [`FaultyPlugin::fail_all`] makes the storage
+//! unreachable (like a network outage: an engine probing access then uses
+//! its mocks); the armed commit failures are transient, retryable errors.
+//! Invariant: without armed faults it behaves exactly like the plugin it
+//! wraps.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -23,6 +26,7 @@ pub struct FaultyPlugin {
     fail_next: AtomicU32,
     ambiguous_next: AtomicU32,
     failures: AtomicU32,
+    ambiguous: AtomicU32,
 }
 
 impl FaultyPlugin {
@@ -34,10 +38,11 @@ impl FaultyPlugin {
             fail_next: AtomicU32::new(0),
             ambiguous_next: AtomicU32::new(0),
             failures: AtomicU32::new(0),
+            ambiguous: AtomicU32::new(0),
         }
     }
 
-    /// Makes every call fail (or stops doing so).
+    /// Makes every call fail as unreachable storage (or stops doing so).
     pub fn fail_all(&self, on: bool) {
         self.fail_all.store(on, Ordering::SeqCst);
     }
@@ -52,11 +57,17 @@ impl FaultyPlugin {
         self.ambiguous_next.store(n, Ordering::SeqCst);
     }
 
-    /// How many failures were injected so far.
+    /// How many failures were injected so far (ambiguous ones included).
     pub fn injected(&self) -> u32 {
         self.failures.load(Ordering::SeqCst)
     }
 
+    /// How many of them were ambiguous (written, then reported failed).
+    pub fn injected_ambiguous(&self) -> u32 {
+        self.ambiguous.load(Ordering::SeqCst)
+    }
+
+    /// A transient failure, as a busy or briefly failing backend gives.
     fn injected_error(&self, what: &str) -> StorageError {
         self.failures.fetch_add(1, Ordering::SeqCst);
         StorageError::Unavailable(format!("injected fault: {what}"))
@@ -70,7 +81,11 @@ impl FaultyPlugin {
 
     fn check(&self, what: &str) -> StorageResult<()> {
         if self.fail_all.load(Ordering::SeqCst) {
-            Err(self.injected_error(what))
+            self.failures.fetch_add(1, Ordering::SeqCst);
+            Err(StorageError::Open {
+                path: "injected".into(),
+                detail: format!("injected fault: storage unreachable ({what})"),
+            })
         } else {
             Ok(())
         }
@@ -103,6 +118,7 @@ impl StoragePlugin for FaultyPlugin {
         }
         let outcome = self.inner.commit(commit)?;
         if matches!(outcome, CommitOutcome::Committed(_)) && Self::take(&self.ambiguous_next) {
+            self.ambiguous.fetch_add(1, Ordering::SeqCst);
             return Err(self.injected_error("ambiguous commit (it was written)"));
         }
         Ok(outcome)

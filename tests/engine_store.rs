@@ -405,3 +405,94 @@ async fn typed_stores_start_from_the_default_value() {
         }
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_transient_error_on_the_access_probe_keeps_real_storage() {
+    use profilestore::engine::DataStoreState;
+    let (ds, bus, plugin) = world();
+    let e = engine(&ds, &bus, "job-a");
+    // The probe is the engine's first commit: it fails once, transiently.
+    plugin.fail_next_commits(1);
+    let profile = store(&e)
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    assert_eq!(plugin.injected(), 1, "the probe met the fault");
+    assert_eq!(e.datastore_state(), DataStoreState::Access);
+    profile
+        .update_data(|d| d["Coins"] = json!(5))
+        .expect("active");
+    profile.end_session().await;
+    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let stored = raw.get("k").await.expect("get").expect("in real storage");
+    assert_eq!(stored.value["Data"]["Coins"], 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn changes_after_the_final_save_copied_the_data_are_refused() {
+    let (ds, bus, plugin) = world();
+    let e = engine(&ds, &bus, "job-a");
+    let profile = store(&e)
+        .start_session("k", StartOptions::default())
+        .await
+        .expect("start")
+        .expect("profile");
+    profile
+        .update_data(|d| d["Coins"] = json!(1))
+        .expect("active");
+    // The final save is written but reported failed: its retry finds the
+    // session released and writes nothing more.
+    plugin.ambiguous_next_commits(1);
+    let ending = {
+        let p = profile.clone();
+        tokio::spawn(async move { p.end_session().await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(profile.is_active(), "still retrying the final save");
+    assert!(
+        profile.update_data(|d| d["Coins"] = json!(2)).is_err(),
+        "a change no write would carry must be refused, not lost"
+    );
+    ending.await.expect("ended");
+    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let stored = raw.get("k").await.expect("get").expect("stored");
+    assert_eq!(stored.value["Data"]["Coins"], 1);
+    assert!(stored.value["MetaData"].get("ActiveSession").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_server_writes_nothing_for_calls_still_in_flight() {
+    let (ds, bus, plugin) = world();
+    let e = engine(&ds, &bus, "job-a");
+    let store = store(&e);
+    assert!(store.get("probe", None).await.expect("get").is_none());
+    // Both calls meet a failure and wait 1 s to retry; the server dies
+    // meanwhile. A dead process sends nothing: the retries must not write.
+    plugin.fail_next_commits(2);
+    let sending = {
+        let store = store.clone();
+        tokio::spawn(async move { store.message("m", json!("hello")).await })
+    };
+    let starting = {
+        let store = store.clone();
+        tokio::spawn(async move { store.start_session("s", StartOptions::default()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(plugin.injected(), 2, "both first attempts failed");
+    e.crash();
+    assert!(
+        sending.await.expect("task").is_err(),
+        "a dead server acknowledges no message"
+    );
+    assert!(starting.await.expect("task").expect("start").is_none());
+    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    assert!(
+        raw.get("m").await.expect("get").is_none(),
+        "no message written"
+    );
+    assert!(
+        raw.get("s").await.expect("get").is_none(),
+        "no profile written"
+    );
+}

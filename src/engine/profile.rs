@@ -3,8 +3,9 @@
 //! Owns: [`Profile`], the task that serves its session (force-load and save
 //! requests on `PS_<session>`, end requests, shutdown), saving through the
 //! fenced transform, and the end of a session. Invariants: data can only be
-//! changed while the session is active (otherwise
-//! [`EngineError::SessionInactive`]); every save runs in the key's queue;
+//! changed while the session is active and its final save has not copied
+//! it yet (otherwise [`EngineError::SessionInactive`]); every save runs in
+//! the key's queue;
 //! a session that lost its fence ends at once without a final save and
 //! without the last-save event; a final save is retried until it is
 //! written or the fence says the session is gone; no lock is held across
@@ -81,6 +82,17 @@ struct State {
     processed: Vec<u64>,
     /// Highest message index seen.
     seen_index: u64,
+    /// The final save has taken its copy of the data: from then on changes
+    /// are refused, since no later write would carry them (they would be
+    /// lost without a word).
+    final_copy: bool,
+}
+
+impl State {
+    /// Whether `Data`, metadata and user ids may still change.
+    fn writable(&self) -> bool {
+        self.active && !self.final_copy
+    }
 }
 
 pub(crate) struct ProfileInner {
@@ -163,6 +175,7 @@ pub(crate) fn activate(
             pending,
             processed: Vec::new(),
             seen_index,
+            final_copy: false,
         }),
         callbacks: Mutex::new(Callbacks::default()),
         end_requests: end_tx,
@@ -289,10 +302,11 @@ impl Profile {
         lock(&self.inner.state).user_ids.clone()
     }
 
-    /// Changes `Data` while the session is active.
+    /// Changes `Data` while the session is active; refused once the final
+    /// save has copied the data (the change could not be saved any more).
     pub fn update_data<R>(&self, change: impl FnOnce(&mut Value) -> R) -> Result<R, EngineError> {
         let mut state = lock(&self.inner.state);
-        if !state.active {
+        if !state.writable() {
             return Err(EngineError::SessionInactive(self.inner.key.clone()));
         }
         Ok(change(&mut state.data))
@@ -313,7 +327,7 @@ impl Profile {
     pub fn set_roblox_metadata(&self, metadata: Map<String, Value>) -> Result<(), EngineError> {
         crate::datastore::validate::metadata(&metadata)?;
         let mut s = lock(&self.inner.state);
-        if !s.active {
+        if !s.writable() {
             return Err(EngineError::SessionInactive(self.inner.key.clone()));
         }
         s.roblox_metadata = metadata;
@@ -323,7 +337,7 @@ impl Profile {
     /// `AddUserId(id)`: no duplicates; at most 4 (the DataStore limit).
     pub fn add_user_id(&self, id: i64) -> Result<(), EngineError> {
         let mut s = lock(&self.inner.state);
-        if !s.active {
+        if !s.writable() {
             return Err(EngineError::SessionInactive(self.inner.key.clone()));
         }
         if !s.user_ids.contains(&id) {
@@ -338,7 +352,7 @@ impl Profile {
     /// `RemoveUserId(id)`.
     pub fn remove_user_id(&self, id: i64) -> Result<(), EngineError> {
         let mut s = lock(&self.inner.state);
-        if !s.active {
+        if !s.writable() {
             return Err(EngineError::SessionInactive(self.inner.key.clone()));
         }
         s.user_ids.retain(|u| *u != id);
@@ -510,7 +524,10 @@ impl Profile {
             lock(&self.inner.state).data = data;
         }
         let (data, metadata, user_ids, processed) = {
-            let s = lock(&self.inner.state);
+            let mut s = lock(&self.inner.state);
+            // Taken under the same lock as the copy: a change made after it
+            // would be in no write at all.
+            s.final_copy |= release;
             (
                 s.data.clone(),
                 s.roblox_metadata.clone(),
@@ -534,6 +551,9 @@ impl Profile {
             .store
             .ds
             .update(&self.inner.key, |current, _| {
+                if engine.crashed() {
+                    return Transform::Cancel;
+                }
                 let (doc, o) = session::save(classify(current), &request);
                 outcome = Some(o);
                 match doc {
@@ -551,6 +571,10 @@ impl Profile {
             .inspect_err(|e| {
                 engine.report_error(&self.inner.store.name, &self.inner.key, e.to_string());
             })?;
+        if engine.crashed() {
+            // A dead server fires no events and ends nothing.
+            return Ok(());
+        }
         match (written, outcome) {
             (Some(entry), Some(SaveOutcome::Saved { asked_for })) => {
                 {

@@ -95,6 +95,7 @@ impl ReadOnlyProfile {
     pub async fn set(&mut self) -> Result<(), EngineError> {
         let store = &self.store;
         let _turn = store.engine.inner.queue(&store.queue_key(&self.key)).await;
+        store.engine.inner.check_alive()?;
         let mine = self.doc.clone();
         let written = store
             .ds
@@ -207,6 +208,7 @@ impl ProfileStore {
     pub async fn remove(&self, key: &str) -> Result<(), EngineError> {
         let this = self.data().await;
         let _turn = this.engine.inner.queue(&this.queue_key(key)).await;
+        this.engine.inner.check_alive()?;
         this.ds.remove(key).await?;
         Ok(())
     }

@@ -74,6 +74,8 @@ pub(crate) struct EngineInner {
     pub(crate) config: EngineConfig,
     pub(crate) closing: watch::Sender<bool>,
     is_closing: AtomicBool,
+    /// Set by [`Engine::crash`]: nothing is written any more.
+    crashed: AtomicBool,
     queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     start_generation: Mutex<HashMap<String, u64>>,
     pub(crate) active: Mutex<HashMap<String, Profile>>,
@@ -134,25 +136,23 @@ impl EngineInner {
     }
 
     /// Probes DataStore access once, as the Luau module does with a write
-    /// to `____PS` (a refusal means no access; an unreachable store means
-    /// no internet). Without access, stores use their mocks.
+    /// to `____PS`: a refusal means no access and an unreachable store no
+    /// internet (stores then use their mocks for the server's lifetime).
+    /// Any other failure is transient and counts as access, as in the Luau
+    /// module: falling back to mocks on a passing error would silently keep
+    /// every later session of this server out of real storage.
     pub(crate) async fn access(&self) -> DataStoreState {
         *self
             .access
             .get_or_init(|| async {
-                let probe = self.datastores.data_store(self.universe, "____PS", "global");
+                let probe = self
+                    .datastores
+                    .data_store(self.universe, "____PS", "global");
                 let now = Value::from(self.datastores.clock().now_secs());
                 match probe {
                     Ok(ds) => match ds.set("____PS", &now, &WriteOptions::default()).await {
                         Ok(_) => DataStoreState::Access,
-                        Err(crate::datastore::DataStoreError::Storage(e)) => {
-                            tracing::warn!(error = %e, "DataStore unreachable: stores use their mocks");
-                            DataStoreState::NoInternet
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "no DataStore access: stores use their mocks");
-                            DataStoreState::NoAccess
-                        }
+                        Err(e) => probe_failure(&e),
                     },
                     Err(_) => DataStoreState::NoAccess,
                 }
@@ -164,6 +164,22 @@ impl EngineInner {
         self.is_closing.load(Ordering::SeqCst)
     }
 
+    /// Whether this server crashed ([`Engine::crash`]).
+    pub(crate) fn crashed(&self) -> bool {
+        self.crashed.load(Ordering::SeqCst)
+    }
+
+    /// Fails a call in flight on a crashed server, which writes nothing.
+    pub(crate) fn check_alive(&self) -> Result<(), EngineError> {
+        if self.crashed() {
+            let e = profilestore_plugin_api::StorageError::Unavailable(
+                "this game server crashed: it writes nothing any more".into(),
+            );
+            return Err(EngineError::DataStore(e.into()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn server(&self, session_id: Option<String>) -> SessionOwner {
         SessionOwner {
             place_id: Number::from(self.place_id),
@@ -171,6 +187,30 @@ impl EngineInner {
             session_id,
         }
     }
+}
+
+/// What a failed access probe means (the Luau module's reading of the
+/// `SetAsync` error: `ConnectFail` is no internet, `403` or "must publish"
+/// is no access, anything else is a passing failure of a working store).
+fn probe_failure(e: &crate::datastore::DataStoreError) -> DataStoreState {
+    use crate::datastore::DataStoreError;
+    use crate::remote::RemoteError;
+    use profilestore_plugin_api::StorageError;
+    let state = match e {
+        DataStoreError::Storage(StorageError::Unavailable(_)) => DataStoreState::Access,
+        DataStoreError::Storage(_) | DataStoreError::Remote(RemoteError::Unreachable { .. }) => {
+            DataStoreState::NoInternet
+        }
+        DataStoreError::Remote(r) if r.is_transient() => DataStoreState::Access,
+        _ => DataStoreState::NoAccess,
+    };
+    match state {
+        DataStoreState::Access => {
+            tracing::warn!(error = %e, "DataStore access probe failed transiently: assuming access");
+        }
+        _ => tracing::warn!(error = %e, ?state, "no DataStore access: stores use their mocks"),
+    }
+    state
 }
 
 /// One game server's ProfileStore engine. Several engines sharing one
@@ -205,6 +245,7 @@ impl Engine {
                 job_id: job_id.into(),
                 closing: watch::Sender::new(false),
                 is_closing: AtomicBool::new(false),
+                crashed: AtomicBool::new(false),
                 queues: Mutex::new(HashMap::new()),
                 start_generation: Mutex::new(HashMap::new()),
                 active: Mutex::new(HashMap::new()),
@@ -306,8 +347,12 @@ impl Engine {
     /// Simulates a crash (for tests and chaos runs): every task of this
     /// server stops at once and its sessions end locally without final
     /// saves, so their locks stay in storage until another server steals
-    /// them or assumes this one dead. The engine starts nothing afterwards.
+    /// them or assumes this one dead. The engine starts nothing afterwards
+    /// and writes nothing more, not even for calls still in flight in the
+    /// callers' tasks (a dead process sends nothing): a start returns no
+    /// profile, a message or a read-only write fails, a save does nothing.
     pub fn crash(&self) {
+        self.inner.crashed.store(true, Ordering::SeqCst);
         self.inner.is_closing.store(true, Ordering::SeqCst);
         for task in std::mem::take(&mut *lock(&self.inner.tasks)) {
             task.abort();
@@ -429,6 +474,9 @@ impl ProfileStore {
             let written = self
                 .ds
                 .update(key, |current, _| {
+                    if inner.crashed() {
+                        return Transform::Cancel;
+                    }
                     let (value, o) =
                         session::append_message(classify(current), message.clone(), cap);
                     owner = o;
@@ -438,6 +486,7 @@ impl ProfileStore {
                     }
                 })
                 .await;
+            inner.check_alive()?;
             match written {
                 Ok(_) => {
                     // Saving under the same turn keeps the queue's order.
@@ -537,27 +586,32 @@ impl ProfileStore {
             if superseded || options.cancel.as_ref().is_some_and(|c| c()) {
                 return Ok(None);
             }
-            let attempt = StartAttempt {
-                me: &me,
-                template: &self.template,
-                now_secs: inner.datastores.clock().now_secs(),
-                steal: options.steal,
-                first_attempt: repeats == 0,
-                // The first attempt is not a repeat: with the defaults the
-                // repeats run at 5, 15, 25 and 35 s and the steal at 45 s.
-                steal_ready: repeats > inner.config.steal_after_repeats(),
-                assume_dead_secs: inner.config.assume_dead.as_secs_f64(),
-                hold_back: inner.closing(),
-            };
             let result = {
                 let _turn = inner.queue(&qkey).await;
                 if lock(&inner.start_generation).get(&qkey) != Some(&generation) {
                     return Ok(None);
                 }
+                // Decided after the wait for the turn: a server that began
+                // closing (or crashed) meanwhile must not take the profile.
+                let attempt = StartAttempt {
+                    me: &me,
+                    template: &self.template,
+                    now_secs: inner.datastores.clock().now_secs(),
+                    steal: options.steal,
+                    first_attempt: repeats == 0,
+                    // The first attempt is not a repeat: with the defaults the
+                    // repeats run at 5, 15, 25 and 35 s and the steal at 45 s.
+                    steal_ready: repeats > inner.config.steal_after_repeats(),
+                    assume_dead_secs: inner.config.assume_dead.as_secs_f64(),
+                    hold_back: inner.closing(),
+                };
                 let mut outcome = None;
                 let written = self
                     .ds
                     .update(key, |current, _| {
+                        if inner.crashed() {
+                            return Transform::Cancel;
+                        }
                         let (doc, o) = session::start(classify(current), &attempt);
                         outcome = Some(o);
                         Transform::Write {
@@ -571,6 +625,9 @@ impl ProfileStore {
                     .await;
                 written.map(|entry| (entry, outcome))
             };
+            if inner.crashed() {
+                return Ok(None);
+            }
             match result {
                 Ok((
                     Some(entry),
