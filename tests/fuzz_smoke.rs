@@ -7,7 +7,7 @@
 //! target (default 3000; `http_request` runs a tenth of it).
 
 #[path = "../fuzz/src/targets.rs"]
-#[allow(dead_code, unreachable_pub, missing_docs)]
+#[allow(dead_code, unused_imports, unreachable_pub, missing_docs)]
 mod targets;
 
 use std::path::Path;

@@ -36,6 +36,9 @@ fn main() -> std::process::ExitCode {
                 .map(|(_, b)| b),
         );
     }
+    if name == "cursor" {
+        seeds.extend(profilestore_fuzz::real_cursors().into_iter().map(String::into_bytes));
+    }
     let end = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
     let found = profilestore_fuzz::drive(name, *target, &seeds, seed, |n| {
