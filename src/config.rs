@@ -19,6 +19,12 @@ use crate::storage::{StorageConfig, StorageKind};
 /// The default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
+/// The longest duration setting, in seconds (about 31 years).
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// The most connections or long-polls a server can be told to hold.
+pub const MAX_SLOTS: usize = 1_000_000;
+
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -300,18 +306,29 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        // Every duration setting becomes a `Duration` (which panics on
+        // values past its range) and millisecond arithmetic: cap them at
+        // about 31 years.
         fn positive(key: &'static str, v: f64) -> Result<(), ConfigError> {
-            if v.is_finite() && v > 0.0 {
+            within(key, v, MAX_SECONDS, "seconds")
+        }
+        fn within(key: &'static str, v: f64, max: f64, unit: &str) -> Result<(), ConfigError> {
+            if v.is_finite() && v > 0.0 && v <= max {
                 Ok(())
             } else {
                 Err(ConfigError::Invalid {
                     key,
-                    message: format!("{v} is not a positive number"),
+                    message: format!("{v} is not a positive number of {unit} up to {max}"),
                 })
             }
         }
         let d = &self.datastore;
-        positive("datastore.version_expiry_days", d.version_expiry_days)?;
+        within(
+            "datastore.version_expiry_days",
+            d.version_expiry_days,
+            MAX_SECONDS / 86_400.0,
+            "days",
+        )?;
         positive("datastore.purge_interval_secs", d.purge_interval_secs)?;
         positive("messaging.retention_secs", self.messaging.retention_secs)?;
         let e = &self.engine;
@@ -350,11 +367,16 @@ impl Config {
                 message: "must be at least 1024".into(),
             });
         }
-        if self.server.max_connections == 0 || self.server.max_long_polls == 0 {
-            return Err(ConfigError::Invalid {
-                key: "server",
-                message: "max_connections and max_long_polls must be at least 1".into(),
-            });
+        for (key, v) in [
+            ("server.max_connections", self.server.max_connections),
+            ("server.max_long_polls", self.server.max_long_polls),
+        ] {
+            if !(1..=MAX_SLOTS).contains(&v) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!("{v} is not from 1 to {MAX_SLOTS}"),
+                });
+            }
         }
         if self.server.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid {
@@ -392,6 +414,28 @@ impl Config {
             critical_state_expire: Duration::from_secs_f64(e.critical_state_expire_secs),
             ..crate::engine::EngineConfig::default()
         }
+    }
+
+    /// The message bus's settings.
+    pub fn bus_config(&self) -> crate::bus::BusConfig {
+        crate::bus::BusConfig {
+            retention_messages: self.messaging.retention_messages,
+            retention: Duration::from_secs_f64(self.messaging.retention_secs),
+            ..crate::bus::BusConfig::default()
+        }
+    }
+
+    /// The session host's settings.
+    pub fn host_config(&self) -> crate::sessions::HostConfig {
+        crate::sessions::HostConfig {
+            engine: self.engine_config(),
+            lease: Duration::from_secs_f64(self.server.session_lease_secs),
+        }
+    }
+
+    /// How often expired versions are purged.
+    pub fn purge_interval(&self) -> Duration {
+        Duration::from_secs_f64(self.datastore.purge_interval_secs)
     }
 
     /// The DataStore layer's settings.

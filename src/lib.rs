@@ -11,6 +11,8 @@ pub mod config;
 pub mod datastore;
 pub mod engine;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod remote;
 pub mod serve;

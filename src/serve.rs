@@ -9,12 +9,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::bus::{BusConfig, MessageBus};
+use crate::bus::MessageBus;
 use crate::cli::CliError;
 use crate::config::Config;
 use crate::http::{check_bind_safety, run, AppState, Limits};
@@ -51,21 +50,25 @@ pub struct Fixtures {
 /// Runs the server until a stop signal.
 pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
     check_bind_safety(config.server.listen, !config.server.api_keys.is_empty())?;
+    // Everything that can be refused is checked before anything is
+    // written: the import is read and validated, the export file created
+    // and the address bound, and only then is the import written.
+    let import = match &fixtures.import {
+        Some(path) => Some((path, crate::cli::read_export(path)?)),
+        None => None,
+    };
+    let export_file = match &fixtures.export_on_exit {
+        None => None,
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            CliError::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot create {} (--export-on-exit): {e}", path.display()),
+            ))
+        })?),
+    };
     let datastores = crate::cli::open_service(&config)?;
     let universe = config.server.universe;
-    if let Some(path) = &fixtures.import {
-        let lines = crate::cli::read_export(path)?;
-        let count = crate::cli::transfer::import(&datastores, universe, &lines).await?;
-        tracing::info!(count, file = %path.display(), "imported");
-    }
-    let bus = MessageBus::new(
-        datastores.clock().clone(),
-        BusConfig {
-            retention_messages: config.messaging.retention_messages,
-            retention: Duration::from_secs_f64(config.messaging.retention_secs),
-            ..BusConfig::default()
-        },
-    );
+    let bus = MessageBus::new(datastores.clock().clone(), config.bus_config());
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
         CliError::Io(std::io::Error::new(
             e.kind(),
@@ -75,6 +78,10 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
             ),
         ))
     })?;
+    if let Some((path, lines)) = import {
+        let count = crate::cli::transfer::import(&datastores, universe, &lines).await?;
+        tracing::info!(count, file = %path.display(), "imported");
+    }
     let addr = listener.local_addr()?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -90,7 +97,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
     let purge = {
         let datastores = datastores.clone();
         let mut stop = closing_rx.clone();
-        let every = Duration::from_secs_f64(config.datastore.purge_interval_secs);
+        let every = config.purge_interval();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -108,14 +115,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
             }
         })
     };
-    let sessions = crate::sessions::SessionHost::new(
-        datastores.clone(),
-        bus.clone(),
-        crate::sessions::HostConfig {
-            engine: config.engine_config(),
-            lease: Duration::from_secs_f64(config.server.session_lease_secs),
-        },
-    );
+    let sessions =
+        crate::sessions::SessionHost::new(datastores.clone(), bus.clone(), config.host_config());
     sessions.spawn_reaper();
     let state = AppState {
         sessions,
@@ -128,8 +129,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
     };
     run(listener, state, closing, stop_signal()).await?;
     let _ = purge.await;
-    if let Some(path) = &fixtures.export_on_exit {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    if let (Some(path), Some(file)) = (&fixtures.export_on_exit, export_file) {
+        let mut file = std::io::BufWriter::new(file);
         let count = crate::cli::transfer::export(&datastores, universe, &[], &mut file).await?;
         tracing::info!(count, file = %path.display(), "exported");
     }

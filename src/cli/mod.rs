@@ -152,6 +152,7 @@ pub enum Command {
         export_on_exit: Option<PathBuf>,
     },
     /// ProfileStore profiles: show, message, rollback.
+    #[command(subcommand_required = true, arg_required_else_help = false)]
     Profile {
         /// What to do.
         #[command(subcommand)]
@@ -389,9 +390,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             print_line(&profile::run(command, &service, bus, universe).await?);
         }
         Command::Export { datastores, out } => {
+            // Names are checked before the output file is created.
+            for name in &datastores {
+                crate::datastore::validate::data_store_name(name)?;
+            }
             let count = match out {
                 Some(path) => {
-                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    let file = std::fs::File::create(&path).map_err(|e| {
+                        CliError::Io(std::io::Error::new(
+                            e.kind(),
+                            format!("cannot create {}: {e}", path.display()),
+                        ))
+                    })?;
+                    let mut file = std::io::BufWriter::new(file);
                     transfer::export(&service, universe, &datastores, &mut file).await?
                 }
                 None => {

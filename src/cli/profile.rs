@@ -73,6 +73,34 @@ pub async fn run(
     bus: MessageBus,
     universe: u64,
 ) -> Result<Value, CliError> {
+    // Everything is checked before the engine makes its first DataStore
+    // call (which writes the `____PS` access probe, as the Luau module
+    // does): a refused command writes nothing.
+    let (ProfileCommand::Show { store, key, .. }
+    | ProfileCommand::Message { store, key, .. }
+    | ProfileCommand::Rollback { store, key, .. }) = &command;
+    crate::datastore::validate::data_store_name(store)?;
+    crate::datastore::validate::key(key)?;
+    let message = match &command {
+        ProfileCommand::Message { message, .. } => {
+            Some(crate::datastore::parse_value_str(message)?)
+        }
+        _ => None,
+    };
+    if let ProfileCommand::Rollback { store, key, to } = &command {
+        if crate::datastore::VersionId::parse(to).is_some() {
+            let ds = service.data_store(universe, store, "global")?;
+            if ds.get_version(key, to).await?.is_none() {
+                return Err(CliError::Usage(format!(
+                    "`{key}` in `{store}` has no version `{to}`; list them with `versions {store} {key}`; nothing was written"
+                )));
+            }
+        } else if parse_time(to).is_none() && to.parse::<i64>().is_err() {
+            return Err(CliError::Usage(format!(
+                "--to `{to}` is neither a version id nor a time (RFC 3339 or Unix ms)"
+            )));
+        }
+    }
     let engine = engine(service, bus, universe);
     let result = match command {
         ProfileCommand::Show {
@@ -80,12 +108,8 @@ pub async fn run(
             key,
             version,
         } => show(service, universe, &store, &key, version.as_deref()).await,
-        ProfileCommand::Message {
-            store,
-            key,
-            message,
-        } => {
-            let message = crate::datastore::parse_value_str(&message)?;
+        ProfileCommand::Message { store, key, .. } => {
+            let message = message.unwrap_or(Value::Null);
             let store = engine.store(&store, json!({}))?;
             store.message(&key, message).await?;
             Ok(json!({"sent": true}))

@@ -120,7 +120,10 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
             .ok_or_else(|| format!("`{name}` must be a string"))
     };
     let datastore = field("datastore")?;
-    let scope = field("scope").unwrap_or_else(|_| "global".to_owned());
+    let scope = match v.get("scope") {
+        None | Some(Value::Null) => "global".to_owned(),
+        Some(_) => field("scope")?,
+    };
     let key = field("key")?;
     validate::data_store_name(&datastore).map_err(|e| e.to_string())?;
     validate::scope(&scope).map_err(|e| e.to_string())?;
@@ -148,12 +151,20 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
 /// Reads a whole export, failing on the first bad line (nothing written).
 pub fn read_lines(input: &mut dyn BufRead, source: &str) -> Result<Vec<Line>, CliError> {
     let mut lines = Vec::new();
-    for (i, text) in input.lines().enumerate() {
+    for (i, text) in input.split(b'\n').enumerate() {
         let text = text?;
+        let text = String::from_utf8(text).map_err(|e| {
+            CliError::Usage(format!(
+                "{source} line {}: byte {} is not valid UTF-8; nothing was imported",
+                i + 1,
+                e.utf8_error().valid_up_to() + 1
+            ))
+        })?;
+        let text = text.strip_suffix('\r').unwrap_or(&text);
         if text.trim().is_empty() {
             continue;
         }
-        let line = parse_line(&text).map_err(|e| {
+        let line = parse_line(text).map_err(|e| {
             CliError::Usage(format!(
                 "{source} line {}: {e}; nothing was imported",
                 i + 1

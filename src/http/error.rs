@@ -67,6 +67,16 @@ impl ApiError {
         }
     }
 
+    /// A 405: the path exists, but not with this method.
+    pub fn method_not_allowed(method: &str, allowed: &[&str]) -> Self {
+        ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "INVALID_ARGUMENT",
+            detail: "Unknown",
+            message: format!("{method} is not allowed here; use {}", allowed.join(" or ")),
+        }
+    }
+
     /// A 413 (body larger than the server accepts).
     pub fn too_large(limit: usize) -> Self {
         ApiError {

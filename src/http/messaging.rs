@@ -94,10 +94,7 @@ fn start_cursor<B>(
     q: &Query,
     req: &Request<B>,
 ) -> Result<Option<u64>, ApiError> {
-    let last_event = req
-        .headers()
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok());
+    let last_event = request::header_text(req.headers(), "last-event-id")?;
     if let Some(c) = q.get("cursor").filter(|c| !c.is_empty()).or(last_event) {
         return state.bus.parse_cursor(c).map(Some).ok_or_else(|| {
             ApiError::bad_request("InvalidCursor", "cursor must come from a previous answer")
@@ -122,23 +119,13 @@ pub async fn poll<B>(
     topic: &str,
     req: &Request<B>,
 ) -> Result<Response<Body>, ApiError> {
-    let q = Query::of(req);
+    let q = Query::of(req)?;
     let topic = bus_topic(universe, topic);
     let cursor = start_cursor(state, &topic, &q, req)?;
     if super::sse::wanted(req, &q) {
         return sse(state, topic, cursor);
     }
-    let timeout = q.number("timeout", 25.0f64)?;
-    if !(0.0..=MAX_POLL.as_secs_f64()).contains(&timeout) {
-        return Err(ApiError::bad_request(
-            "Unknown",
-            format!(
-                "timeout must be a number of seconds from 0 to {}",
-                MAX_POLL.as_secs()
-            ),
-        ));
-    }
-    let timeout = Duration::from_secs_f64(timeout);
+    let timeout = request::wait_seconds(&q, "timeout", Duration::from_secs(25), MAX_POLL)?;
     let max = q.number("limit", 100usize)?.clamp(1, 1000);
     let (messages, next) = if cursor.is_none() || timeout.is_zero() {
         state.bus.read_since(&topic, cursor, max)?

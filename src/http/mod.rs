@@ -40,7 +40,7 @@ use crate::bus::{BusConfig, MessageBus};
 use crate::clock::Clock;
 use crate::datastore::{DataStoreConfig, DataStoreService};
 use error::{ApiError, Style};
-use request::Body;
+use request::{Body, Query};
 
 /// What the server serves.
 #[derive(Clone, Debug)]
@@ -123,6 +123,19 @@ pub fn check_bind_safety(addr: SocketAddr, has_api_keys: bool) -> Result<(), Htt
     }
 }
 
+/// The error body shape of the route family `path` belongs to (decided on
+/// the raw path, so that even a path that does not decode gets it).
+fn style_of(path: &str) -> Style {
+    let path = path.trim_start_matches('/');
+    if path.starts_with("datastores/") || path.starts_with("messaging-service/") {
+        Style::V1
+    } else if path.starts_with("cloud/v2/") || path.starts_with("session-api/") {
+        Style::V2
+    } else {
+        Style::Gateway
+    }
+}
+
 /// Parses `universes/{u}` at the start of `segments`.
 fn universe(segments: &[&str]) -> Result<u64, ApiError> {
     match segments {
@@ -138,16 +151,11 @@ async fn route(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, (ApiError, Style)> {
     let path = req.uri().path().to_owned();
-    let decoded: Vec<String> = path
-        .trim_matches('/')
-        .split('/')
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
+    let decoded = request::path_segments(&path).map_err(|e| (e, style_of(&path)))?;
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    if let Err(e) = Query::of(&req) {
+        return Err((e, style_of(&path)));
+    }
     match segments.as_slice() {
         ["datastores", "v1", rest @ ..] => {
             let u = universe(rest).map_err(|e| (e, Style::V1))?;
@@ -178,10 +186,17 @@ async fn route(
                         .await
                         .map_err(|e| (e, Style::V1))
                 }
-                _ => Err((
-                    ApiError::not_found("Unknown", "no such messaging endpoint"),
-                    Style::V1,
-                )),
+                (method, rest) => {
+                    let allowed: &[&str] = match rest {
+                        [_, _, "topics", _] => &["POST"],
+                        [_, _, "topics", _, "messages"] => &["GET"],
+                        _ => &[],
+                    };
+                    Err((
+                        request::no_route(&method, allowed, "no such messaging endpoint"),
+                        Style::V1,
+                    ))
+                }
             }
         }
         ["session-api", "v1", rest @ ..] => {
@@ -191,9 +206,13 @@ async fn route(
                 .await
                 .map_err(|e| (e, Style::V2))
         }
-        ["cloud", "v2", "universes", id]
-            if id.ends_with(":publishMessage") && req.method() == Method::POST =>
-        {
+        ["cloud", "v2", "universes", id] if id.ends_with(":publishMessage") => {
+            if req.method() != Method::POST {
+                return Err((
+                    ApiError::method_not_allowed(req.method().as_str(), &["POST"]),
+                    Style::V2,
+                ));
+            }
             let u = universe(&["universes", id.trim_end_matches(":publishMessage")])
                 .map_err(|e| (e, Style::V2))?;
             let body = request::body(req, state.max_body_bytes)
@@ -246,6 +265,29 @@ async fn handle(
     .await
 }
 
+/// The HTTP/1.1 settings of every connection.
+fn connection_builder() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    // Without a timer hyper enforces no header timeout at all.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+}
+
+/// Serves one connection over any byte stream, as [`run`] serves each
+/// accepted socket (for fuzzing: requests over an in-memory pipe).
+#[doc(hidden)]
+pub async fn serve_io<I>(state: Arc<AppState>, io: I) -> Result<(), hyper::Error>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    connection_builder()
+        .serve_connection(TokioIo::new(io), service)
+        .await
+}
+
 /// Serves `listener` until `shutdown` resolves; then stops accepting, waits
 /// for in-flight requests and flushes storage.
 pub async fn run(
@@ -256,11 +298,7 @@ pub async fn run(
 ) -> Result<(), HttpError> {
     let state = Arc::new(state);
     let connections = Arc::new(Semaphore::new(state.limits.max_connections));
-    let mut builder = http1::Builder::new();
-    // Without a timer hyper enforces no header timeout at all.
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let builder = connection_builder();
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -356,7 +394,10 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
     start_test_server(listener, api_key, Limits::default()).await
 }
 
-async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
+/// A server's state on a fresh memory store accepting `api_key` (what
+/// [`spawn_test_server`] serves), with the sender that closes it.
+#[doc(hidden)]
+pub fn memory_state(api_key: String, limits: Limits) -> (AppState, watch::Sender<bool>) {
     let clock = Clock::system();
     let datastores = DataStoreService::new(
         Arc::new(profilestore_memory::MemoryPlugin::new()),
@@ -364,23 +405,29 @@ async fn start_test_server(listener: TcpListener, api_key: String, limits: Limit
         DataStoreConfig::default(),
     );
     let bus = MessageBus::new(clock, BusConfig::default());
-    let url = format!("http://{}", listener.local_addr().expect("local address"));
     let (closing, closing_rx) = watch::channel(false);
     let sessions = crate::sessions::SessionHost::new(
         datastores.clone(),
         bus.clone(),
         crate::sessions::HostConfig::default(),
     );
-    sessions.spawn_reaper();
     let state = AppState {
         sessions,
-        datastores: datastores.clone(),
-        bus: bus.clone(),
-        api_keys: vec![api_key.clone()],
+        datastores,
+        bus,
+        api_keys: vec![api_key],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing_rx,
         limits,
     };
+    (state, closing)
+}
+
+async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    let (state, closing) = memory_state(api_key.clone(), limits);
+    state.sessions.spawn_reaper();
+    let (datastores, bus) = (state.datastores.clone(), state.bus.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, state, closing, async {
         let _ = stopped.await;

@@ -63,14 +63,34 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses a request's query string.
-    pub fn of<B>(req: &Request<B>) -> Self {
-        let pairs = req
-            .uri()
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        Query { pairs }
+    /// Parses a request's query string (see [`Query::parse`]).
+    pub fn of<B>(req: &Request<B>) -> Result<Self, ApiError> {
+        Query::parse(req.uri().query().unwrap_or(""))
+    }
+
+    /// Parses a query string: `&`-separated `name=value` pairs, `+` as a
+    /// space, percent-decoded. A name or value that does not decode to
+    /// UTF-8 is a 400 (never replaced by U+FFFD, which would name another
+    /// key or store).
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
+        let decode = |part: &str| -> Result<String, ApiError> {
+            let spaced = part.replace('+', " ");
+            percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8()
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "Unknown",
+                        "the query string is not valid UTF-8 once percent-decoded",
+                    )
+                })
+        };
+        let mut pairs = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            pairs.push((decode(name)?, decode(value)?));
+        }
+        Ok(Query { pairs })
     }
 
     /// A parameter's value.
@@ -111,6 +131,71 @@ impl Query {
                 )
             }),
         }
+    }
+}
+
+/// A wait in seconds from the query parameter `name` (`default` when
+/// absent): a number from 0 to `max`, else a 400 (`NaN`, infinities,
+/// negative and larger numbers are refused, never clamped).
+pub fn wait_seconds(
+    q: &Query,
+    name: &str,
+    default: Duration,
+    max: Duration,
+) -> Result<Duration, ApiError> {
+    let secs = q.number(name, default.as_secs_f64())?;
+    if !(0.0..=max.as_secs_f64()).contains(&secs) {
+        return Err(ApiError::bad_request(
+            "Unknown",
+            format!(
+                "query parameter `{name}` must be a number of seconds from 0 to {}",
+                max.as_secs()
+            ),
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A header's text: `None` when absent, a 400 when present but not
+/// visible ASCII (a header we read is never silently ignored).
+pub fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| {
+            ApiError::bad_request(
+                "Unknown",
+                format!("the {name} header must be visible ASCII text"),
+            )
+        }),
+    }
+}
+
+/// Splits a request path into percent-decoded segments (leading and
+/// trailing `/` ignored); a segment that does not decode to UTF-8 is a 400.
+pub fn path_segments(path: &str) -> Result<Vec<String>, ApiError> {
+    path.trim_matches('/')
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(std::borrow::Cow::into_owned)
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "Unknown",
+                        "the request path is not valid UTF-8 once percent-decoded",
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The answer for a path that matched no route: 405 when the path exists
+/// with other methods (`allowed`), else a 404 saying `what`.
+pub fn no_route(method: &hyper::Method, allowed: &[&'static str], what: &str) -> ApiError {
+    if allowed.is_empty() || allowed.contains(&method.as_str()) {
+        ApiError::not_found("Unknown", what.to_owned())
+    } else {
+        ApiError::method_not_allowed(method.as_str(), allowed)
     }
 }
 

@@ -84,16 +84,17 @@ pub async fn route(
     universe: u64,
     rest: &[&str],
 ) -> Result<Response<Body>, ApiError> {
-    let q = Query::of(&req);
+    let q = Query::of(&req)?;
     let method = req.method().clone();
     let host = &state.sessions;
     match (method, rest) {
         (Method::POST, ["servers", job, "sessions"]) => {
             let job = (*job).to_owned();
             let body = json_body(state, req).await?;
-            let server = host.server(universe, place_id(&body, &q)?, &job)?;
+            let place = place_id(&body, &q)?;
             let store = str_field(&body, "store")?;
             let key = str_field(&body, "key")?;
+            names(&store, &key)?;
             let template = body.get("template").cloned().unwrap_or_else(|| json!({}));
             let steal = body.get("steal").and_then(Value::as_bool).unwrap_or(false);
             let timeout = match body.get("timeoutSeconds") {
@@ -110,6 +111,10 @@ pub async fn route(
                         .min(3600.0),
                 )),
             };
+            // Everything is checked before the game server is registered:
+            // a refused request starts no engine (whose first DataStore
+            // call writes the `____PS` access probe).
+            let server = host.server(universe, place, &job)?;
             let profile = server.start(&store, &key, template, steal, timeout).await?;
             Ok(request::json(StatusCode::OK, &json!({"profile": profile})))
         }
@@ -126,10 +131,13 @@ pub async fn route(
             ))
         }
         (Method::GET, ["servers", job, "events"]) => {
-            let server = host.server(universe, place_id(&json!({}), &q)?, job)?;
-            events(state, &server, &q, &req).await
+            let place = place_id(&json!({}), &q)?;
+            let read = events_query(&q, &req)?;
+            let server = host.server(universe, place, job)?;
+            events(state, &server, read).await
         }
         (Method::GET, ["servers", job, "sessions", store, key]) => {
+            names(store, key)?;
             let server = known(state, universe, job)?;
             let profile = server.current(store, key)?;
             Ok(request::json(StatusCode::OK, &view(store, &profile)))
@@ -137,6 +145,7 @@ pub async fn route(
         (Method::PATCH, ["servers", job, "sessions", store, key]) => {
             let (job, store, key) = ((*job).to_owned(), (*store).to_owned(), (*key).to_owned());
             let count = load_count(&q)?;
+            names(&store, &key)?;
             let body = json_body(state, req).await?;
             let patch = patch_of(&body)?;
             let server = known(state, universe, &job)?;
@@ -146,8 +155,10 @@ pub async fn route(
         }
         (Method::POST, ["servers", job, "sessions", store, key_verb]) => {
             let (key, verb) = verb(key_verb, &["save", "end"])?;
+            names(store, key)?;
+            let count = load_count(&q)?;
             let server = known(state, universe, job)?;
-            let profile = server.session(store, key, load_count(&q)?)?;
+            let profile = server.session(store, key, count)?;
             match verb {
                 "save" => {
                     profile.save().await.map_err(SessionError::from)?;
@@ -164,14 +175,17 @@ pub async fn route(
             let index: u64 = index
                 .parse()
                 .map_err(|_| ApiError::bad_request("Unknown", "the message index is a number"))?;
+            names(store, key)?;
+            let count = load_count(&q)?;
             let server = known(state, universe, job)?;
-            let profile = server.session(store, key, load_count(&q)?)?;
+            let profile = server.session(store, key, count)?;
             let found = profile.mark_message_processed(index);
             Ok(request::json(StatusCode::OK, &json!({"processed": found})))
         }
         (Method::POST, ["stores", store, key_verb]) => {
             let (key, _) = verb(key_verb, &["message"])?;
             let (store, key) = ((*store).to_owned(), key.to_owned());
+            names(&store, &key)?;
             let body = json_body(state, req).await?;
             let message = body
                 .get("message")
@@ -184,11 +198,16 @@ pub async fn route(
             Ok(request::json(StatusCode::OK, &json!({"sent": true})))
         }
         (Method::GET, ["stores", store, key]) => {
+            names(store, key)?;
+            let version = q.get("version").filter(|v| !v.is_empty());
+            if version.is_some_and(|v| crate::datastore::VersionId::parse(v).is_none()) {
+                return Err(ApiError::bad_request(
+                    "InvalidVersionId",
+                    "version must be a version id from the versions listing",
+                ));
+            }
             let ps = host.api_store(universe, store)?;
-            let found = ps
-                .get(key, q.get("version").filter(|v| !v.is_empty()))
-                .await
-                .map_err(SessionError::from)?;
+            let found = ps.get(key, version).await.map_err(SessionError::from)?;
             match found {
                 Some(p) => Ok(request::json(StatusCode::OK, &read_only_view(store, &p))),
                 None => Err(ApiError::not_found(
@@ -199,8 +218,15 @@ pub async fn route(
         }
         (Method::PUT, ["stores", store, key]) => {
             let (store, key) = ((*store).to_owned(), (*key).to_owned());
+            names(&store, &key)?;
             let body = json_body(state, req).await?;
             let patch = patch_of(&body)?;
+            if patch.data.as_ref().is_some_and(|d| !d.is_object()) {
+                return Err(ApiError::bad_request(
+                    "Unknown",
+                    "`data` must be a JSON object",
+                ));
+            }
             let ps = host.api_store(universe, &store)?;
             let Some(mut profile) = ps.get(&key, None).await.map_err(SessionError::from)? else {
                 return Err(ApiError::not_found(
@@ -209,12 +235,6 @@ pub async fn route(
                 ));
             };
             if let Some(data) = patch.data {
-                if !data.is_object() {
-                    return Err(ApiError::bad_request(
-                        "Unknown",
-                        "`data` must be a JSON object",
-                    ));
-                }
                 *profile.data_mut() = data;
             }
             if let Some(m) = patch.metadata {
@@ -248,6 +268,7 @@ pub async fn route(
                     .transpose()
             };
             let limit = q.number("limit", 10usize)?.clamp(1, 100);
+            names(store, key)?;
             let ps = host.api_store(universe, store)?;
             let query = ps.version_query(key, order, time("minTime")?, time("maxTime")?);
             let mut versions = Vec::new();
@@ -262,11 +283,35 @@ pub async fn route(
                 &json!({"versions": versions}),
             ))
         }
-        _ => Err(ApiError::not_found(
-            "Unknown",
-            "no such session API endpoint; see docs/session-api.md",
-        )),
+        (method, rest) => {
+            let allowed: &[&str] = match rest {
+                ["servers", _] => &["POST", "DELETE"],
+                ["servers", _, "sessions"] => &["POST"],
+                ["servers", _, "events"] => &["GET"],
+                ["servers", _, "sessions", _, k] if is_verb(k, &["save", "end"]) => &["POST"],
+                ["servers", _, "sessions", _, _] => &["GET", "PATCH"],
+                ["servers", _, "sessions", _, _, "messages", i] if is_verb(i, &["processed"]) => {
+                    &["POST"]
+                }
+                ["stores", _, k] if is_verb(k, &["message"]) => &["POST"],
+                ["stores", _, _] => &["GET", "PUT"],
+                ["stores", _, _, "versions"] => &["GET"],
+                _ => &[],
+            };
+            Err(request::no_route(
+                &method,
+                allowed,
+                "no such session API endpoint; see docs/session-api.md",
+            ))
+        }
     }
+}
+
+/// Checks a profile's store name and key before any engine is involved.
+fn names(store: &str, key: &str) -> Result<(), ApiError> {
+    validate::data_store_name(store)?;
+    validate::key(key)?;
+    Ok(())
 }
 
 fn known(
@@ -288,6 +333,12 @@ fn str_field(body: &Value, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| {
             ApiError::bad_request("Unknown", format!("the body needs a `{name}` string"))
         })
+}
+
+fn is_verb(segment: &str, verbs: &[&str]) -> bool {
+    segment
+        .rsplit_once(':')
+        .is_some_and(|(_, v)| verbs.contains(&v))
 }
 
 /// Splits `segment` into its name and a `:verb` from `verbs`.
@@ -317,18 +368,16 @@ fn read_only_view(store: &str, p: &crate::engine::ReadOnlyProfile) -> Value {
     })
 }
 
-/// A game server's events: long-poll, or SSE with `Accept:
-/// text/event-stream` / `?stream=sse` (resumable with `Last-Event-ID`).
-async fn events(
-    state: &AppState,
-    server: &std::sync::Arc<GameServer>,
-    q: &Query,
-    req: &Request<Incoming>,
-) -> Result<Response<Body>, ApiError> {
-    let last_event = req
-        .headers()
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok());
+/// How a game server reads its events.
+struct EventsRead {
+    cursor: u64,
+    sse: bool,
+    timeout: Duration,
+}
+
+/// The parameters of an events read, checked before anything happens.
+fn events_query(q: &Query, req: &Request<Incoming>) -> Result<EventsRead, ApiError> {
+    let last_event = request::header_text(req.headers(), "last-event-id")?;
     let cursor = match q.get("cursor").filter(|c| !c.is_empty()).or(last_event) {
         None => None,
         Some(c) => Some(c.parse::<u64>().map_err(|_| {
@@ -338,13 +387,34 @@ async fn events(
     // A first read without a cursor starts at the oldest kept event, so
     // nothing that happened before the game server's first poll is lost.
     let cursor = cursor.unwrap_or(0);
-    if super::sse::wanted(req, q) {
+    let sse = super::sse::wanted(req, q);
+    let timeout = if sse {
+        Duration::ZERO
+    } else {
+        request::wait_seconds(q, "timeout", Duration::from_secs(25), MAX_WAIT)?
+    };
+    Ok(EventsRead {
+        cursor,
+        sse,
+        timeout,
+    })
+}
+
+/// A game server's events: long-poll, or SSE with `Accept:
+/// text/event-stream` / `?stream=sse` (resumable with `Last-Event-ID`).
+async fn events(
+    state: &AppState,
+    server: &std::sync::Arc<GameServer>,
+    read: EventsRead,
+) -> Result<Response<Body>, ApiError> {
+    let EventsRead {
+        cursor,
+        sse,
+        timeout,
+    } = read;
+    if sse {
         return event_stream(state, std::sync::Arc::clone(server), cursor);
     }
-    let timeout = Duration::from_secs_f64(
-        q.number("timeout", 25.0f64)?
-            .clamp(0.0, MAX_WAIT.as_secs_f64()),
-    );
     let _slot = if timeout.is_zero() {
         None
     } else {

@@ -32,9 +32,15 @@ pub fn body_time(ms: i64) -> String {
     datetime(ms).format(&Rfc3339).unwrap_or_default()
 }
 
-/// Parses an RFC 3339 time to epoch milliseconds.
+/// Parses an RFC 3339 time to epoch milliseconds; `None` for a time that
+/// is not in years 0000 to 9999 once in UTC (an offset can push
+/// `9999-12-31T23:59Z-23:59` past them), which no answer could write back.
 pub fn parse_time(text: &str) -> Option<i64> {
     let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    let utc = t.checked_to_offset(time::UtcOffset::UTC)?;
+    if !(0..=9999).contains(&utc.year()) {
+        return None;
+    }
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
@@ -58,5 +64,8 @@ mod tests {
             Some(1_643_844_606_538)
         );
         assert_eq!(parse_time("yesterday"), None);
+        // Found by fuzzing: in range locally, past year 9999 in UTC.
+        assert_eq!(parse_time("9999-12-31T23:59:59.9999999-23:59"), None);
+        assert_eq!(parse_time("0000-01-01T00:00:00+00:01"), None);
     }
 }

@@ -67,13 +67,8 @@ fn entry_headers(r: &mut Response<Body>, info: &KeyInfo) {
 
 /// User ids and attributes from the request headers.
 fn write_options(req: &Request<Incoming>) -> Result<WriteOptions, ApiError> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    let user_ids = match header("roblox-entry-userids") {
+    let header = |name: &str| request::header_text(req.headers(), name).map(|v| v.map(str::trim));
+    let user_ids = match header("roblox-entry-userids")? {
         None | Some("") => Vec::new(),
         Some(text) if text.starts_with('[') => {
             let v: Value = serde_json::from_str(text).map_err(|_| {
@@ -93,7 +88,7 @@ fn write_options(req: &Request<Incoming>) -> Result<WriteOptions, ApiError> {
             ids
         }
     };
-    let metadata = match header("roblox-entry-attributes") {
+    let metadata = match header("roblox-entry-attributes")? {
         None | Some("") => Map::new(),
         Some(text) => {
             let v: Value = serde_json::from_str(text).map_err(|_| {
@@ -129,7 +124,7 @@ pub async fn route(
     universe: u64,
     rest: &[&str],
 ) -> Result<Response<Body>, ApiError> {
-    let q = Query::of(&req);
+    let q = Query::of(&req)?;
     let method = req.method().clone();
     match (method, rest) {
         (Method::GET, []) => {
@@ -206,10 +201,21 @@ pub async fn route(
                 )),
             }
         }
-        _ => Err(ApiError::not_found(
-            "Unknown",
-            "no such v1 data store endpoint",
-        )),
+        (method, rest) => {
+            let allowed: &[&str] = match rest {
+                [] | ["datastore", "entries"] => &["GET"],
+                ["datastore", "entries", "entry"] => &["GET", "POST", "DELETE"],
+                ["datastore", "entries", "entry", "increment"] => &["POST"],
+                ["datastore", "entries", "entry", "versions"] => &["GET"],
+                ["datastore", "entries", "entry", "versions", "version"] => &["GET"],
+                _ => &[],
+            };
+            Err(request::no_route(
+                &method,
+                allowed,
+                "no such v1 data store endpoint",
+            ))
+        }
     }
 }
 
@@ -325,11 +331,7 @@ async fn set(
         (false, None) => Precondition::None,
     };
     let options = write_options(&req)?;
-    let md5 = req
-        .headers()
-        .get("content-md5")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let md5 = request::header_text(req.headers(), "content-md5")?.map(str::to_owned);
     let body = request::body(req, state.max_body_bytes).await?;
     if let Some(expected) = md5 {
         if expected.trim() != md5_base64(&body) {

@@ -162,7 +162,7 @@ pub async fn route(
     universe: u64,
     rest: &[&str],
 ) -> Result<Response<Body>, ApiError> {
-    let q = Query::of(&req);
+    let q = Query::of(&req)?;
     let method = req.method().clone();
     match (&method, rest) {
         (&Method::GET, ["data-stores"]) => {
@@ -205,6 +205,7 @@ pub async fn route(
             };
             entries(state, req, &q, place, tail).await
         }
+        (method, ["data-stores"]) => Err(request::no_route(method, &["GET"], "")),
         _ => Err(ApiError::not_found("Unknown", "no such v2 endpoint")),
     }
 }
@@ -219,6 +220,7 @@ async fn entries(
     let method = req.method().clone();
     match (&method, tail) {
         (&Method::GET, []) => list(state, q, &place).await,
+        (_, []) if method != Method::POST => Err(request::no_route(&method, &["GET", "POST"], "")),
         (&Method::POST, []) => {
             let id = q.require("id", "InvalidEntryKey")?.to_owned();
             let body = json_body(state, req).await?;
@@ -279,7 +281,15 @@ async fn entries(
                     ds.remove(id).await?;
                     Ok(request::json(StatusCode::OK, &json!({})))
                 }
-                _ => Err(ApiError::not_found("Unknown", "no such v2 entry method")),
+                _ => {
+                    // Any id takes GET, PATCH and DELETE; POST only with `:increment`.
+                    let allowed = &["GET", "PATCH", "DELETE"];
+                    Err(request::no_route(
+                        &method,
+                        allowed,
+                        "no such v2 entry method",
+                    ))
+                }
             }
         }
         _ => Err(ApiError::not_found("Unknown", "no such v2 endpoint")),
