@@ -6,20 +6,26 @@
 //! chaos simulations. [`FaultyPlugin::fail_all`] makes the storage
 //! unreachable (like a network outage: an engine probing access then uses
 //! its mocks); the armed commit failures are transient, retryable errors.
-//! Invariant: without armed faults it behaves exactly like the plugin it
-//! wraps.
+//! Tests also use it to interleave a competing write right before a
+//! commit ([`FaultyPlugin::write_before_next_commit`]) and to witness what
+//! reached storage ([`FaultyPlugin::on_commit`]), so no test needs a
+//! delegating plugin of its own. Invariant: without armed faults or hooks
+//! it behaves exactly like the plugin it wraps.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, KeyName, KeyQuery, Page, PurgeStats, Seq,
-    StorageError, StoragePlugin, StorageResult, StoreQuery, VersionInfo, VersionQuery,
-    VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, NewVersion, Page,
+    PurgeStats, Seq, StorageError, StoragePlugin, StorageResult, StoreQuery, Supersede,
+    VersionInfo, VersionQuery, VersionRecord,
 };
 
-/// A plugin wrapper with switchable faults.
-#[derive(Debug)]
+/// Sees every commit the wrapped plugin accepted, with its outcome.
+type OnCommit = Arc<dyn Fn(&Commit, &CommitOutcome) + Send + Sync>;
+
+/// A plugin wrapper with switchable faults and test hooks.
 pub struct FaultyPlugin {
     inner: Arc<dyn StoragePlugin>,
     fail_all: AtomicBool,
@@ -27,6 +33,26 @@ pub struct FaultyPlugin {
     ambiguous_next: AtomicU32,
     failures: AtomicU32,
     ambiguous: AtomicU32,
+    interleave: Mutex<Option<NewVersion>>,
+    on_commit: Mutex<Option<OnCommit>>,
+    commit_order: Mutex<()>,
+}
+
+impl fmt::Debug for FaultyPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyPlugin")
+            .field("inner", &self.inner)
+            .field("fail_all", &self.fail_all)
+            .field("fail_next", &self.fail_next)
+            .field("ambiguous_next", &self.ambiguous_next)
+            .field("failures", &self.failures)
+            .field("interleave", &self.interleave)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl FaultyPlugin {
@@ -39,7 +65,25 @@ impl FaultyPlugin {
             ambiguous_next: AtomicU32::new(0),
             failures: AtomicU32::new(0),
             ambiguous: AtomicU32::new(0),
+            interleave: Mutex::new(None),
+            on_commit: Mutex::new(None),
+            commit_order: Mutex::new(()),
         }
+    }
+
+    /// Makes another writer commit `version` (unconditionally) to the same
+    /// entry right before the next commit reaches the wrapped plugin: a
+    /// competing write between a caller's read and its write, to force a
+    /// conflict deterministically.
+    pub fn write_before_next_commit(&self, version: NewVersion) {
+        *lock(&self.interleave) = Some(version);
+    }
+
+    /// Calls `f` after every commit the wrapped plugin accepted (ambiguous
+    /// ones included: they were written), in commit order: while an
+    /// observer is set, commits through this wrapper run one at a time.
+    pub fn on_commit(&self, f: impl Fn(&Commit, &CommitOutcome) + Send + Sync + 'static) {
+        *lock(&self.on_commit) = Some(Arc::new(f));
     }
 
     /// Makes every call fail as unreachable storage (or stops doing so).
@@ -116,7 +160,23 @@ impl StoragePlugin for FaultyPlugin {
         if Self::take(&self.fail_next) {
             return Err(self.injected_error("commit"));
         }
+        let competing = lock(&self.interleave).take();
+        if let Some(version) = competing {
+            self.inner.commit(&Commit {
+                entry: commit.entry.clone(),
+                expect: Expect::Any,
+                now_ms: commit.now_ms,
+                supersede: Supersede::Keep,
+                version,
+            })?;
+        }
+        let observer = lock(&self.on_commit).clone();
+        let order = observer.as_ref().map(|_| lock(&self.commit_order));
         let outcome = self.inner.commit(commit)?;
+        if let Some(observer) = observer {
+            observer(commit, &outcome);
+        }
+        drop(order);
         if matches!(outcome, CommitOutcome::Committed(_)) && Self::take(&self.ambiguous_next) {
             self.ambiguous.fetch_add(1, Ordering::SeqCst);
             return Err(self.injected_error("ambiguous commit (it was written)"));

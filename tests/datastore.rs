@@ -11,9 +11,8 @@ use profilestore::datastore::{
     ListVersionsOptions, Precondition, Retention, SetOutcome, SortOrder, Transform, VersionId,
     WriteOptions,
 };
-use profilestore::plugin_api::{
-    Commit, CommitOutcome, EntryId, Expect, NewVersion, StoragePlugin, StorageResult, Supersede,
-};
+use profilestore::faults::FaultyPlugin;
+use profilestore::plugin_api::{NewVersion, StoragePlugin};
 use profilestore_memory::MemoryPlugin;
 use serde_json::{json, Map, Value};
 
@@ -167,95 +166,21 @@ async fn a_cancelled_update_writes_nothing() {
     assert_eq!(version_count(&ds, "k").await, 1);
 }
 
-/// A plugin that lets another writer commit right before the first commit
-/// of the wrapped caller, to force a conflict deterministically.
-#[derive(Debug)]
-struct Interloper {
-    inner: MemoryPlugin,
-    armed: std::sync::atomic::AtomicBool,
-}
-
-impl StoragePlugin for Interloper {
-    fn name(&self) -> &'static str {
-        "interloper"
-    }
-    fn is_blocking(&self) -> bool {
-        false
-    }
-    fn read_latest(
-        &self,
-        e: &EntryId,
-    ) -> StorageResult<Option<profilestore::plugin_api::VersionRecord>> {
-        self.inner.read_latest(e)
-    }
-    fn read_version(
-        &self,
-        e: &EntryId,
-        s: u64,
-    ) -> StorageResult<Option<profilestore::plugin_api::VersionRecord>> {
-        self.inner.read_version(e, s)
-    }
-    fn commit(&self, c: &Commit) -> StorageResult<CommitOutcome> {
-        if self.armed.swap(false, Ordering::SeqCst) {
-            let competing = Commit {
-                entry: c.entry.clone(),
-                expect: Expect::Any,
-                now_ms: c.now_ms,
-                supersede: Supersede::Keep,
-                version: NewVersion {
-                    deleted: false,
-                    value: "100".to_owned(),
-                    user_ids: vec![],
-                    metadata: "{}".to_owned(),
-                },
-            };
-            self.inner.commit(&competing)?;
-        }
-        self.inner.commit(c)
-    }
-    fn list_versions(
-        &self,
-        e: &EntryId,
-        q: &profilestore::plugin_api::VersionQuery,
-    ) -> StorageResult<profilestore::plugin_api::Page<profilestore::plugin_api::VersionInfo>> {
-        self.inner.list_versions(e, q)
-    }
-    fn list_keys(
-        &self,
-        q: &profilestore::plugin_api::KeyQuery,
-    ) -> StorageResult<profilestore::plugin_api::Page<profilestore::plugin_api::KeyName>> {
-        self.inner.list_keys(q)
-    }
-    fn list_data_stores(
-        &self,
-        q: &profilestore::plugin_api::StoreQuery,
-    ) -> StorageResult<profilestore::plugin_api::Page<profilestore::plugin_api::DataStoreInfo>>
-    {
-        self.inner.list_data_stores(q)
-    }
-    fn remove_version(&self, e: &EntryId, s: u64) -> StorageResult<bool> {
-        self.inner.remove_version(e, s)
-    }
-    fn purge_expired(&self, c: i64) -> StorageResult<profilestore::plugin_api::PurgeStats> {
-        self.inner.purge_expired(c)
-    }
-    fn flush(&self) -> StorageResult<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn update_reruns_its_transform_on_the_winning_value_after_a_conflict() {
-    let plugin = Arc::new(Interloper {
-        inner: MemoryPlugin::new(),
-        armed: std::sync::atomic::AtomicBool::new(false),
-    });
+    let plugin = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
     let (service, _) = service_with(plugin.clone(), Retention::PerWrite);
     let ds = service.data_store(1, "Players", "global").expect("store");
     ds.set("k", &json!(1), &WriteOptions::default())
         .await
         .expect("set");
-    plugin.armed.store(true, Ordering::SeqCst);
+    // Another writer commits 100 between the update's read and its write.
+    plugin.write_before_next_commit(NewVersion {
+        deleted: false,
+        value: "100".to_owned(),
+        user_ids: vec![],
+        metadata: "{}".to_owned(),
+    });
     let mut seen = Vec::new();
     let out = ds
         .update("k", |v, _| {

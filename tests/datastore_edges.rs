@@ -4,8 +4,7 @@
 //! storage boundary, several services sharing one storage, and storage
 //! errors. On the in-memory reference plugin and a manual clock.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use profilestore::clock::{Clock, ManualClock};
 use profilestore::datastore::version_id::ms_to_ticks;
@@ -14,79 +13,12 @@ use profilestore::datastore::{
     DataStoreError, DataStoreService, ListKeysOptions, ListVersionsOptions, Precondition,
     Retention, SetOutcome, Transform, VersionId, WriteOptions,
 };
-use profilestore::plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, NewVersion, Page,
-    PurgeStats, StorageError, StoragePlugin, StorageResult, StoreQuery, Supersede, VersionInfo,
-    VersionQuery, VersionRecord,
-};
+use profilestore::faults::FaultyPlugin;
+use profilestore::plugin_api::{NewVersion, StorageError, StoragePlugin};
 use profilestore_memory::MemoryPlugin;
 use serde_json::{json, Map, Value};
 
 const T0: i64 = 1_700_000_000_000;
-
-/// A wrapper around the memory plugin that can slip one competing version
-/// in right before the next commit, or fail commits.
-#[derive(Debug, Default)]
-struct Wrapper {
-    inner: MemoryPlugin,
-    inject: Mutex<Option<NewVersion>>,
-    fail_commits: AtomicBool,
-}
-
-impl Wrapper {
-    fn inject_before_next_commit(&self, version: NewVersion) {
-        *self.inject.lock().expect("lock") = Some(version);
-    }
-}
-
-impl StoragePlugin for Wrapper {
-    fn name(&self) -> &'static str {
-        "wrapper"
-    }
-    fn is_blocking(&self) -> bool {
-        false
-    }
-    fn read_latest(&self, e: &EntryId) -> StorageResult<Option<VersionRecord>> {
-        self.inner.read_latest(e)
-    }
-    fn read_version(&self, e: &EntryId, s: u64) -> StorageResult<Option<VersionRecord>> {
-        self.inner.read_version(e, s)
-    }
-    fn commit(&self, c: &Commit) -> StorageResult<CommitOutcome> {
-        if self.fail_commits.load(Ordering::SeqCst) {
-            return Err(StorageError::Unavailable("injected".into()));
-        }
-        let injected = self.inject.lock().expect("lock").take();
-        if let Some(version) = injected {
-            self.inner.commit(&Commit {
-                entry: c.entry.clone(),
-                expect: Expect::Any,
-                now_ms: c.now_ms,
-                supersede: Supersede::Keep,
-                version,
-            })?;
-        }
-        self.inner.commit(c)
-    }
-    fn list_versions(&self, e: &EntryId, q: &VersionQuery) -> StorageResult<Page<VersionInfo>> {
-        self.inner.list_versions(e, q)
-    }
-    fn list_keys(&self, q: &KeyQuery) -> StorageResult<Page<KeyName>> {
-        self.inner.list_keys(q)
-    }
-    fn list_data_stores(&self, q: &StoreQuery) -> StorageResult<Page<DataStoreInfo>> {
-        self.inner.list_data_stores(q)
-    }
-    fn remove_version(&self, e: &EntryId, s: u64) -> StorageResult<bool> {
-        self.inner.remove_version(e, s)
-    }
-    fn purge_expired(&self, c: i64) -> StorageResult<PurgeStats> {
-        self.inner.purge_expired(c)
-    }
-    fn flush(&self) -> StorageResult<()> {
-        Ok(())
-    }
-}
 
 fn service_on(
     plugin: Arc<dyn StoragePlugin>,
@@ -108,8 +40,10 @@ fn setup() -> (DataStore, ManualClock) {
     )
 }
 
-fn wrapped() -> (DataStore, Arc<Wrapper>) {
-    let plugin = Arc::new(Wrapper::default());
+/// A store on the memory plugin behind a fault injector, which can slip one
+/// competing version in right before the next commit, or fail commits.
+fn wrapped() -> (DataStore, Arc<FaultyPlugin>) {
+    let plugin = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
     let (service, _) = service_on(plugin.clone(), Retention::PerWrite);
     (
         service.data_store(1, "Players", "global").expect("store"),
@@ -700,14 +634,14 @@ async fn increment_reruns_on_a_conflicting_write() {
     ds.set("n", &json!(1), &WriteOptions::default())
         .await
         .expect("set");
-    plugin.inject_before_next_commit(live("100"));
+    plugin.write_before_next_commit(live("100"));
     let (value, info) = ds.increment("n", 5, &ids(&[9])).await.expect("inc");
     assert_eq!(value, 105, "applied on the competing value");
     assert_eq!(info.user_ids, vec![9]);
     assert_eq!(versions(&ds, "n").await.len(), 3);
 
     // A competing write of a non-number makes the increment fail, cleanly.
-    plugin.inject_before_next_commit(live("\"text\""));
+    plugin.write_before_next_commit(live("\"text\""));
     assert!(matches!(
         ds.increment("n", 1, &WriteOptions::default()).await,
         Err(DataStoreError::ExistingValueNotNumeric)
@@ -725,7 +659,7 @@ async fn remove_reruns_on_a_conflicting_write() {
     ds.set("k", &json!(1), &WriteOptions::default())
         .await
         .expect("set");
-    plugin.inject_before_next_commit(live("2"));
+    plugin.write_before_next_commit(live("2"));
     let old = ds.remove("k").await.expect("remove").expect("previous");
     assert_eq!(old.value, json!(2), "returns the value it actually deleted");
     assert!(ds.get("k").await.expect("get").is_none());
@@ -736,7 +670,7 @@ async fn exclusive_create_against_competing_writes() {
     let (ds, plugin) = wrapped();
     let none = WriteOptions::default();
     // A competing live value wins: precondition failed, nothing of ours stored.
-    plugin.inject_before_next_commit(live("100"));
+    plugin.write_before_next_commit(live("100"));
     match ds
         .set_with("k", &json!(1), &none, &Precondition::ExclusiveCreate)
         .await
@@ -748,7 +682,7 @@ async fn exclusive_create_against_competing_writes() {
     assert_eq!(versions(&ds, "k").await.len(), 1);
     // A competing tombstone leaves the key non-live: the create goes through.
     ds.remove("k").await.expect("remove");
-    plugin.inject_before_next_commit(NewVersion::tombstone());
+    plugin.write_before_next_commit(NewVersion::tombstone());
     let out = ds
         .set_with("k", &json!(2), &none, &Precondition::ExclusiveCreate)
         .await
@@ -887,7 +821,7 @@ async fn per_utc_hour_never_overwrites_a_removed_value() {
 #[tokio::test]
 async fn storage_errors_are_storage_errors() {
     let (ds, plugin) = wrapped();
-    plugin.fail_commits.store(true, Ordering::SeqCst);
+    plugin.fail_next_commits(u32::MAX);
     let err = ds
         .set("k", &json!(1), &WriteOptions::default())
         .await
@@ -906,6 +840,6 @@ async fn storage_errors_are_storage_errors() {
         .await
         .unwrap_err();
     assert!(matches!(err, DataStoreError::Storage(_)));
-    plugin.fail_commits.store(false, Ordering::SeqCst);
+    plugin.fail_next_commits(0);
     assert_nothing_stored(&ds, "k").await;
 }

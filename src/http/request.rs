@@ -17,8 +17,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
-use serde_json::Value;
 use md5::{Digest, Md5};
+use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, Style};
@@ -215,7 +215,9 @@ pub fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
     let given = Md5::digest(given);
     keys.iter()
         .fold(subtle::Choice::from(0), |ok, key| {
-            ok | Md5::digest(key.as_bytes()).as_slice().ct_eq(given.as_slice())
+            ok | Md5::digest(key.as_bytes())
+                .as_slice()
+                .ct_eq(given.as_slice())
         })
         .into()
 }

@@ -77,8 +77,8 @@ pub struct World {
 impl World {
     pub fn new(shape: &Shape, sabotage: Sabotage) -> Arc<Self> {
         let clock = Clock::tokio(T0);
-        let recorder = Arc::new(Recorder::new(Arc::new(MemoryPlugin::new()), STORE));
-        let faulty = Arc::new(FaultyPlugin::new(recorder.clone()));
+        let faulty = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
+        let recorder = Recorder::attach(&faulty, STORE);
         let datastores =
             DataStoreService::new(faulty.clone(), clock.clone(), DataStoreConfig::default());
         let bus = MessageBus::new(clock, BusConfig::default());
