@@ -648,6 +648,41 @@ pub fn concurrent_compare_and_swap_increments_are_exact(p: &dyn StoragePlugin) {
     );
 }
 
+/// Concurrent writers on different keys (which a plugin may group into one
+/// transaction) each get exactly their own acknowledged versions back.
+pub fn concurrent_commits_to_different_keys_all_land(p: &dyn StoragePlugin) {
+    const THREADS: usize = 8;
+    const EACH: u64 = 25;
+    let acknowledged: Vec<(EntryId, Vec<VersionInfo>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                s.spawn(move || {
+                    let e = entry(&format!("writer-{t}"));
+                    let infos = (1..=EACH)
+                        .map(|i| put(p, &e, T0 + i as i64, &format!("{t}-{i}")))
+                        .collect();
+                    (e, infos)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for (e, infos) in acknowledged {
+        assert_eq!(seqs(&infos), (1..=EACH).collect::<Vec<_>>(), "{e:?}");
+        assert_eq!(versions(p, &e, SortOrder::Ascending), infos, "{e:?}");
+        for (i, info) in infos.iter().enumerate() {
+            let record = p.read_version(&e, info.seq).expect("read").expect("kept");
+            assert_eq!(
+                record.value,
+                format!("{}-{}", &e.key["writer-".len()..], i + 1)
+            );
+        }
+    }
+}
+
 /// Of many concurrent "must not exist" creates, exactly one wins.
 pub fn concurrent_exclusive_creates_have_one_winner(p: &dyn StoragePlugin) {
     let e = entry("race");
@@ -757,6 +792,7 @@ macro_rules! conformance_suite {
             replace_same_window_keeps_snapshotted_versions,
             values_round_trip_exactly,
             concurrent_compare_and_swap_increments_are_exact,
+            concurrent_commits_to_different_keys_all_land,
             concurrent_exclusive_creates_have_one_winner,
             flush_keeps_data,
         );

@@ -4,7 +4,11 @@
 //! SQLite errors. Invariants:
 //! - every commit is one `BEGIN IMMEDIATE` transaction that checks the
 //!   expected version and writes, so several processes sharing the file stay
-//!   correct (SQLite's own lock, not ours, serializes writers);
+//!   correct (SQLite's own lock, not ours, serializes writers); commits
+//!   arriving together share one transaction and one fsync (group commit,
+//!   `group.rs`), and writers of one process queue on an in-process lock
+//!   rather than in SQLite's busy handler, which sleeps in growing steps
+//!   (tens of ms) and made the p99 of writes under contention about 0.5 s;
 //! - WAL mode always; durability sets `synchronous`: `full` loses nothing
 //!   acknowledged, `normal` may lose the last commits on power loss or OS
 //!   crash (never on a process crash), `off` may lose recent commits on an OS
@@ -15,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+mod group;
 mod ops;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +79,8 @@ pub struct SqlitePlugin {
     path: PathBuf,
     pub(crate) durability: Durability,
     pool: Mutex<Vec<Connection>>,
+    writer: Mutex<()>,
+    group: group::Group,
 }
 
 /// Maps a SQLite error: busy and locked are transient.
@@ -103,6 +110,8 @@ impl SqlitePlugin {
             path: path.to_owned(),
             durability,
             pool: Mutex::new(Vec::new()),
+            writer: Mutex::new(()),
+            group: group::Group::default(),
         };
         let conn = plugin
             .connect()
@@ -164,6 +173,19 @@ impl SqlitePlugin {
         let result = f(&mut conn);
         self.release(conn);
         result
+    }
+
+    /// Runs the write transaction `f` on a pooled connection, one writer of
+    /// this process at a time (see the module invariants: a queue, not a
+    /// correctness lock).
+    pub(crate) fn with_writer<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StorageResult<R>,
+    ) -> StorageResult<R> {
+        // A writer that panicked left no transaction open (rusqlite rolls
+        // back on drop), so the lock can be taken over.
+        let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.with_conn(f)
     }
 
     fn release(&self, conn: Connection) {

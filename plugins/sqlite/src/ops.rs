@@ -1,14 +1,15 @@
 //! The plugin contract over the SQLite schema.
 //!
 //! Owns: the SQL of every `StoragePlugin` call. Invariants: a commit reads
-//! the head and writes inside one `IMMEDIATE` transaction; listings read
-//! only index columns, never value blobs.
+//! the head and writes inside one `IMMEDIATE` transaction (shared with the
+//! commits grouped with it, see `group.rs`); listings read only index
+//! columns, never value blobs.
 
 use profilestore_plugin_api::codec::{decode_record, encode_record};
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
-    Seq, SortOrder, StoragePlugin, StorageResult, StoreQuery, VersionInfo, VersionQuery,
-    VersionRecord,
+    Seq, SortOrder, StorageError, StoragePlugin, StorageResult, StoreQuery, VersionInfo,
+    VersionQuery, VersionRecord,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
@@ -90,16 +91,15 @@ fn page<T>(mut items: Vec<T>, limit: usize) -> Page<T> {
     Page { items, more }
 }
 
-fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_error)?;
-    let h = head(&tx, &c.entry)?;
+/// One commit's check and writes, inside the caller's transaction (see
+/// `group.rs`): a `Conflict` writes nothing.
+pub(crate) fn apply(tx: &Connection, c: &Commit) -> StorageResult<CommitOutcome> {
+    let h = head(tx, &c.entry)?;
     let latest = h.as_ref().and_then(latest_info);
     if let Expect::Current(expected) = c.expect {
         if expected != latest.as_ref().map(|l| l.seq) {
             let current = match (&h, &latest) {
-                (Some(h), Some(l)) => record(&tx, h.id, l.seq as i64)?,
+                (Some(h), Some(l)) => record(tx, h.id, l.seq as i64)?,
                 _ => None,
             };
             return Ok(CommitOutcome::Conflict { current });
@@ -185,7 +185,6 @@ fn commit_tx(conn: &mut Connection, c: &Commit) -> StorageResult<CommitOutcome> 
         ])
     })
     .map_err(sql_error)?;
-    tx.commit().map_err(sql_error)?;
     Ok(CommitOutcome::Committed(info))
 }
 
@@ -217,7 +216,17 @@ impl StoragePlugin for SqlitePlugin {
     }
 
     fn commit(&self, commit: &Commit) -> StorageResult<CommitOutcome> {
-        self.with_conn(|conn| commit_tx(conn, commit))
+        self.group.commit(commit, |batch| {
+            self.with_writer(|conn| Ok(crate::group::run(conn, batch)))
+                .unwrap_or_else(|e| {
+                    // No connection: every commit of the group gets the error.
+                    let text = e.to_string();
+                    batch
+                        .iter()
+                        .map(|_| Err(StorageError::Unavailable(text.clone())))
+                        .collect()
+                })
+        })
     }
 
     fn list_versions(
@@ -355,7 +364,7 @@ impl StoragePlugin for SqlitePlugin {
     }
 
     fn remove_version(&self, entry: &EntryId, seq: Seq) -> StorageResult<bool> {
-        self.with_conn(|conn| {
+        self.with_writer(|conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_error)?;
@@ -381,7 +390,7 @@ impl StoragePlugin for SqlitePlugin {
     }
 
     fn purge_expired(&self, cutoff_ms: i64) -> StorageResult<PurgeStats> {
-        self.with_conn(|conn| {
+        self.with_writer(|conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_error)?;
