@@ -98,11 +98,9 @@ impl Group {
                 Wake::Waiting => unreachable!("wait returns only once told"),
             }
         }
-        let mut leader = Leader {
-            group: self,
-            batch: std::mem::take(&mut lock(&self.state).queue),
-        };
-        let commits: Vec<Commit> = leader.batch.iter().map(|(c, _)| c.clone()).collect();
+        let batch = std::mem::take(&mut lock(&self.state).queue);
+        let (commits, slots): (Vec<Commit>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
+        let mut leader = Leader { group: self, slots };
         let results = run(&commits);
         leader.finish(&slot, results)
     }
@@ -111,7 +109,7 @@ impl Group {
 /// A running group; dropped unfinished (a panic), it fails the group.
 struct Leader<'a> {
     group: &'a Group,
-    batch: Vec<Queued>,
+    slots: Vec<Arc<Slot>>,
 }
 
 impl Leader<'_> {
@@ -123,7 +121,7 @@ impl Leader<'_> {
         results: Vec<StorageResult<CommitOutcome>>,
     ) -> StorageResult<CommitOutcome> {
         let mut mine = None;
-        for ((_, slot), result) in std::mem::take(&mut self.batch).into_iter().zip(results) {
+        for (slot, result) in std::mem::take(&mut self.slots).into_iter().zip(results) {
             if Arc::ptr_eq(&slot, own) {
                 mine = Some(result);
             } else {
@@ -145,10 +143,10 @@ impl Leader<'_> {
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
-        if self.batch.is_empty() {
+        if self.slots.is_empty() {
             return;
         }
-        for (_, slot) in std::mem::take(&mut self.batch) {
+        for slot in std::mem::take(&mut self.slots) {
             slot.tell(Wake::Done(Err(StorageError::Backend(
                 "the commit group this commit was in panicked; nothing of it was written".into(),
             ))));
