@@ -72,6 +72,27 @@ pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StorageError {
     }
 }
 
+/// Opens `config`, waiting up to 2 s for the folder's lock: a `SledPlugin`
+/// dropped in this process releases it only once sled's background threads
+/// have stopped, a moment later. Another process holding it still fails.
+fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
+    let mut waited = std::time::Duration::ZERO;
+    let step = std::time::Duration::from_millis(20);
+    loop {
+        match config.open() {
+            // sled reports the lock as an `Other` I/O error with this text.
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && waited < std::time::Duration::from_secs(2) =>
+            {
+                std::thread::sleep(step);
+                waited += step;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledPlugin {
     /// Opens (creating when missing) the database folder at `path`.
     pub fn open(path: &Path, durability: Durability) -> StorageResult<SledPlugin> {
@@ -83,16 +104,15 @@ impl SledPlugin {
             Durability::Normal => Some(500),
             Durability::Full | Durability::Off => None,
         };
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(flush_every)
-            .open()
-            .map_err(|e| {
-                open_error(format!(
-                    "{e}; the path must be a writable folder not used by another running profilestore"
-                ))
-            })?;
+            .flush_every_ms(flush_every);
+        let db = open_waiting_for_lock(&config).map_err(|e| {
+            open_error(format!(
+                "{e}; the path must be a writable folder not used by another running profilestore"
+            ))
+        })?;
         let tree = |name: &str| db.open_tree(name).map_err(sled_error);
         let meta = tree("meta")?;
         let plugin = SledPlugin {

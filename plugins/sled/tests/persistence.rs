@@ -1,6 +1,6 @@
 //! sled-specific guarantees: data survives a reopen, every durability mode
-//! works, a database of an unknown format is refused, and an unusable path
-//! is a clear error.
+//! works (reopening right after a drop included), a database of an unknown
+//! format is refused, and an unusable or held path is a clear error.
 
 use profilestore_plugin_api::conformance::reopen_keeps_everything;
 use profilestore_plugin_api::{Durability, StorageError, StoragePlugin};
@@ -43,6 +43,23 @@ fn an_unusable_path_is_an_open_error_naming_it() {
     std::fs::write(&blocker, b"not a folder").expect("write");
     match SledPlugin::open(&blocker.join("sled"), Durability::Off) {
         Err(e @ StorageError::Open { .. }) => assert!(e.to_string().contains("file"), "{e}"),
+        other => panic!("expected Open error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_folder_held_open_elsewhere_is_a_clear_error_after_a_short_wait() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sled");
+    let _held = SledPlugin::open(&path, Durability::Off).expect("first open");
+    match SledPlugin::open(&path, Durability::Off) {
+        Err(e @ StorageError::Open { .. }) => {
+            assert!(
+                e.to_string()
+                    .contains("not used by another running profilestore"),
+                "{e}"
+            );
+        }
         other => panic!("expected Open error, got {other:?}"),
     }
 }
