@@ -2,7 +2,8 @@
 //!
 //! Owns: [`Profile`], the task that serves its session (force-load and save
 //! requests on `PS_<session>`, end requests, shutdown), saving through the
-//! fenced transform, and the end of a session. Invariants: data can only be
+//! fenced transform, and the end of a session (its message queue is in
+//! `profile/messages.rs`). Invariants: data can only be
 //! changed while the session is active and its final save has not copied
 //! it yet (otherwise [`EngineError::SessionInactive`]); every save runs in
 //! the key's queue;
@@ -39,26 +40,9 @@ type Callback<T> = Arc<dyn Fn(&T) + Send + Sync>;
 type MutCallback<T> = Arc<dyn Fn(&mut T) + Send + Sync>;
 type Handler = Arc<dyn Fn(&Value, &Processed) + Send + Sync>;
 
-/// Handed to a message handler with each message: call
-/// [`Processed::processed`] to consume it.
-#[derive(Debug)]
-pub struct Processed {
-    index: u64,
-    done: std::sync::atomic::AtomicBool,
-}
+mod messages;
 
-impl Processed {
-    /// Marks the message processed: no later handler sees it, and the next
-    /// save removes it from the stored queue.
-    pub fn processed(&self) {
-        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// The message's index in the profile's queue.
-    pub fn index(&self) -> u64 {
-        self.index
-    }
-}
+pub use messages::Processed;
 
 #[derive(Default)]
 struct Callbacks {
@@ -377,87 +361,6 @@ impl Profile {
         let value =
             serde_json::to_value(data).map_err(|e| EngineError::DataShape(e.to_string()))?;
         self.update_data(|d| *d = value)
-    }
-
-    /// `MessageHandler(fn)`: `handler(message, processed)` receives every
-    /// pending message no earlier handler processed: first the ones already
-    /// known, then new ones as saves find them. Each handler gets its own
-    /// copy of the message.
-    pub fn message_handler(&self, handler: impl Fn(&Value, &Processed) + Send + Sync + 'static) {
-        let handler: Handler = Arc::new(handler);
-        lock(&self.inner.callbacks)
-            .handlers
-            .push(Arc::clone(&handler));
-        let known: Vec<(u64, Value)> = lock(&self.inner.state).pending.clone();
-        for (index, message) in known {
-            if self.offer(std::slice::from_ref(&handler), index, &message) {
-                self.mark_processed(index);
-            }
-        }
-    }
-
-    /// Offers one message to `handlers` in order; true once one processed it.
-    fn offer(&self, handlers: &[Handler], index: u64, message: &Value) -> bool {
-        for h in handlers {
-            let token = Processed {
-                index,
-                done: std::sync::atomic::AtomicBool::new(false),
-            };
-            h(&message.clone(), &token);
-            if token.done.load(std::sync::atomic::Ordering::SeqCst) {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Marks pending message `index` processed after its handler returned
-    /// (a remote game server acknowledging it later); the next save removes
-    /// it from the stored queue. False when no such message is pending.
-    pub fn mark_message_processed(&self, index: u64) -> bool {
-        let pending = lock(&self.inner.state)
-            .pending
-            .iter()
-            .any(|(i, _)| *i == index);
-        if pending {
-            self.mark_processed(index);
-        }
-        pending
-    }
-
-    fn mark_processed(&self, index: u64) {
-        let mut s = lock(&self.inner.state);
-        s.pending.retain(|(i, _)| *i != index);
-        if !s.processed.contains(&index) {
-            s.processed.push(index);
-        }
-    }
-
-    /// Takes in the message queue a save read back and offers new messages.
-    fn discover(&self, stored: &Value) {
-        let super::document::Stored::Profile(doc) = classify(Some(stored)) else {
-            return;
-        };
-        let fresh: Vec<(u64, Value)> = {
-            let mut s = lock(&self.inner.state);
-            let seen = s.seen_index;
-            let fresh: Vec<(u64, Value)> = doc
-                .messages
-                .entries
-                .iter()
-                .filter(|e| e.index() > seen)
-                .map(|e| (e.index(), e.payload().clone()))
-                .collect();
-            s.seen_index = s.seen_index.max(doc.messages.last_index);
-            s.pending.extend(fresh.iter().cloned());
-            fresh
-        };
-        let handlers: Vec<Handler> = lock(&self.inner.callbacks).handlers.clone();
-        for (index, message) in fresh {
-            if self.offer(&handlers, index, &message) {
-                self.mark_processed(index);
-            }
-        }
     }
 
     /// `OnSave`: runs right before every save; may change `Data`.
