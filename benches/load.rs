@@ -202,7 +202,9 @@ async fn client(http: Http, id: usize, stop: Arc<AtomicBool>) -> Stats {
     stats
 }
 
-/// Follows `topic` with long-polls from `cursor` until `stop`, then drains;
+/// Follows `topic` with long-polls from `cursor` until `stop` (set once
+/// every publisher has finished, so that a publish still in flight when
+/// the clock ran out is not missed), then drains;
 /// returns messages received and errors.
 async fn subscriber(
     http: Http,
@@ -214,7 +216,7 @@ async fn subscriber(
     let mut errors = Vec::new();
     loop {
         let draining = stop.load(Ordering::Relaxed);
-        let timeout = if draining { 0 } else { 5 };
+        let timeout = if draining { 0 } else { 2 };
         let path = format!(
             "/messaging-service/v1/universes/1/topics/load-{topic}/messages?cursor={cursor}&timeout={timeout}&limit=1000"
         );
@@ -277,6 +279,7 @@ async fn main() {
     );
     let http = Http::new(&server.url, API_KEY);
     let stop = Arc::new(AtomicBool::new(false));
+    let publishers_done = Arc::new(AtomicBool::new(false));
 
     let mut subscribers = Vec::new();
     for topic in 0..TOPICS {
@@ -290,7 +293,12 @@ async fn main() {
             let cursor = start.json()["cursor"].as_str().expect("cursor").to_owned();
             subscribers.push((
                 topic,
-                tokio::spawn(subscriber(http.clone(), topic, cursor, Arc::clone(&stop))),
+                tokio::spawn(subscriber(
+                    http.clone(),
+                    topic,
+                    cursor,
+                    Arc::clone(&publishers_done),
+                )),
             ));
         }
     }
@@ -316,6 +324,7 @@ async fn main() {
     for w in workers {
         stats.merge(w.await.expect("client"));
     }
+    publishers_done.store(true, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
     let mut delivery = Vec::new();
     for (topic, s) in subscribers {
