@@ -74,18 +74,7 @@ impl Query {
     /// UTF-8 is a 400 (never replaced by U+FFFD, which would name another
     /// key or store).
     pub fn parse(query: &str) -> Result<Self, ApiError> {
-        let decode = |part: &str| -> Result<String, ApiError> {
-            let spaced = part.replace('+', " ");
-            percent_encoding::percent_decode_str(&spaced)
-                .decode_utf8()
-                .map(std::borrow::Cow::into_owned)
-                .map_err(|_| {
-                    ApiError::bad_request(
-                        "Unknown",
-                        "the query string is not valid UTF-8 once percent-decoded",
-                    )
-                })
-        };
+        let decode = |part: &str| percent_decode(&part.replace('+', " "), "the query string");
         let mut pairs = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -176,18 +165,22 @@ pub fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h 
 pub fn path_segments(path: &str) -> Result<Vec<String>, ApiError> {
     path.trim_matches('/')
         .split('/')
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(std::borrow::Cow::into_owned)
-                .map_err(|_| {
-                    ApiError::bad_request(
-                        "Unknown",
-                        "the request path is not valid UTF-8 once percent-decoded",
-                    )
-                })
-        })
+        .map(|s| percent_decode(s, "the request path"))
         .collect()
+}
+
+/// Percent-decodes `text`; bytes that are not UTF-8 are a 400 naming
+/// `what`, never replaced by U+FFFD (which would name another key or store).
+fn percent_decode(text: &str, what: &str) -> Result<String, ApiError> {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| {
+            ApiError::bad_request(
+                "Unknown",
+                format!("{what} is not valid UTF-8 once percent-decoded"),
+            )
+        })
 }
 
 /// The answer for a path that matched no route: 405 when the path exists
