@@ -59,12 +59,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
     };
     let export_file = match &fixtures.export_on_exit {
         None => None,
-        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
-            CliError::Io(std::io::Error::new(
-                e.kind(),
-                format!("cannot create {} (--export-on-exit): {e}", path.display()),
-            ))
-        })?),
+        Some(path) => Some(crate::cli::create_output(path, " (--export-on-exit)")?),
     };
     let datastores = crate::cli::open_service(&config)?;
     let universe = config.server.universe;

@@ -12,7 +12,7 @@ mod profile;
 pub mod transfer;
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
@@ -325,7 +325,7 @@ fn store(
 }
 
 /// Reads an export file (`-` for stdin), validating every line.
-pub fn read_export(path: &std::path::Path) -> Result<Vec<transfer::Line>, CliError> {
+pub fn read_export(path: &Path) -> Result<Vec<transfer::Line>, CliError> {
     let name = path.display().to_string();
     if name == "-" {
         return transfer::read_lines(&mut std::io::stdin().lock(), "stdin");
@@ -363,6 +363,17 @@ fn backends(
 }
 
 /// Runs a command to completion.
+/// Creates (or truncates) the output file `path`; an error names the file
+/// and, when not empty, the flag it came from (`context`).
+pub(crate) fn create_output(path: &Path, context: &str) -> Result<std::fs::File, CliError> {
+    std::fs::File::create(path).map_err(|e| {
+        CliError::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot create {}{context}: {e}", path.display()),
+        ))
+    })
+}
+
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Serve {
         listen,
@@ -396,13 +407,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             let count = match out {
                 Some(path) => {
-                    let file = std::fs::File::create(&path).map_err(|e| {
-                        CliError::Io(std::io::Error::new(
-                            e.kind(),
-                            format!("cannot create {}: {e}", path.display()),
-                        ))
-                    })?;
-                    let mut file = std::io::BufWriter::new(file);
+                    let mut file = std::io::BufWriter::new(create_output(&path, "")?);
                     transfer::export(&service, universe, &datastores, &mut file).await?
                 }
                 None => {
