@@ -4,6 +4,7 @@
 //! Owns: nothing itself; it declares the modules. See `ARCHITECTURE.md` for
 //! the codemap and the dependency rule (plugins never depend on this crate).
 
+pub mod backoff;
 pub mod bus;
 pub mod cli;
 pub mod clock;
@@ -14,6 +15,7 @@ pub mod faults;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod opencloud;
 pub mod remote;
 pub mod serve;
 pub mod sessions;

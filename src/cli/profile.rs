@@ -15,7 +15,7 @@ use crate::bus::MessageBus;
 use crate::datastore::{DataStoreService, SortOrder};
 use crate::engine::document::{classify, Stored};
 use crate::engine::{Engine, EngineConfig};
-use crate::http::time_fmt::parse_time;
+use crate::opencloud::time::parse_time;
 
 /// The `profile` subcommands.
 #[derive(Debug, Subcommand)]

@@ -16,7 +16,6 @@ mod messaging;
 pub mod request;
 mod session_api;
 mod sse;
-pub mod time_fmt;
 mod v1;
 mod v2;
 

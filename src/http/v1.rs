@@ -17,12 +17,12 @@ use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 use super::request::{self, set_header, Body, Query};
-use super::time_fmt::{body_time, header_time, parse_time};
 use super::AppState;
 use crate::datastore::{
     parse_value_text, user_ids_from_json, validate, DataStore, Entry, KeyInfo, ListKeysOptions,
     ListVersionsOptions, Precondition, SetOutcome, SortOrder, VersionId, WriteOptions,
 };
+use crate::opencloud::time::{body_time, header_time, parse_time};
 
 fn md5_base64(bytes: &[u8]) -> String {
     STANDARD.encode(Md5::digest(bytes))

@@ -15,12 +15,12 @@ use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
 use super::request::{self, Body, Query};
-use super::time_fmt::{body_time, parse_time};
 use super::AppState;
 use crate::datastore::{
     user_ids_from_json, validate, DataStore, Entry, ListKeysOptions, ListVersionsOptions,
     Precondition, SetOutcome, SortOrder, VersionId, WriteOptions,
 };
+use crate::opencloud::time::{body_time, parse_time};
 
 /// Where an entry lives, as the path named it.
 struct Place<'a> {

@@ -22,7 +22,7 @@ use crate::datastore::{
     ListKeysOptions, ListVersionsOptions, Listing, Precondition, SetOutcome, SortOrder, Transform,
     VersionId, VersionSummary, WriteOptions,
 };
-use crate::http::time_fmt::{body_time, parse_time};
+use crate::opencloud::time::{body_time, parse_time};
 
 /// Conflicting writes an `update` tolerates before giving up.
 const MAX_ATTEMPTS: usize = 1000;
