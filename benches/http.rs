@@ -15,7 +15,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use profilestore::http::spawn_test_server;
+use profilestore::testing::spawn_test_server;
 
 const CLIENTS: usize = 16;
 const VALUE: &str = r#"{"Coins":1250,"Level":17,"Items":["Sword","Shield","Potion"]}"#;

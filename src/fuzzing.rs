@@ -11,5 +11,6 @@ pub use crate::datastore::validate;
 pub use crate::datastore::{parse_value_str, parse_value_text, user_ids_from_json, VersionId};
 pub use crate::engine::document::{classify, Stored};
 pub use crate::http::request::{header_text, path_segments, Query};
-pub use crate::http::{memory_state, serve_io, AppState, Limits};
+pub use crate::http::{serve_io, AppState, Limits};
 pub use crate::opencloud::time::{body_time, header_time, parse_time};
+pub use crate::testing::memory_state;

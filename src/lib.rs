@@ -12,6 +12,7 @@ pub mod config;
 pub mod datastore;
 pub mod engine;
 pub mod faults;
+#[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
@@ -20,6 +21,8 @@ pub mod remote;
 pub mod serve;
 pub mod sessions;
 pub mod storage;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use clock::Clock;
 pub use profilestore_plugin_api as plugin_api;

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hyper::{Method, StatusCode};
-use profilestore::http::{spawn_test_server, TestServer};
+use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::Value;
 use support::send;
 use tokio::io::AsyncWriteExt;

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hyper::{Method, StatusCode};
 use md5::{Digest, Md5};
-use profilestore::http::spawn_test_server;
+use profilestore::testing::spawn_test_server;
 use serde_json::{json, Value};
 use support::send;
 

@@ -3,7 +3,7 @@
 mod support;
 
 use hyper::{Method, StatusCode};
-use profilestore::http::spawn_test_server;
+use profilestore::testing::spawn_test_server;
 use serde_json::{json, Value};
 use support::send;
 

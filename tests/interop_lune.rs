@@ -24,7 +24,7 @@ use std::time::Duration;
 use harness::{lune_setup, run_script};
 use hyper::{Method, StatusCode};
 use profilestore::engine::{EndReason, Engine, EngineConfig, ProfileStore, StartOptions};
-use profilestore::http::{spawn_test_server, TestServer};
+use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Map, Value};
 use support::send;
 

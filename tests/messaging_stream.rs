@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use profilestore::http::spawn_test_server;
+use profilestore::testing::spawn_test_server;
 use serde_json::json;
 use support::send;
 

@@ -11,8 +11,8 @@ use profilestore::datastore::{
     SetOutcome, SortOrder, Transform, WriteOptions,
 };
 use profilestore::engine::{Engine, EngineConfig, StartOptions};
-use profilestore::http::{spawn_test_server, spawn_test_server_on, TestServer};
 use profilestore::remote::{RemoteClient, RemoteError};
+use profilestore::testing::{spawn_test_server, spawn_test_server_on, TestServer};
 use serde_json::{json, Value};
 
 fn remote(server: &TestServer) -> DataStoreService {

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use hyper::{Method, StatusCode};
 use profilestore::http::request::BODY_READ_TIMEOUT;
-use profilestore::http::{
-    check_bind_safety, spawn_test_server, spawn_test_server_with, Limits, HEADER_READ_TIMEOUT,
-};
+use profilestore::http::{check_bind_safety, Limits, HEADER_READ_TIMEOUT};
+use profilestore::testing::{spawn_test_server, spawn_test_server_with};
 use serde_json::Value;
 use support::send;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use profilestore::http::{spawn_test_server, TestServer};
+use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Value};
 use support::{send, Answer};
 

@@ -2,8 +2,7 @@
 //!
 //! Owns: accepting connections (hyper, HTTP/1.1), routing, authentication,
 //! request ids, graceful shutdown, the listen-address safety rule, the
-//! resource limits ([`Limits`]), and a test helper that starts a server on
-//! a free port. Invariants: every request is authenticated before it is
+//! resource limits ([`Limits`]). Invariants: every request is authenticated before it is
 //! routed (when keys are configured); without an API key the server only
 //! listens on loopback; at most `max_connections` connections are served
 //! at once (the rest wait in the listen backlog); a connection that takes
@@ -35,9 +34,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use crate::bus::{BusConfig, MessageBus};
-use crate::clock::Clock;
-use crate::datastore::{DataStoreConfig, DataStoreService};
+use crate::bus::MessageBus;
+use crate::datastore::DataStoreService;
 use error::{ApiError, Style};
 use request::{Body, Query};
 
@@ -343,100 +341,4 @@ pub async fn run(
         .await
         .map_err(|e| HttpError::Io(std::io::Error::other(format!("final flush failed: {e}"))))?;
     Ok(())
-}
-
-/// A server started by [`spawn_test_server`].
-#[derive(Debug)]
-pub struct TestServer {
-    /// Base URL, e.g. `http://127.0.0.1:54321`.
-    pub url: String,
-    /// The API key it accepts.
-    pub api_key: String,
-    /// Its DataStore service (to inspect or seed data directly).
-    pub datastores: DataStoreService,
-    /// Its bus.
-    pub bus: MessageBus,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), HttpError>>>,
-}
-
-impl TestServer {
-    /// Stops the server gracefully and waits for it.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-/// Starts an in-process server on a free loopback port with a memory store
-/// and a random API key, for integration tests.
-pub async fn spawn_test_server() -> TestServer {
-    spawn_test_server_with(Limits::default()).await
-}
-
-/// [`spawn_test_server`] with other caps.
-pub async fn spawn_test_server_with(limits: Limits) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a loopback port");
-    let key = uuid::Uuid::new_v4().simple().to_string();
-    start_test_server(listener, key, limits).await
-}
-
-/// Like [`spawn_test_server`], on a given listener and key (to restart a
-/// server on the same address in reconnection tests).
-pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> TestServer {
-    start_test_server(listener, api_key, Limits::default()).await
-}
-
-/// A server's state on a fresh memory store accepting `api_key` (what
-/// [`spawn_test_server`] serves), with the sender that closes it.
-#[doc(hidden)]
-pub fn memory_state(api_key: String, limits: Limits) -> (AppState, watch::Sender<bool>) {
-    let clock = Clock::system();
-    let datastores = DataStoreService::new(
-        Arc::new(profilestore_memory::MemoryPlugin::new()),
-        clock.clone(),
-        DataStoreConfig::default(),
-    );
-    let bus = MessageBus::new(clock, BusConfig::default());
-    let (closing, closing_rx) = watch::channel(false);
-    let sessions = crate::sessions::SessionHost::new(
-        datastores.clone(),
-        bus.clone(),
-        crate::sessions::HostConfig::default(),
-    );
-    let state = AppState {
-        sessions,
-        datastores,
-        bus,
-        api_keys: vec![api_key],
-        max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
-        closing: closing_rx,
-        limits,
-    };
-    (state, closing)
-}
-
-async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
-    let url = format!("http://{}", listener.local_addr().expect("local address"));
-    let (state, closing) = memory_state(api_key.clone(), limits);
-    state.sessions.spawn_reaper();
-    let (datastores, bus) = (state.datastores.clone(), state.bus.clone());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(listener, state, closing, async {
-        let _ = stopped.await;
-    }));
-    TestServer {
-        url,
-        api_key,
-        datastores,
-        bus,
-        stop: Some(stop),
-        task: Some(task),
-    }
 }

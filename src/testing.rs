@@ -1,0 +1,114 @@
+//! Test support: in-process servers on a memory store, for this crate's
+//! integration tests, benches and fuzz targets (feature `test-support`,
+//! never part of a release build's API).
+//!
+//! Owns: [`TestServer`] and the ways to start one, and [`memory_state`], the
+//! state such a server serves. Invariants: a test server listens on
+//! loopback only, accepts one random API key, and shuts down gracefully
+//! (final saves, then a storage flush) when asked.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::bus::{BusConfig, MessageBus};
+use crate::clock::Clock;
+use crate::datastore::{DataStoreConfig, DataStoreService};
+use crate::http::{run, AppState, HttpError, Limits};
+
+/// A server started by [`spawn_test_server`].
+#[derive(Debug)]
+pub struct TestServer {
+    /// Base URL, e.g. `http://127.0.0.1:54321`.
+    pub url: String,
+    /// The API key it accepts.
+    pub api_key: String,
+    /// Its DataStore service (to inspect or seed data directly).
+    pub datastores: DataStoreService,
+    /// Its bus.
+    pub bus: MessageBus,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), HttpError>>>,
+}
+
+impl TestServer {
+    /// Stops the server gracefully and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts an in-process server on a free loopback port with a memory store
+/// and a random API key, for integration tests.
+pub async fn spawn_test_server() -> TestServer {
+    spawn_test_server_with(Limits::default()).await
+}
+
+/// [`spawn_test_server`] with other caps.
+pub async fn spawn_test_server_with(limits: Limits) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    start_test_server(listener, key, limits).await
+}
+
+/// Like [`spawn_test_server`], on a given listener and key (to restart a
+/// server on the same address in reconnection tests).
+pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> TestServer {
+    start_test_server(listener, api_key, Limits::default()).await
+}
+
+/// A server's state on a fresh memory store accepting `api_key` (what
+/// [`spawn_test_server`] serves), with the sender that closes it.
+#[doc(hidden)]
+pub fn memory_state(api_key: String, limits: Limits) -> (AppState, watch::Sender<bool>) {
+    let clock = Clock::system();
+    let datastores = DataStoreService::new(
+        Arc::new(profilestore_memory::MemoryPlugin::new()),
+        clock.clone(),
+        DataStoreConfig::default(),
+    );
+    let bus = MessageBus::new(clock, BusConfig::default());
+    let (closing, closing_rx) = watch::channel(false);
+    let sessions = crate::sessions::SessionHost::new(
+        datastores.clone(),
+        bus.clone(),
+        crate::sessions::HostConfig::default(),
+    );
+    let state = AppState {
+        sessions,
+        datastores,
+        bus,
+        api_keys: vec![api_key],
+        max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
+        closing: closing_rx,
+        limits,
+    };
+    (state, closing)
+}
+
+async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    let (state, closing) = memory_state(api_key.clone(), limits);
+    state.sessions.spawn_reaper();
+    let (datastores, bus) = (state.datastores.clone(), state.bus.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, state, closing, async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        url,
+        api_key,
+        datastores,
+        bus,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
