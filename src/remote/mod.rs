@@ -9,10 +9,10 @@
 //! the only source of truth (nothing is cached across calls); every failure
 //! to reach it is a transient, retryable error.
 
-pub(crate) mod bus;
 mod client;
 pub(crate) mod datastore;
 
+pub(crate) use client::{enc, status_error};
 pub use client::{Answer, RemoteClient, RemoteError};
 
 use profilestore_plugin_api::{

@@ -10,28 +10,29 @@
 //! message published right after `subscribe` returned is not missed.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::client::{enc, status_error, RemoteClient};
-use crate::bus::{BusError, BusMessage, MessageBus};
+use super::hub::Hub;
+use super::{BusError, BusMessage};
+use crate::backoff::Backoff;
+use crate::remote::{enc, status_error, RemoteClient};
 
 /// How long one long-poll may wait on the server.
 const POLL_WAIT_SECS: u64 = 20;
-/// Longest pause between attempts after failures.
+/// First and longest pause between attempts after failures.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// The remote side of a bus.
-#[derive(Debug)]
-pub(crate) struct Link {
+#[derive(Clone, Debug)]
+pub(super) struct Link {
     client: RemoteClient,
     pollers: Arc<Mutex<HashSet<String>>>,
 }
@@ -50,7 +51,7 @@ fn enc_path(segment: &str) -> String {
 }
 
 impl Link {
-    pub(crate) fn new(client: RemoteClient) -> Self {
+    pub(super) fn new(client: RemoteClient) -> Self {
         Link {
             client,
             pollers: Arc::default(),
@@ -58,7 +59,7 @@ impl Link {
     }
 
     /// Publishes on the server (limits were checked by the caller).
-    pub(crate) async fn publish(&self, topic: &str, data: &Value) -> Result<(), BusError> {
+    pub(super) async fn publish(&self, topic: &str, data: &Value) -> Result<(), BusError> {
         let body = Bytes::from(json!({ "message": data }).to_string());
         let answer = self
             .client
@@ -73,16 +74,16 @@ impl Link {
     }
 
     /// Starts the poller of `topic` unless it runs already.
-    pub(crate) fn ensure_poller(&self, bus: &MessageBus, topic: &str) {
-        if !lock(&self.pollers).insert(topic.to_owned()) {
+    pub(super) fn ensure_poller(&self, hub: &Arc<Hub>, topic: &str) {
+        if !self.pollers.lock().insert(topic.to_owned()) {
             return;
         }
         let poller = Poller {
             client: self.client.clone(),
-            bus: bus.downgrade(),
+            hub: Arc::downgrade(hub),
             pollers: Arc::clone(&self.pollers),
             topic: topic.to_owned(),
-            since_ms: bus.clock().now_ms(),
+            since_ms: hub.clock().now_ms(),
         };
         tokio::spawn(poller.run());
     }
@@ -90,20 +91,21 @@ impl Link {
 
 struct Poller {
     client: RemoteClient,
-    bus: Weak<crate::bus::Inner>,
+    /// Weak, so a poller never keeps a dropped bus alive.
+    hub: Weak<Hub>,
     pollers: Arc<Mutex<HashSet<String>>>,
     topic: String,
     since_ms: i64,
 }
 
 impl Poller {
-    /// The bus, while someone still listens to the topic; otherwise the
+    /// The hub, while someone still listens to the topic; otherwise the
     /// poller deregisters (under the same lock `ensure_poller` takes, so a
     /// new subscription either sees it running or starts a new one).
-    fn listening_bus(&self) -> Option<MessageBus> {
-        let mut pollers = lock(&self.pollers);
-        match MessageBus::upgrade(&self.bus) {
-            Some(bus) if bus.subscriber_count(&self.topic) > 0 => Some(bus),
+    fn listening_hub(&self) -> Option<Arc<Hub>> {
+        let mut pollers = self.pollers.lock();
+        match self.hub.upgrade() {
+            Some(hub) if hub.subscriber_count(&self.topic) > 0 => Some(hub),
             _ => {
                 pollers.remove(&self.topic);
                 None
@@ -113,8 +115,8 @@ impl Poller {
 
     async fn run(self) {
         let mut cursor: Option<String> = None;
-        let mut backoff = Duration::from_millis(100);
-        while self.listening_bus().is_some() {
+        let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF).with_jitter(0.5);
+        while self.listening_hub().is_some() {
             let position = match &cursor {
                 Some(c) => format!("cursor={}", enc(c)),
                 None => format!("since={}", self.since_ms),
@@ -144,12 +146,12 @@ impl Poller {
                         .cloned()
                         .and_then(|m| serde_json::from_value(m).ok())
                         .unwrap_or_default();
-                    if let Some(bus) = MessageBus::upgrade(&self.bus) {
+                    if let Some(hub) = self.hub.upgrade() {
                         for m in &messages {
-                            bus.deliver_local(&self.topic, m);
+                            hub.deliver_local(&self.topic, m);
                         }
                     }
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     None
                 }
                 Ok(answer) => Some(status_error(&answer)),
@@ -157,8 +159,7 @@ impl Poller {
             };
             if let Some(e) = failure {
                 tracing::warn!(topic = %self.topic, error = %e, "message poll failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                tokio::time::sleep(backoff.fail()).await;
             }
         }
     }

@@ -1,0 +1,252 @@
+//! The messaging bus: MessagingService.
+//!
+//! Owns: the [`MessageBus`] facade, its settings and errors, and the choice
+//! of delivery. Every bus has a local [`hub`] (its subscriptions, retention
+//! log and faults); a [`Delivery`] decides where publishes go and where the
+//! subscribed topics' messages come from:
+//! - `Local`: this process is the service; publishing delivers to the hub;
+//! - `Remote`: a profilestore server elsewhere is the service
+//!   ([`remote`]): publishing posts to it and each subscribed topic is
+//!   long-polled into the hub.
+//!
+//! Adding a delivery (e.g. a database-backed log shared by several nodes)
+//! means one new `Delivery` variant with its `publish` and `subscribed`
+//! arms; the hub and the facade stay as they are.
+//!
+//! Invariants:
+//! - a topic is 1..=80 characters; a message is at most 1024 bytes of
+//!   compact JSON; a rejected publish delivers and retains nothing (checked
+//!   here, before any delivery, so every delivery refuses the same input);
+//! - the hub's invariants (ordering, slow subscribers, retention) hold for
+//!   every delivery;
+//! - no lock is held across an `.await`.
+
+mod hub;
+mod remote;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::Clock;
+use hub::Hub;
+pub use hub::Subscription;
+
+/// Limits and retention of the bus.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BusConfig {
+    /// Largest message, in bytes of compact JSON (Roblox: 1 kB).
+    pub max_message_bytes: usize,
+    /// Longest topic, in characters (Roblox: 80).
+    pub max_topic_chars: usize,
+    /// Messages a subscription may have waiting before the oldest is dropped.
+    pub subscriber_queue: usize,
+    /// Messages kept per topic for cursor reads.
+    pub retention_messages: usize,
+    /// How long messages are kept for cursor reads.
+    pub retention: Duration,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            max_message_bytes: 1024,
+            max_topic_chars: 80,
+            subscriber_queue: 256,
+            retention_messages: 1000,
+            retention: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What a subscriber receives (`{Data, Sent}` in Luau).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusMessage {
+    /// The published value.
+    pub data: Value,
+    /// When it was published, Unix seconds.
+    pub sent: i64,
+}
+
+/// Why a publish or subscribe was refused. The texts are profilestore's own:
+/// Roblox documents none for these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The topic is empty.
+    #[error("MessagingService: topic name can't be empty.")]
+    TopicEmpty,
+    /// The topic is longer than the limit.
+    #[error("MessagingService: topic name is {chars} characters; the limit is {limit}.")]
+    TopicTooLong {
+        /// Its length in characters.
+        chars: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The message is larger than the limit.
+    #[error("MessagingService: message is {bytes} bytes of JSON; the limit is {limit}.")]
+    MessageTooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A remote bus could not reach its server (transient: retry).
+    #[error("MessagingService: {0}")]
+    Remote(crate::remote::RemoteError),
+}
+
+/// Faults injected into delivery (chaos tests). Retention is not affected.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BusFaults {
+    /// Probability that a delivery to one subscriber is silently lost.
+    pub drop_rate: f64,
+    /// Delivery delay, when set.
+    pub delay: Option<Duration>,
+    /// Seed of the random choices, for reproducible runs.
+    pub seed: u64,
+}
+
+/// What injected faults did to deliveries (one delivery per subscriber).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BusFaultCounts {
+    /// Deliveries silently lost.
+    pub dropped: u64,
+    /// Deliveries held back by the fault delay.
+    pub delayed: u64,
+}
+
+/// Where a bus's publishes go and its subscribed topics come from.
+#[derive(Clone, Debug)]
+enum Delivery {
+    /// This process is the service.
+    Local,
+    /// A profilestore server elsewhere is the service.
+    Remote(remote::Link),
+}
+
+/// The bus; clones share it.
+#[derive(Clone, Debug)]
+pub struct MessageBus {
+    hub: Arc<Hub>,
+    delivery: Delivery,
+}
+
+impl MessageBus {
+    /// A bus on `clock`, served in this process.
+    pub fn new(clock: Clock, config: BusConfig) -> Self {
+        MessageBus {
+            hub: Arc::new(Hub::new(clock, config)),
+            delivery: Delivery::Local,
+        }
+    }
+
+    /// A bus whose topics live on the profilestore server behind `client`:
+    /// publishing posts to it, and each subscribed topic is long-polled
+    /// (resuming from its cursor after a dropped connection) and fed to
+    /// the local subscriptions. Only messages published after a
+    /// subscription was made reach it.
+    pub fn remote(client: crate::remote::RemoteClient, clock: Clock, config: BusConfig) -> Self {
+        MessageBus {
+            hub: Arc::new(Hub::new(clock, config)),
+            delivery: Delivery::Remote(remote::Link::new(client)),
+        }
+    }
+
+    /// The bus's clock.
+    pub fn clock(&self) -> &Clock {
+        self.hub.clock()
+    }
+
+    /// Number of local subscriptions on `topic`.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.hub.subscriber_count(topic)
+    }
+
+    /// The text of cursor `n` (`<bus epoch>-<n>`).
+    pub fn cursor_text(&self, n: u64) -> String {
+        self.hub.cursor_text(n)
+    }
+
+    /// Reads a cursor text: `Some(n)` for this bus's cursors and bare
+    /// numbers; `Some(0)` (everything retained) for a cursor of another bus
+    /// (issued before a restart), so a resuming reader misses nothing;
+    /// `None` when it is not a cursor at all.
+    pub fn parse_cursor(&self, text: &str) -> Option<u64> {
+        self.hub.parse_cursor(text)
+    }
+
+    /// The cursor just before the first retained message of `topic`
+    /// published at or after `since_ms` (the current end if none).
+    pub fn cursor_at(&self, topic: &str, since_ms: i64) -> Result<u64, BusError> {
+        self.hub.cursor_at(topic, since_ms)
+    }
+
+    /// Sets (or, with the default, clears) delivery faults.
+    pub fn set_faults(&self, faults: BusFaults) {
+        self.hub.set_faults(faults);
+    }
+
+    /// Deliveries the injected faults dropped and delayed so far.
+    pub fn fault_counts(&self) -> BusFaultCounts {
+        self.hub.fault_counts()
+    }
+
+    /// `PublishAsync`: delivers `data` to the topic's subscribers and keeps
+    /// it for cursor reads.
+    pub async fn publish(&self, topic: &str, data: &Value) -> Result<(), BusError> {
+        self.hub.check_topic(topic)?;
+        let bytes = serde_json::to_string(data).map_or(usize::MAX, |t| t.len());
+        let limit = self.hub.config().max_message_bytes;
+        if bytes > limit {
+            return Err(BusError::MessageTooLarge { bytes, limit });
+        }
+        match &self.delivery {
+            Delivery::Local => {
+                self.hub.publish_local(topic, data);
+                Ok(())
+            }
+            Delivery::Remote(link) => link.publish(topic, data).await,
+        }
+    }
+
+    /// `SubscribeAsync`: receives every later message on `topic`.
+    pub fn subscribe(&self, topic: &str) -> Result<Subscription, BusError> {
+        let subscription = self.hub.subscribe(topic)?;
+        match &self.delivery {
+            Delivery::Local => {}
+            Delivery::Remote(link) => link.ensure_poller(&self.hub, topic),
+        }
+        Ok(subscription)
+    }
+
+    /// Retained messages after `cursor`, at most `max`, and the cursor to
+    /// continue from. `None` starts at the current end (returns no message).
+    pub fn read_since(
+        &self,
+        topic: &str,
+        cursor: Option<u64>,
+        max: usize,
+    ) -> Result<(Vec<BusMessage>, u64), BusError> {
+        self.hub.read_since(topic, cursor, max)
+    }
+
+    /// Like [`MessageBus::read_since`], waiting up to `timeout` for at least
+    /// one message.
+    pub async fn wait_since(
+        &self,
+        topic: &str,
+        cursor: Option<u64>,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<(Vec<BusMessage>, u64), BusError> {
+        self.hub.wait_since(topic, cursor, max, timeout).await
+    }
+
+    /// Number of topics currently held (for tests and metrics).
+    pub fn topic_count(&self) -> usize {
+        self.hub.topic_count()
+    }
+}
