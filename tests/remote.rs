@@ -382,3 +382,52 @@ async fn the_engine_hands_a_profile_between_a_local_and_a_remote_server() {
     local_engine.shutdown().await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn calls_open_cloud_lacks_say_so_and_change_nothing() {
+    let server = spawn_test_server().await;
+    let service = remote(&server);
+    assert!(
+        service.storage().is_none(),
+        "a remote service has no local storage"
+    );
+    assert!(service.remote_client().is_some());
+    let ds = service.data_store(1, "S", "global").expect("ds");
+    let info = ds
+        .set("k", &json!(1), &WriteOptions::default())
+        .await
+        .expect("set");
+    match ds.remove_version("k", &info.version).await {
+        Err(DataStoreError::Remote(RemoteError::Unsupported { what })) => {
+            assert!(what.contains("version"), "{what}");
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    let err = service.purge_expired().await.expect_err("remote purge");
+    assert!(err.is_caller_error(), "retrying cannot help: {err}");
+    assert!(err.to_string().contains("on the server itself"), "{err}");
+    let local = server.datastores.data_store(1, "S", "global").expect("ds");
+    assert_eq!(
+        local
+            .get_version("k", &info.version)
+            .await
+            .expect("read")
+            .map(|e| e.value),
+        Some(json!(1)),
+        "the version is still there"
+    );
+    service.flush().await.expect("a remote flush is a no-op");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_all_scopes_key_without_a_slash_fails_the_same_way_locally_and_remotely() {
+    let server = spawn_test_server().await;
+    let remote_ds = remote(&server).data_store_all_scopes(1, "S").expect("ds");
+    let local_ds = server.datastores.data_store_all_scopes(1, "S").expect("ds");
+    let r = remote_ds.get("noslash").await.expect_err("remote");
+    let l = local_ds.get("noslash").await.expect_err("local");
+    assert!(matches!(r, DataStoreError::InvalidScope(_)), "{r:?}");
+    assert_eq!(r.to_string(), l.to_string());
+    server.shutdown().await;
+}

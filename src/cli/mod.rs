@@ -549,6 +549,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             );
         }
     }
-    service.storage().call(|p| p.flush()).await?;
+    service.flush().await?;
     Ok(())
 }

@@ -2,8 +2,10 @@
 //!
 //! Owns: the API the engine and the HTTP server use ([`DataStoreService`],
 //! [`DataStore`]), key info, version ids in Roblox's format, listing cursors,
-//! the limits of Roblox (checked before anything is stored) and the version
-//! retention policy.
+//! the limits of Roblox (checked before anything is stored), the version
+//! retention policy, and the backend seam: a service is `Local` (a storage
+//! plugin in this process, `local/`) or `Remote` (a profilestore server over
+//! Open Cloud v1, `remote.rs`); `ops.rs` dispatches each call to one of them.
 //! Invariants:
 //! - every write replaces user ids and metadata, as Roblox does;
 //! - a rejected call stores nothing;
@@ -14,12 +16,11 @@
 
 mod cursor;
 mod error;
-mod latest_cache;
-mod listing;
+mod local;
 mod ops;
+mod remote;
 pub mod validate;
 pub mod version_id;
-mod versions;
 
 pub(crate) use cursor::fingerprint;
 pub use error::DataStoreError;
@@ -33,7 +34,6 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
-use crate::storage::Storage;
 
 /// Result alias of the DataStore layer.
 pub type DsResult<T> = Result<T, DataStoreError>;
@@ -199,12 +199,49 @@ pub use profilestore_plugin_api::DataStoreInfo;
 /// Entry point of the DataStore layer (`DataStoreService`): one per storage.
 #[derive(Clone, Debug)]
 pub struct DataStoreService {
-    storage: Storage,
+    backend: Backend,
     clock: Clock,
     config: Arc<DataStoreConfig>,
-    latest: latest_cache::LatestCache,
-    /// Set when every call goes to a remote server instead of `storage`.
-    remote: Option<crate::remote::RemoteClient>,
+}
+
+/// Where a service's data lives. Each public call of [`DataStore`] picks its
+/// arm once (see `ops.rs`).
+///
+/// To add a backend: a new variant whose module implements every call of
+/// `ops.rs` with the same meaning (validating with [`validate`] and
+/// [`DataStore::scope_and_key`] before anything is sent or stored), one arm
+/// per call in `ops.rs`, and a constructor on [`DataStoreService`]. A new
+/// *database* is not a backend: it is a storage plugin under `Local`.
+#[derive(Clone, Debug)]
+enum Backend {
+    /// A storage plugin in this process (with the latest-version cache).
+    Local(local::Local),
+    /// A profilestore server elsewhere, over Open Cloud v1.
+    Remote(crate::remote::RemoteClient),
+}
+
+/// How many conflicting writes a read-modify-write (`UpdateAsync`,
+/// `IncrementAsync`, a conditional set, `RemoveAsync`) tolerates before it
+/// gives up on a hot key. A conflict only happens when another write landed,
+/// so any cap is reached only under sustained contention; the caps differ by
+/// what one retry costs.
+#[derive(Debug)]
+struct RetryCap;
+
+impl RetryCap {
+    /// Local: a retry is one compare-and-swap on the plugin (microseconds),
+    /// so 10 000 retries are still well under a second of trying.
+    const LOCAL: usize = 10_000;
+    /// Remote: a retry is a read and a conditional write over HTTP (about a
+    /// millisecond each on loopback), so 1000 retries already mean seconds.
+    const REMOTE: usize = 1000;
+}
+
+/// The error of a read-modify-write that kept conflicting (both backends).
+fn gave_up(call: &str, key: &str, attempts: usize) -> DataStoreError {
+    DataStoreError::Storage(profilestore_plugin_api::StorageError::Unavailable(format!(
+        "{call} gave up on key `{key}` after {attempts} conflicting writes"
+    )))
 }
 
 /// A handle on one data store and scope (`GlobalDataStore`/`DataStore`).

@@ -1,164 +1,78 @@
-//! The core DataStore operations: Roblox's semantics as compare-and-swap
-//! loops over the storage plugin.
+//! The public DataStore API and its dispatch to the backend.
 //!
 //! Owns: constructing services and data stores, addressing (scopes and
-//! AllScopes `scope/key`), `get`, `set`/`set_with`, `update`, `increment`
-//! and `remove` (version reads are in `versions`, listings in `listing`).
-//! Invariants: every read-modify-write commits with `Expect::Current(<the
-//! version it read>)` and, on conflict, starts again from the version the
-//! plugin returned, so a transform only ever sees one stored version; a
-//! decision to write nothing (cancel, already removed, precondition failed)
-//! is only returned after it was taken on a version read from storage, never
-//! on a cached guess alone; inputs are validated before the first storage
-//! call; all storage calls go through `Storage::call`.
+//! AllScopes `scope/key`, validated in one place for every backend), and
+//! each public call's choice of backend. Invariants: every call validates
+//! its addressing before it reaches a backend; a backend is chosen by the
+//! service's [`Backend`] alone, never by a flag; what a call means is the
+//! backend's (local: `local/`; remote: `remote.rs`), documented here once.
 
 use std::sync::Arc;
 
-use profilestore_plugin_api::{
-    Commit, CommitOutcome, EntryId, Expect, NewVersion, StorageError, StoragePlugin, StoreId,
-    Supersede, VersionRecord,
-};
-use serde_json::{Map, Value};
+use profilestore_plugin_api::{EntryId, PurgeStats, StoragePlugin, StoreId};
+use serde_json::Value;
 
-use super::validate;
-use super::version_id::{format_version, VersionId};
+use super::local::Local;
 use super::{
-    DataStore, DataStoreConfig, DataStoreError, DataStoreService, DsResult, Entry, KeyInfo,
-    Precondition, Retention, SetOutcome, Transform, WriteOptions,
+    remote, validate, Backend, DataStore, DataStoreConfig, DataStoreError, DataStoreInfo,
+    DataStoreService, DsResult, Entry, KeyInfo, KeyName, ListKeysOptions, ListVersionsOptions,
+    Listing, Precondition, SetOutcome, Transform, VersionSummary, WriteOptions,
 };
 use crate::clock::Clock;
-
-/// Read-modify-write attempts before giving up on a hot key.
-const MAX_ATTEMPTS: usize = 10_000;
-/// Largest page of key and data store listings.
-pub(super) const MAX_LIST_PAGE: usize = 1000;
-
-/// The page size to use: `default` for 0, else `requested` up to `max`
-/// (`InvalidPageSize` above it).
-pub(super) fn page_size(requested: usize, default: usize, max: usize) -> DsResult<usize> {
-    match requested {
-        0 => Ok(default),
-        n if n <= max => Ok(n),
-        _ => Err(DataStoreError::InvalidPageSize { max }),
-    }
-}
-
-pub(super) fn corrupt(what: &str, detail: impl std::fmt::Display) -> DataStoreError {
-    DataStoreError::Storage(StorageError::Corrupt {
-        what: what.to_owned(),
-        detail: detail.to_string(),
-    })
-}
-
-fn key_info(record: &VersionRecord) -> DsResult<KeyInfo> {
-    let metadata = if record.metadata.is_empty() {
-        Map::new()
-    } else {
-        serde_json::from_str(&record.metadata).map_err(|e| corrupt("metadata", e))?
-    };
-    Ok(KeyInfo {
-        created_ms: record.info.key_created_ms,
-        updated_ms: record.info.created_ms,
-        version: format_version(&record.info),
-        user_ids: record.user_ids.clone(),
-        metadata,
-    })
-}
-
-/// The live entry of a record (`None` for a tombstone).
-pub(super) fn live_entry(record: &VersionRecord) -> DsResult<Option<Entry>> {
-    if record.info.deleted {
-        return Ok(None);
-    }
-    let value = serde_json::from_str(&record.value).map_err(|e| corrupt("value", e))?;
-    Ok(Some(Entry {
-        value,
-        info: key_info(record)?,
-    }))
-}
-
-/// Validates a write and returns the exact version to store.
-fn check_write(value: &Value, options: &WriteOptions) -> DsResult<NewVersion> {
-    validate::user_ids(&options.user_ids)?;
-    let metadata = validate::metadata(&options.metadata)?;
-    Ok(NewVersion {
-        deleted: false,
-        value: validate::value(value)?,
-        user_ids: options.user_ids.clone(),
-        metadata,
-    })
-}
-
-/// The error of a read-modify-write that kept conflicting.
-fn gave_up(call: &str, key: &str) -> DataStoreError {
-    DataStoreError::Storage(StorageError::Unavailable(format!(
-        "{call} gave up on key `{key}` after {MAX_ATTEMPTS} conflicting writes"
-    )))
-}
-
-/// The version a read-modify-write starts from.
-#[derive(Debug)]
-struct Snapshot {
-    /// The latest version (tombstones included), `None` when there is none.
-    record: Option<Arc<VersionRecord>>,
-    /// True when read from storage (or returned by a conflicting commit);
-    /// false when taken from the latest-version cache, which may be stale.
-    from_storage: bool,
-}
-
-impl Snapshot {
-    /// A snapshot the storage just returned.
-    fn stored(record: Option<VersionRecord>) -> Self {
-        Snapshot {
-            record: record.map(Arc::new),
-            from_storage: true,
-        }
-    }
-
-    /// The sequence a commit on this snapshot expects to be current.
-    fn seq(&self) -> Option<u64> {
-        self.record.as_ref().map(|r| r.info.seq)
-    }
-}
+use crate::remote::RemoteClient;
+use crate::storage::Storage;
 
 impl DataStoreService {
-    /// A service over a plugin, with a clock and settings.
+    /// A service over a plugin in this process, with a clock and settings.
     pub fn new(plugin: Arc<dyn StoragePlugin>, clock: Clock, config: DataStoreConfig) -> Self {
+        let config = Arc::new(config);
         DataStoreService {
-            storage: crate::storage::Storage::new(plugin),
+            backend: Backend::Local(Local::new(plugin, clock.clone(), Arc::clone(&config))),
             clock,
-            config: Arc::new(config),
-            latest: super::latest_cache::LatestCache::default(),
-            remote: None,
+            config,
         }
     }
 
     /// A service whose every call goes to the profilestore server behind
     /// `client` (Open Cloud v1). `clock` is only used for local checks
     /// (time-bounded queries); the server stamps versions with its own.
-    pub fn remote(client: crate::remote::RemoteClient, clock: Clock) -> Self {
+    pub fn remote(client: RemoteClient, clock: Clock) -> Self {
         DataStoreService {
-            storage: crate::storage::Storage::new(Arc::new(crate::remote::Detached)),
+            backend: Backend::Remote(client),
             clock,
             config: Arc::new(DataStoreConfig::default()),
-            latest: super::latest_cache::LatestCache::default(),
-            remote: Some(client),
         }
     }
 
     /// The remote server this service talks to, if it is remote.
-    pub fn remote_client(&self) -> Option<&crate::remote::RemoteClient> {
-        self.remote.as_ref()
+    pub fn remote_client(&self) -> Option<&RemoteClient> {
+        match &self.backend {
+            Backend::Remote(client) => Some(client),
+            Backend::Local(_) => None,
+        }
+    }
+
+    /// The storage bridge of a local service (`None` for a remote one,
+    /// whose storage is the server's).
+    pub fn storage(&self) -> Option<&Storage> {
+        match &self.backend {
+            Backend::Local(local) => Some(local.storage()),
+            Backend::Remote(_) => None,
+        }
+    }
+
+    /// Makes every acknowledged write durable (the plugin's flush). A remote
+    /// service has nothing to flush: the server flushes on its shutdown.
+    pub async fn flush(&self) -> DsResult<()> {
+        match &self.backend {
+            Backend::Local(local) => local.flush().await,
+            Backend::Remote(_) => Ok(()),
+        }
     }
 
     /// The clock this service uses.
     pub fn clock(&self) -> &Clock {
         &self.clock
-    }
-
-    /// The storage bridge.
-    pub fn storage(&self) -> &crate::storage::Storage {
-        &self.storage
     }
 
     /// The settings.
@@ -189,6 +103,36 @@ impl DataStoreService {
             scope: None,
         })
     }
+
+    /// `ListDataStoresAsync(prefix, pageSize, cursor)`: only data stores
+    /// holding at least one entry. Page size 0 means 32.
+    pub async fn list_data_stores(
+        &self,
+        universe: u64,
+        prefix: &str,
+        page_size: usize,
+        cursor: Option<&str>,
+    ) -> DsResult<Listing<DataStoreInfo>> {
+        match &self.backend {
+            Backend::Local(l) => {
+                l.list_data_stores(universe, prefix, page_size, cursor)
+                    .await
+            }
+            Backend::Remote(c) => {
+                remote::list_data_stores(c, universe, prefix, page_size, cursor).await
+            }
+        }
+    }
+
+    /// Permanently removes versions and tombstones older than the expiry
+    /// (`now - version_expiry` on the injected clock). Only a local service
+    /// purges: a remote server runs its own purge.
+    pub async fn purge_expired(&self) -> DsResult<PurgeStats> {
+        match &self.backend {
+            Backend::Local(l) => l.purge_expired().await,
+            Backend::Remote(_) => Err(remote::unsupported("purging expired versions")),
+        }
+    }
 }
 
 impl DataStore {
@@ -212,7 +156,10 @@ impl DataStore {
         &self.service
     }
 
-    pub(super) fn entry_id(&self, key: &str) -> DsResult<EntryId> {
+    /// The scope and key `key` addresses: this data store's scope, or on an
+    /// AllScopes data store the `scope/key` split at the first `/`. Both are
+    /// validated (the one AllScopes rule every backend uses).
+    pub(super) fn scope_and_key<'k>(&'k self, key: &'k str) -> DsResult<(&'k str, &'k str)> {
         let (scope, key) = match &self.scope {
             Some(scope) => (scope.as_str(), key),
             None => key.split_once('/').ok_or_else(|| {
@@ -223,6 +170,12 @@ impl DataStore {
         };
         validate::scope(scope)?;
         validate::key(key)?;
+        Ok((scope, key))
+    }
+
+    /// The storage address of `key` (see [`DataStore::scope_and_key`]).
+    pub(super) fn entry_id(&self, key: &str) -> DsResult<EntryId> {
+        let (scope, key) = self.scope_and_key(key)?;
         Ok(EntryId {
             store: StoreId {
                 universe: self.universe,
@@ -233,120 +186,11 @@ impl DataStore {
         })
     }
 
-    fn supersede(&self) -> Supersede {
-        match self.service.config.retention {
-            Retention::PerWrite => Supersede::Keep,
-            Retention::PerUtcHour => Supersede::ReplaceSameWindow {
-                window_ms: 3_600_000,
-                not_before_ms: i64::MIN,
-            },
-        }
-    }
-
-    pub(super) async fn read_latest(&self, id: &EntryId) -> DsResult<Option<VersionRecord>> {
-        let id = id.clone();
-        Ok(self
-            .service
-            .storage
-            .call(move |p| p.read_latest(&id))
-            .await?)
-    }
-
-    /// The snapshot a read-modify-write starts from: the cached latest when
-    /// this service wrote it, else a storage read (see `latest_cache`).
-    async fn snapshot(&self, id: &EntryId) -> DsResult<Snapshot> {
-        if let Some(cached) = self.service.latest.get(id) {
-            return Ok(Snapshot {
-                record: Some(cached),
-                from_storage: false,
-            });
-        }
-        self.read_snapshot(id).await
-    }
-
-    /// The stored latest version, remembered in the cache.
-    async fn read_snapshot(&self, id: &EntryId) -> DsResult<Snapshot> {
-        let snapshot = Snapshot::stored(self.read_latest(id).await?);
-        match &snapshot.record {
-            Some(r) => self.service.latest.put(id, Arc::clone(r)),
-            None => self.service.latest.forget(id),
-        }
-        Ok(snapshot)
-    }
-
-    /// Checks a cached snapshot against storage before deciding to write
-    /// nothing: `Ok(())` when it is still the latest version, else the
-    /// stored snapshot to decide again on.
-    async fn confirm(&self, id: &EntryId, cached: Snapshot) -> DsResult<Result<(), Snapshot>> {
-        let stored = self.read_snapshot(id).await?;
-        Ok(if stored.seq() == cached.seq() {
-            Ok(())
-        } else {
-            Err(stored)
-        })
-    }
-
-    /// Keeps the cache in step with what a commit found or wrote.
-    fn remember(&self, id: &EntryId, outcome: &CommitOutcome, written: &NewVersion) {
-        match outcome {
-            CommitOutcome::Committed(info) => {
-                let record = VersionRecord {
-                    info: info.clone(),
-                    value: written.value.clone(),
-                    user_ids: written.user_ids.clone(),
-                    metadata: written.metadata.clone(),
-                };
-                self.service.latest.put(id, Arc::new(record));
-            }
-            CommitOutcome::Conflict { current: Some(c) } => {
-                self.service.latest.put(id, Arc::new(c.clone()));
-            }
-            CommitOutcome::Conflict { current: None } => self.service.latest.forget(id),
-        }
-    }
-
-    async fn commit(
-        &self,
-        id: &EntryId,
-        expect: Expect,
-        version: NewVersion,
-        supersede: Supersede,
-    ) -> DsResult<CommitOutcome> {
-        let commit = Arc::new(Commit {
-            entry: id.clone(),
-            expect,
-            now_ms: self.service.clock.now_ms(),
-            supersede,
-            version,
-        });
-        let sent = Arc::clone(&commit);
-        let outcome = self.service.storage.call(move |p| p.commit(&sent)).await?;
-        self.remember(id, &outcome, &commit.version);
-        Ok(outcome)
-    }
-
-    fn written_info(
-        info: &profilestore_plugin_api::VersionInfo,
-        options: &WriteOptions,
-    ) -> KeyInfo {
-        KeyInfo {
-            created_ms: info.key_created_ms,
-            updated_ms: info.created_ms,
-            version: format_version(info),
-            user_ids: options.user_ids.clone(),
-            metadata: options.metadata.clone(),
-        }
-    }
-
     /// `GetAsync`: the latest value, or `None` if absent or deleted.
     pub async fn get(&self, key: &str) -> DsResult<Option<Entry>> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::get(client, self, key).await;
-        }
-        let id = self.entry_id(key)?;
-        match self.read_latest(&id).await? {
-            Some(record) => live_entry(&record),
-            None => Ok(None),
+        match &self.service.backend {
+            Backend::Local(l) => l.get(self, key).await,
+            Backend::Remote(c) => remote::get(c, self, key).await,
         }
     }
 
@@ -379,66 +223,12 @@ impl DataStore {
         options: &WriteOptions,
         precondition: &Precondition,
     ) -> DsResult<SetOutcome> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::set_with(
-                client,
-                self,
-                key,
-                value,
-                options,
-                precondition,
-            )
-            .await;
-        }
-        let id = self.entry_id(key)?;
-        let version = check_write(value, options)?;
-        let wanted = match precondition {
-            Precondition::MatchVersion(text) => Some(
-                VersionId::parse(text)
-                    .ok_or_else(|| DataStoreError::InvalidVersion(text.clone()))?,
-            ),
-            _ => None,
-        };
-        let mut latest = match precondition {
-            Precondition::None => None,
-            _ => self.read_latest(&id).await?,
-        };
-        for _ in 0..MAX_ATTEMPTS {
-            let expect = match (precondition, &wanted) {
-                (Precondition::None, _) => Expect::Any,
-                (Precondition::ExclusiveCreate, _) => match &latest {
-                    Some(r) if !r.info.deleted => {
-                        return Ok(SetOutcome::PreconditionFailed {
-                            current: live_entry(r)?,
-                        })
-                    }
-                    other => Expect::Current(other.as_ref().map(|r| r.info.seq)),
-                },
-                (Precondition::MatchVersion(_), Some(w)) => match &latest {
-                    Some(r) if w.names(&r.info) => Expect::Current(Some(r.info.seq)),
-                    other => {
-                        return Ok(SetOutcome::PreconditionFailed {
-                            current: other.as_ref().map(live_entry).transpose()?.flatten(),
-                        })
-                    }
-                },
-                (Precondition::MatchVersion(text), None) => {
-                    return Err(DataStoreError::InvalidVersion(text.clone()))
-                }
-            };
-            match self
-                .commit(&id, expect, version.clone(), self.supersede())
-                .await?
-            {
-                CommitOutcome::Committed(info) => {
-                    return Ok(SetOutcome::Written(Self::written_info(&info, options)))
-                }
-                // Another write landed between our read and our commit:
-                // check the precondition again on what it left.
-                CommitOutcome::Conflict { current } => latest = current,
+        match &self.service.backend {
+            Backend::Local(l) => l.set_with(self, key, value, options, precondition).await,
+            Backend::Remote(c) => {
+                remote::set_with(c, self, key, value, options, precondition).await
             }
         }
-        Err(gave_up("SetAsync", key))
     }
 
     /// `UpdateAsync`: calls `transform(current value, current key info)` and
@@ -446,50 +236,14 @@ impl DataStore {
     /// otherwise. Returns `None` when the transform cancelled, else the value
     /// written and its key info. The transform sees `None, None` for a
     /// missing or deleted key.
-    pub async fn update<F>(&self, key: &str, mut transform: F) -> DsResult<Option<Entry>>
+    pub async fn update<F>(&self, key: &str, transform: F) -> DsResult<Option<Entry>>
     where
         F: FnMut(Option<&Value>, Option<&KeyInfo>) -> Transform + Send,
     {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::update(client, self, key, transform).await;
+        match &self.service.backend {
+            Backend::Local(l) => l.update(self, key, transform).await,
+            Backend::Remote(c) => remote::update(c, self, key, transform).await,
         }
-        let id = self.entry_id(key)?;
-        let mut snapshot = self.snapshot(&id).await?;
-        for _ in 0..MAX_ATTEMPTS {
-            let current = snapshot
-                .record
-                .as_deref()
-                .map(live_entry)
-                .transpose()?
-                .flatten();
-            let decision = match &current {
-                Some(e) => transform(Some(&e.value), Some(&e.info)),
-                None => transform(None, None),
-            };
-            let (value, options) = match decision {
-                Transform::Cancel if snapshot.from_storage => return Ok(None),
-                // The cancel was decided on a cached guess: confirm it on
-                // the stored latest version, re-running if that differs.
-                Transform::Cancel => match self.confirm(&id, snapshot).await? {
-                    Ok(()) => return Ok(None),
-                    Err(fresh) => {
-                        snapshot = fresh;
-                        continue;
-                    }
-                },
-                Transform::Write { value, options } => (value, options),
-            };
-            let version = check_write(&value, &options)?;
-            let expect = Expect::Current(snapshot.seq());
-            match self.commit(&id, expect, version, self.supersede()).await? {
-                CommitOutcome::Committed(info) => {
-                    let info = Self::written_info(&info, &options);
-                    return Ok(Some(Entry { value, info }));
-                }
-                CommitOutcome::Conflict { current } => snapshot = Snapshot::stored(current),
-            }
-        }
-        Err(gave_up("UpdateAsync", key))
     }
 
     /// `IncrementAsync`: adds `delta` to an integer value (missing counts as
@@ -500,49 +254,9 @@ impl DataStore {
         delta: i64,
         options: &WriteOptions,
     ) -> DsResult<(i64, KeyInfo)> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::increment(client, self, key, delta, options).await;
-        }
-        let mut failure = None;
-        let written = self
-            .update(key, |current, _| {
-                let base = match current {
-                    None => 0,
-                    Some(Value::Number(n)) => match n.as_i64().or_else(|| {
-                        n.as_f64()
-                            .filter(|f| f.fract() == 0.0 && f.abs() <= 9.007_199_254_740_992e15)
-                            .map(|f| f as i64)
-                    }) {
-                        Some(i) => i,
-                        None => {
-                            failure = Some(DataStoreError::ExistingValueNotNumeric);
-                            return Transform::Cancel;
-                        }
-                    },
-                    Some(_) => {
-                        failure = Some(DataStoreError::ExistingValueNotNumeric);
-                        return Transform::Cancel;
-                    }
-                };
-                match base.checked_add(delta) {
-                    Some(sum) => {
-                        failure = None;
-                        Transform::Write {
-                            value: Value::from(sum),
-                            options: options.clone(),
-                        }
-                    }
-                    None => {
-                        failure = Some(DataStoreError::IncrementOverflow);
-                        Transform::Cancel
-                    }
-                }
-            })
-            .await?;
-        match (written, failure) {
-            (_, Some(err)) => Err(err),
-            (Some(entry), None) => Ok((entry.value.as_i64().unwrap_or_default(), entry.info)),
-            (None, None) => unreachable!("increment only cancels with a failure"),
+        match &self.service.backend {
+            Backend::Local(l) => l.increment(self, key, delta, options).await,
+            Backend::Remote(c) => remote::increment(c, self, key, delta, options).await,
         }
     }
 
@@ -551,33 +265,58 @@ impl DataStore {
     /// The tombstone never replaces the version it deletes, whatever the
     /// retention, so a removed value stays recoverable until it expires.
     pub async fn remove(&self, key: &str) -> DsResult<Option<Entry>> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::remove(client, self, key).await;
+        match &self.service.backend {
+            Backend::Local(l) => l.remove(self, key).await,
+            Backend::Remote(c) => remote::remove(c, self, key).await,
         }
-        let id = self.entry_id(key)?;
-        let mut snapshot = self.snapshot(&id).await?;
-        for _ in 0..MAX_ATTEMPTS {
-            let Some(record) = snapshot.record.clone().filter(|r| !r.info.deleted) else {
-                if snapshot.from_storage {
-                    return Ok(None);
-                }
-                match self.confirm(&id, snapshot).await? {
-                    Ok(()) => return Ok(None),
-                    Err(fresh) => {
-                        snapshot = fresh;
-                        continue;
-                    }
-                }
-            };
-            let expect = Expect::Current(Some(record.info.seq));
-            match self
-                .commit(&id, expect, NewVersion::tombstone(), Supersede::Keep)
-                .await?
-            {
-                CommitOutcome::Committed(_) => return live_entry(&record),
-                CommitOutcome::Conflict { current } => snapshot = Snapshot::stored(current),
-            }
+    }
+
+    /// `GetVersionAsync`: one version. `Ok(None)` when that version is a
+    /// tombstone or was removed; `InvalidVersion` when the id was not issued
+    /// for this key.
+    pub async fn get_version(&self, key: &str, version: &str) -> DsResult<Option<Entry>> {
+        match &self.service.backend {
+            Backend::Local(l) => l.get_version(self, key, version).await,
+            Backend::Remote(c) => remote::get_version(c, self, key, version).await,
         }
-        Err(gave_up("RemoveAsync", key))
+    }
+
+    /// `GetVersionAtTimeAsync`: the version current at `at_ms`, or `None`.
+    /// `at_ms` must be in `1..=now + 10 min` (else `InvalidTimestamp`).
+    pub async fn get_version_at_time(&self, key: &str, at_ms: i64) -> DsResult<Option<Entry>> {
+        match &self.service.backend {
+            Backend::Local(l) => l.get_version_at_time(self, key, at_ms).await,
+            Backend::Remote(c) => remote::get_version_at_time(c, self, key, at_ms).await,
+        }
+    }
+
+    /// `ListVersionsAsync`.
+    pub async fn list_versions(
+        &self,
+        key: &str,
+        options: &ListVersionsOptions,
+    ) -> DsResult<Listing<VersionSummary>> {
+        match &self.service.backend {
+            Backend::Local(l) => l.list_versions(self, key, options).await,
+            Backend::Remote(c) => remote::list_versions(c, self, key, options).await,
+        }
+    }
+
+    /// `RemoveVersionAsync` (deprecated in Roblox): permanently deletes one
+    /// version without a tombstone. Not available on a remote service
+    /// (Open Cloud v1 has no such call).
+    pub async fn remove_version(&self, key: &str, version: &str) -> DsResult<()> {
+        match &self.service.backend {
+            Backend::Local(l) => l.remove_version(self, key, version).await,
+            Backend::Remote(_) => Err(remote::unsupported("removing a single version")),
+        }
+    }
+
+    /// `ListKeysAsync`: on an AllScopes data store the names are `scope/key`.
+    pub async fn list_keys(&self, options: &ListKeysOptions) -> DsResult<Listing<KeyName>> {
+        match &self.service.backend {
+            Backend::Local(l) => l.list_keys(self, options).await,
+            Backend::Remote(c) => remote::list_keys(c, self, options).await,
+        }
     }
 }

@@ -336,8 +336,7 @@ pub async fn run(
     graceful.shutdown().await;
     state
         .datastores
-        .storage()
-        .call(|p| p.flush())
+        .flush()
         .await
         .map_err(|e| HttpError::Io(std::io::Error::other(format!("final flush failed: {e}"))))?;
     Ok(())

@@ -51,6 +51,13 @@ pub enum RemoteError {
         /// Base URL.
         url: String,
     },
+    /// The call has no Open Cloud request, so a remote service cannot make
+    /// it; run it where the data is (the server's own CLI or process).
+    #[error("{what} is not available through a remote profilestore server (Open Cloud has no request for it); do it on the server itself, e.g. with the `profilestore` CLI on its data folder")]
+    Unsupported {
+        /// What was asked.
+        what: &'static str,
+    },
     /// Any other error answer.
     #[error("the profilestore server answered {status}: {message}")]
     Status {
@@ -70,7 +77,9 @@ impl RemoteError {
         match self {
             RemoteError::Unreachable { .. } | RemoteError::Timeout { .. } => true,
             RemoteError::Status { status, .. } => *status >= 500 || *status == 429,
-            RemoteError::BadUrl { .. } | RemoteError::Unauthorized { .. } => false,
+            RemoteError::BadUrl { .. }
+            | RemoteError::Unauthorized { .. }
+            | RemoteError::Unsupported { .. } => false,
         }
     }
 }

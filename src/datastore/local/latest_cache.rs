@@ -12,14 +12,16 @@
 //! `.await`; memory stays under [`MAX_BYTES`] and [`MAX_ENTRIES`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use profilestore_plugin_api::{EntryId, VersionRecord};
 
 /// Most records kept.
-pub const MAX_ENTRIES: usize = 4096;
+pub(super) const MAX_ENTRIES: usize = 4096;
 /// Most value bytes kept.
-pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+pub(super) const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Records larger than this are never cached.
 const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
@@ -31,7 +33,7 @@ struct Inner {
 
 /// The cache; cheap to clone (shared).
 #[derive(Clone, Debug, Default)]
-pub struct LatestCache {
+pub(super) struct LatestCache {
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -41,17 +43,16 @@ fn size(r: &VersionRecord) -> usize {
 
 impl LatestCache {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A cache may always be emptied: recover from a poisoned lock.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock()
     }
 
     /// The remembered latest record of `id`, if any.
-    pub fn get(&self, id: &EntryId) -> Option<Arc<VersionRecord>> {
+    pub(super) fn get(&self, id: &EntryId) -> Option<Arc<VersionRecord>> {
         self.lock().map.get(id).cloned()
     }
 
     /// Remembers `record` as the latest of `id`.
-    pub fn put(&self, id: &EntryId, record: Arc<VersionRecord>) {
+    pub(super) fn put(&self, id: &EntryId, record: Arc<VersionRecord>) {
         let mut inner = self.lock();
         if let Some(old) = inner.map.remove(id) {
             inner.bytes -= size(&old);
@@ -80,7 +81,7 @@ impl LatestCache {
     }
 
     /// Forgets `id` (after a version removal).
-    pub fn forget(&self, id: &EntryId) {
+    pub(super) fn forget(&self, id: &EntryId) {
         let mut inner = self.lock();
         if let Some(old) = inner.map.remove(id) {
             inner.bytes -= size(&old);
@@ -88,7 +89,7 @@ impl LatestCache {
     }
 
     /// Forgets everything (after a purge).
-    pub fn clear(&self) {
+    pub(super) fn clear(&self) {
         let mut inner = self.lock();
         inner.map.clear();
         inner.bytes = 0;

@@ -16,16 +16,18 @@ use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::{Map, Value};
 
-use super::client::{enc, status_error, Answer, RemoteClient, RemoteError};
-use crate::datastore::{
-    validate, DataStore, DataStoreError, DataStoreInfo, DsResult, Entry, KeyInfo, KeyName,
-    ListKeysOptions, ListVersionsOptions, Listing, Precondition, SetOutcome, SortOrder, Transform,
-    VersionId, VersionSummary, WriteOptions,
+use super::{
+    gave_up, validate, DataStore, DataStoreError, DataStoreInfo, DsResult, Entry, KeyInfo, KeyName,
+    ListKeysOptions, ListVersionsOptions, Listing, Precondition, RetryCap, SetOutcome, SortOrder,
+    Transform, VersionId, VersionSummary, WriteOptions,
 };
 use crate::opencloud::time::{body_time, parse_time};
+use crate::remote::{enc, status_error, Answer, RemoteClient, RemoteError};
 
-/// Conflicting writes an `update` tolerates before giving up.
-const MAX_ATTEMPTS: usize = 1000;
+/// The error of a call Open Cloud v1 has no request for.
+pub(super) fn unsupported(what: &'static str) -> DataStoreError {
+    DataStoreError::Remote(RemoteError::Unsupported { what })
+}
 
 impl From<RemoteError> for DataStoreError {
     fn from(e: RemoteError) -> Self {
@@ -54,16 +56,7 @@ fn stores_path(universe: u64) -> String {
 /// The path of `tail` (after `standard-datastores/datastore/entries`) with
 /// the data store, scope and key parameters for `key`.
 fn entry_path(ds: &DataStore, key: &str, tail: &str) -> DsResult<String> {
-    let (scope, key) = match ds.scope() {
-        Some(scope) => (scope, key),
-        None => key.split_once('/').ok_or_else(|| {
-            DataStoreError::InvalidScope(format!(
-                "on an AllScopes data store keys are `scope/key`, and `{key}` has no `/`"
-            ))
-        })?,
-    };
-    validate::scope(scope)?;
-    validate::key(key)?;
+    let (scope, key) = ds.scope_and_key(key)?;
     Ok(format!(
         "{}/datastore/entries{tail}?datastoreName={}&scope={}&entryKey={}",
         stores_path(ds.universe()),
@@ -156,7 +149,7 @@ async fn send(
 }
 
 /// `GetAsync`.
-pub(crate) async fn get(
+pub(super) async fn get(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -171,7 +164,7 @@ pub(crate) async fn get(
 }
 
 /// Conditional set.
-pub(crate) async fn set_with(
+pub(super) async fn set_with(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -219,7 +212,7 @@ pub(crate) async fn set_with(
 }
 
 /// `UpdateAsync` as read, transform, conditional write.
-pub(crate) async fn update<F>(
+pub(super) async fn update<F>(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -229,7 +222,7 @@ where
     F: FnMut(Option<&Value>, Option<&KeyInfo>) -> Transform + Send,
 {
     let mut current = get(client, ds, key).await?;
-    for _ in 0..MAX_ATTEMPTS {
+    for _ in 0..RetryCap::REMOTE {
         let decision = match &current {
             Some(e) => transform(Some(&e.value), Some(&e.info)),
             None => transform(None, None),
@@ -246,17 +239,11 @@ where
             SetOutcome::PreconditionFailed { current: now } => current = now,
         }
     }
-    Err(DataStoreError::Remote(RemoteError::Status {
-        status: 412,
-        detail: "PreconditionFailed".into(),
-        message: format!(
-            "UpdateAsync gave up on key `{key}` after {MAX_ATTEMPTS} conflicting writes"
-        ),
-    }))
+    Err(gave_up("UpdateAsync", key, RetryCap::REMOTE))
 }
 
 /// `IncrementAsync` (atomic on the server).
-pub(crate) async fn increment(
+pub(super) async fn increment(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -286,7 +273,7 @@ pub(crate) async fn increment(
 /// `RemoveAsync`. v1's delete returns no body, so the value returned is
 /// the one read just before: a write landing between the two is removed
 /// but not returned.
-pub(crate) async fn remove(
+pub(super) async fn remove(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -302,7 +289,7 @@ pub(crate) async fn remove(
 }
 
 /// `GetVersionAsync`.
-pub(crate) async fn get_version(
+pub(super) async fn get_version(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -329,7 +316,7 @@ pub(crate) async fn get_version(
 }
 
 /// `GetVersionAtTimeAsync`: the newest version at or before `at_ms`.
-pub(crate) async fn get_version_at_time(
+pub(super) async fn get_version_at_time(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -353,7 +340,7 @@ pub(crate) async fn get_version_at_time(
 }
 
 /// `ListVersionsAsync`.
-pub(crate) async fn list_versions(
+pub(super) async fn list_versions(
     client: &RemoteClient,
     ds: &DataStore,
     key: &str,
@@ -418,7 +405,7 @@ fn next_cursor(body: &Value) -> Option<String> {
 
 /// `ListKeysAsync`. `exclude_deleted` is not part of Open Cloud v1 and is
 /// applied by the server's default (deleted keys are listed).
-pub(crate) async fn list_keys(
+pub(super) async fn list_keys(
     client: &RemoteClient,
     ds: &DataStore,
     options: &ListKeysOptions,
@@ -471,7 +458,7 @@ pub(crate) async fn list_keys(
 }
 
 /// `ListDataStoresAsync`.
-pub(crate) async fn list_data_stores(
+pub(super) async fn list_data_stores(
     client: &RemoteClient,
     universe: u64,
     prefix: &str,

@@ -9,10 +9,10 @@
 
 use profilestore_plugin_api::{EntryId, SortOrder, VersionQuery, VersionRecord};
 
-use super::cursor;
-use super::ops::{live_entry, page_size};
-use super::version_id::{format_version, VersionId};
-use super::{
+use super::{live_entry, page_size, Local};
+use crate::datastore::cursor;
+use crate::datastore::version_id::{format_version, VersionId};
+use crate::datastore::{
     DataStore, DataStoreError, DsResult, Entry, ListVersionsOptions, Listing, VersionSummary,
 };
 
@@ -21,7 +21,7 @@ const VERSION_PAGE: usize = 1024;
 /// How far in the future `GetVersionAtTimeAsync` may look.
 const FUTURE_SLACK_MS: i64 = 10 * 60 * 1000;
 
-impl DataStore {
+impl Local {
     /// The stored record a version id names, or `InvalidVersion`.
     async fn versioned_record(
         &self,
@@ -32,7 +32,6 @@ impl DataStore {
             .ok_or_else(|| DataStoreError::InvalidVersion(version.to_owned()))?;
         let entry = id.clone();
         let record = self
-            .service
             .storage
             .call(move |p| p.read_version(&entry, wanted.seq))
             .await?;
@@ -54,7 +53,6 @@ impl DataStore {
                     limit: 1,
                 };
                 let newest = self
-                    .service
                     .storage
                     .call(move |p| p.list_versions(&entry, &query))
                     .await?;
@@ -75,11 +73,13 @@ impl DataStore {
     /// `GetVersionAsync`: one version. `Ok(None)` when that version is a
     /// tombstone or was removed; `InvalidVersion` when the id was not issued
     /// for this key.
-    pub async fn get_version(&self, key: &str, version: &str) -> DsResult<Option<Entry>> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::get_version(client, self, key, version).await;
-        }
-        let id = self.entry_id(key)?;
+    pub(in crate::datastore) async fn get_version(
+        &self,
+        ds: &DataStore,
+        key: &str,
+        version: &str,
+    ) -> DsResult<Option<Entry>> {
+        let id = ds.entry_id(key)?;
         match self.versioned_record(&id, version).await? {
             Some(r) => live_entry(&r),
             None => Ok(None),
@@ -88,12 +88,14 @@ impl DataStore {
 
     /// `GetVersionAtTimeAsync`: the version current at `at_ms`, or `None`.
     /// `at_ms` must be in `1..=now + 10 min` (else `InvalidTimestamp`).
-    pub async fn get_version_at_time(&self, key: &str, at_ms: i64) -> DsResult<Option<Entry>> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::get_version_at_time(client, self, key, at_ms).await;
-        }
-        let id = self.entry_id(key)?;
-        if at_ms <= 0 || at_ms > self.service.clock.now_ms().saturating_add(FUTURE_SLACK_MS) {
+    pub(in crate::datastore) async fn get_version_at_time(
+        &self,
+        ds: &DataStore,
+        key: &str,
+        at_ms: i64,
+    ) -> DsResult<Option<Entry>> {
+        let id = ds.entry_id(key)?;
+        if at_ms <= 0 || at_ms > self.clock.now_ms().saturating_add(FUTURE_SLACK_MS) {
             return Err(DataStoreError::InvalidTimestamp);
         }
         let query = VersionQuery {
@@ -105,7 +107,6 @@ impl DataStore {
         };
         let entry = id.clone();
         let page = self
-            .service
             .storage
             .call(move |p| p.list_versions(&entry, &query))
             .await?;
@@ -113,11 +114,7 @@ impl DataStore {
             return Ok(None);
         };
         let seq = info.seq;
-        let record = self
-            .service
-            .storage
-            .call(move |p| p.read_version(&id, seq))
-            .await?;
+        let record = self.storage.call(move |p| p.read_version(&id, seq)).await?;
         match record {
             Some(r) => live_entry(&r),
             None => Ok(None),
@@ -125,20 +122,18 @@ impl DataStore {
     }
 
     /// `ListVersionsAsync`.
-    pub async fn list_versions(
+    pub(in crate::datastore) async fn list_versions(
         &self,
+        ds: &DataStore,
         key: &str,
         options: &ListVersionsOptions,
     ) -> DsResult<Listing<VersionSummary>> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::list_versions(client, self, key, options).await;
-        }
-        let id = self.entry_id(key)?;
+        let id = ds.entry_id(key)?;
         let limit = page_size(options.page_size, VERSION_PAGE, VERSION_PAGE)?;
         let fp = cursor::fingerprint(&[
             "versions",
-            &self.universe.to_string(),
-            &self.name,
+            &ds.universe().to_string(),
+            ds.name(),
             &id.scope,
             &id.key,
             &format!("{:?}", options.order),
@@ -158,7 +153,6 @@ impl DataStore {
             limit,
         };
         let page = self
-            .service
             .storage
             .call(move |p| p.list_versions(&id, &query))
             .await?;
@@ -182,15 +176,19 @@ impl DataStore {
 
     /// `RemoveVersionAsync` (deprecated in Roblox): permanently deletes one
     /// version without a tombstone.
-    pub async fn remove_version(&self, key: &str, version: &str) -> DsResult<()> {
-        let id = self.entry_id(key)?;
+    pub(in crate::datastore) async fn remove_version(
+        &self,
+        ds: &DataStore,
+        key: &str,
+        version: &str,
+    ) -> DsResult<()> {
+        let id = ds.entry_id(key)?;
         let Some(record) = self.versioned_record(&id, version).await? else {
             return Err(DataStoreError::InvalidVersion(version.to_owned()));
         };
         let seq = record.info.seq;
-        self.service.latest.forget(&id);
+        self.latest.forget(&id);
         let removed = self
-            .service
             .storage
             .call(move |p| p.remove_version(&id, seq))
             .await?;

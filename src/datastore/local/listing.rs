@@ -9,34 +9,26 @@
 
 use profilestore_plugin_api::{KeyQuery, PurgeStats, StoreId, StoreQuery};
 
-use super::cursor;
-use super::ops::{page_size, MAX_LIST_PAGE};
-use super::{
-    DataStore, DataStoreInfo, DataStoreService, DsResult, KeyName, ListKeysOptions, Listing,
-};
+use super::{page_size, Local, MAX_LIST_PAGE};
+use crate::datastore::cursor;
+use crate::datastore::{DataStore, DataStoreInfo, DsResult, KeyName, ListKeysOptions, Listing};
 
 /// Default page of `ListKeysAsync`.
 const KEY_PAGE: usize = 50;
 /// Default page of `ListDataStoresAsync`.
 const STORE_PAGE: usize = 32;
 
-impl DataStoreService {
+impl Local {
     /// `ListDataStoresAsync(prefix, pageSize, cursor)`: only data stores
     /// holding at least one entry. Page size 0 means 32.
-    pub async fn list_data_stores(
+    pub(in crate::datastore) async fn list_data_stores(
         &self,
         universe: u64,
         prefix: &str,
         page_size: usize,
         cursor: Option<&str>,
     ) -> DsResult<Listing<DataStoreInfo>> {
-        if let Some(client) = &self.remote {
-            return crate::remote::datastore::list_data_stores(
-                client, universe, prefix, page_size, cursor,
-            )
-            .await;
-        }
-        let limit = self::page_size(page_size, STORE_PAGE, MAX_LIST_PAGE)?;
+        let limit = super::page_size(page_size, STORE_PAGE, MAX_LIST_PAGE)?;
         let fp = cursor::fingerprint(&["stores", &universe.to_string(), prefix]);
         let after: Option<String> = cursor.map(|c| cursor::decode(c, fp)).transpose()?;
         let query = StoreQuery {
@@ -60,7 +52,7 @@ impl DataStoreService {
     }
 
     /// Permanently removes versions and tombstones older than the expiry.
-    pub async fn purge_expired(&self) -> DsResult<PurgeStats> {
+    pub(in crate::datastore) async fn purge_expired(&self) -> DsResult<PurgeStats> {
         let expiry = i64::try_from(self.config.version_expiry.as_millis()).unwrap_or(i64::MAX);
         let cutoff = self.clock.now_ms().saturating_sub(expiry);
         let stats = self.storage.call(move |p| p.purge_expired(cutoff)).await?;
@@ -69,18 +61,19 @@ impl DataStoreService {
     }
 }
 
-impl DataStore {
+impl Local {
     /// `ListKeysAsync`: on an AllScopes data store the names are `scope/key`.
-    pub async fn list_keys(&self, options: &ListKeysOptions) -> DsResult<Listing<KeyName>> {
-        if let Some(client) = &self.service.remote {
-            return crate::remote::datastore::list_keys(client, self, options).await;
-        }
+    pub(in crate::datastore) async fn list_keys(
+        &self,
+        ds: &DataStore,
+        options: &ListKeysOptions,
+    ) -> DsResult<Listing<KeyName>> {
         let limit = page_size(options.page_size, KEY_PAGE, MAX_LIST_PAGE)?;
         let fp = cursor::fingerprint(&[
             "keys",
-            &self.universe.to_string(),
-            &self.name,
-            self.scope.as_deref().unwrap_or("\u{0}all"),
+            &ds.universe().to_string(),
+            ds.name(),
+            ds.scope().unwrap_or("\u{0}all"),
             &options.prefix,
             if options.exclude_deleted { "x" } else { "" },
         ]);
@@ -91,20 +84,16 @@ impl DataStore {
             .transpose()?;
         let query = KeyQuery {
             store: StoreId {
-                universe: self.universe,
-                name: self.name.clone(),
+                universe: ds.universe(),
+                name: ds.name().to_owned(),
             },
-            scope: self.scope.clone(),
+            scope: ds.scope().map(str::to_owned),
             prefix: options.prefix.clone(),
             after: after.map(|(scope, key)| KeyName { scope, key }),
             limit,
             include_deleted: !options.exclude_deleted,
         };
-        let page = self
-            .service
-            .storage
-            .call(move |p| p.list_keys(&query))
-            .await?;
+        let page = self.storage.call(move |p| p.list_keys(&query)).await?;
         let cursor = match (page.more, page.items.last()) {
             (true, Some(last)) => Some(cursor::encode(fp, &(&last.scope, &last.key))),
             _ => None,
