@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod transfer;
 
 pub use clock::Clock;
 pub use profilestore_plugin_api as plugin_api;

@@ -14,9 +14,40 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::bus::MessageBus;
-use crate::cli::CliError;
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::{check_bind_safety, run, AppState, Limits};
+use crate::datastore::DataStoreService;
+use crate::http::{check_bind_safety, run, AppState, HttpError, Limits};
+use crate::storage::OpenError;
+use crate::transfer::{self, create_output, read_export, TransferError};
+
+/// Why the server could not start, or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The storage could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The listen address is unsafe, or the server failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// Binding or writing the address line failed (the message says which).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// `--import` or `--export-on-exit` failed.
+    #[error(transparent)]
+    Transfer(#[from] TransferError),
+}
+
+/// Opens the configured storage as a DataStore service on the system clock
+/// (what `serve` serves and the CLI's data commands work on).
+pub fn open_datastores(config: &Config) -> Result<DataStoreService, OpenError> {
+    let plugin = crate::storage::open(&config.storage_config())?;
+    Ok(DataStoreService::new(
+        plugin,
+        Clock::system(),
+        config.datastore_config(),
+    ))
+}
 
 /// Resolves when the process is asked to stop (SIGINT or SIGTERM).
 async fn stop_signal() {
@@ -48,24 +79,24 @@ pub struct Fixtures {
 }
 
 /// Runs the server until a stop signal.
-pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
+pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError> {
     check_bind_safety(config.server.listen, !config.server.api_keys.is_empty())?;
     // Everything that can be refused is checked before anything is
     // written: the import is read and validated, the export file created
     // and the address bound, and only then is the import written.
     let import = match &fixtures.import {
-        Some(path) => Some((path, crate::cli::read_export(path)?)),
+        Some(path) => Some((path, read_export(path)?)),
         None => None,
     };
     let export_file = match &fixtures.export_on_exit {
         None => None,
-        Some(path) => Some(crate::cli::create_output(path, " (--export-on-exit)")?),
+        Some(path) => Some(create_output(path, " (--export-on-exit)")?),
     };
-    let datastores = crate::cli::open_service(&config)?;
+    let datastores = open_datastores(&config)?;
     let universe = config.server.universe;
     let bus = MessageBus::new(datastores.clock().clone(), config.bus_config());
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
-        CliError::Io(std::io::Error::new(
+        ServeError::Io(std::io::Error::new(
             e.kind(),
             format!(
                 "cannot listen on {}: {e}; is another server using that port?",
@@ -74,7 +105,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
         ))
     })?;
     if let Some((path, lines)) = import {
-        let count = crate::cli::transfer::import(&datastores, universe, &lines).await?;
+        let count = transfer::import(&datastores, universe, &lines).await?;
         tracing::info!(count, file = %path.display(), "imported");
     }
     let addr = listener.local_addr()?;
@@ -126,7 +157,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), CliError> {
     let _ = purge.await;
     if let (Some(path), Some(file)) = (&fixtures.export_on_exit, export_file) {
         let mut file = std::io::BufWriter::new(file);
-        let count = crate::cli::transfer::export(&datastores, universe, &[], &mut file).await?;
+        let count = transfer::export(&datastores, universe, &[], &mut file).await?;
         tracing::info!(count, file = %path.display(), "exported");
     }
     tracing::info!("stopped");

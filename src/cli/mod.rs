@@ -2,17 +2,16 @@
 //!
 //! Owns: parsing (`clap`) and running the `profilestore` subcommands. The
 //! data commands work on a data folder directly, or, with `--url`, on a
-//! running server through its HTTP API (`profile` in [`profile`], `export`
-//! and `import` in [`transfer`]). Invariants: every command prints JSON
+//! running server through its HTTP API (`profile` in `profile.rs`, `export`
+//! and `import` in [`crate::transfer`]). Invariants: every command prints JSON
 //! (one document or one JSON line per item) on stdout so scripts can read
 //! it; errors go to stderr via `main` and exit non-zero; a command that is
 //! rejected changes nothing.
 
 mod profile;
-pub mod transfer;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
@@ -25,7 +24,8 @@ use crate::datastore::{
     ListVersionsOptions, Retention, SortOrder, WriteOptions,
 };
 use crate::plugin_api::Durability;
-use crate::storage::{open, StorageKind};
+use crate::storage::StorageKind;
+use crate::transfer::{self, create_output, read_export};
 
 /// Why a command failed. Each variant's message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,12 @@ pub enum CliError {
     /// The arguments are wrong.
     #[error("{0}")]
     Usage(String),
+    /// An export or import failed.
+    #[error(transparent)]
+    Transfer(#[from] transfer::TransferError),
+    /// The server could not start or stopped with an error.
+    #[error(transparent)]
+    Serve(#[from] crate::serve::ServeError),
 }
 
 /// `profilestore`: a local Roblox DataStore and ProfileStore server.
@@ -285,16 +291,6 @@ impl StorageArgs {
     }
 }
 
-/// Opens the configured storage as a DataStore service on the system clock.
-pub fn open_service(config: &Config) -> Result<DataStoreService, CliError> {
-    let plugin = open(&config.storage_config())?;
-    Ok(DataStoreService::new(
-        plugin,
-        Clock::system(),
-        config.datastore_config(),
-    ))
-}
-
 fn key_info_json(info: &KeyInfo) -> Value {
     json!({
         "version": info.version,
@@ -324,21 +320,6 @@ fn store(
     Ok(service.data_store(universe, &entry.datastore, &entry.scope)?)
 }
 
-/// Reads an export file (`-` for stdin), validating every line.
-pub fn read_export(path: &Path) -> Result<Vec<transfer::Line>, CliError> {
-    let name = path.display().to_string();
-    if name == "-" {
-        return transfer::read_lines(&mut std::io::stdin().lock(), "stdin");
-    }
-    let file = std::fs::File::open(path).map_err(|e| {
-        CliError::Io(std::io::Error::new(
-            e.kind(),
-            format!("cannot read {name}: {e}"),
-        ))
-    })?;
-    transfer::read_lines(&mut std::io::BufReader::new(file), &name)
-}
-
 /// The service and bus a data command works on: the data folder's, or the
 /// server's at `--url`.
 fn backends(
@@ -355,23 +336,11 @@ fn backends(
             ))
         }
         None => {
-            let service = open_service(config)?;
+            let service = crate::serve::open_datastores(config)?;
             let bus = MessageBus::new(service.clock().clone(), BusConfig::default());
             Ok((service, bus))
         }
     }
-}
-
-/// Runs a command to completion.
-/// Creates (or truncates) the output file `path`; an error names the file
-/// and, when not empty, the flag it came from (`context`).
-pub(crate) fn create_output(path: &Path, context: &str) -> Result<std::fs::File, CliError> {
-    std::fs::File::create(path).map_err(|e| {
-        CliError::Io(std::io::Error::new(
-            e.kind(),
-            format!("cannot create {}{context}: {e}", path.display()),
-        ))
-    })
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -391,7 +360,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             import,
             export_on_exit,
         };
-        return crate::serve::serve(config, fixtures).await;
+        return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
     let (service, bus) = backends(&cli.storage, &config)?;

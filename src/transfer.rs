@@ -1,6 +1,7 @@
-//! `export` and `import`: whole data stores as JSON lines.
+//! `export` and `import`: whole data stores as JSON lines (used by the CLI
+//! and by `serve --import/--export-on-exit`).
 //!
-//! Owns: the line format (`{"datastore","scope","key","value","userIds",
+//! Owns: [`TransferError`], opening the files, the line format (`{"datastore","scope","key","value","userIds",
 //! "metadata"}`, one live entry per line, latest version only) and the
 //! progress bar on stderr. Invariants: an import reads and validates every
 //! line before it writes anything, so a bad file changes nothing and the
@@ -8,14 +9,55 @@
 //! every client (local or remote) and holds no lock.
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 
-use super::CliError;
 use crate::datastore::{
     parse_value_str, user_ids_from_json, validate, DataStoreService, ListKeysOptions, WriteOptions,
 };
+
+/// Why an export or import failed. Nothing was written by an import that
+/// failed before its first write (every line is checked first).
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// A file could not be read or written (the message names it).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The input is not a valid export (the message names the line).
+    #[error("{0}")]
+    Invalid(String),
+    /// A DataStore call was refused.
+    #[error(transparent)]
+    DataStore(#[from] crate::datastore::DataStoreError),
+}
+
+/// Reads and validates an export from `path` (`-` for stdin).
+pub fn read_export(path: &Path) -> Result<Vec<Line>, TransferError> {
+    let name = path.display().to_string();
+    if name == "-" {
+        return read_lines(&mut std::io::stdin().lock(), "stdin");
+    }
+    let file = std::fs::File::open(path).map_err(|e| {
+        TransferError::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot read {name}: {e}"),
+        ))
+    })?;
+    read_lines(&mut std::io::BufReader::new(file), &name)
+}
+
+/// Creates (truncates) an output file; `context` ends the error message
+/// (which option asked for the file).
+pub fn create_output(path: &Path, context: &str) -> Result<std::fs::File, TransferError> {
+    std::fs::File::create(path).map_err(|e| {
+        TransferError::Io(std::io::Error::new(
+            e.kind(),
+            format!("cannot create {}{context}: {e}", path.display()),
+        ))
+    })
+}
 
 /// One exported entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,7 +100,7 @@ pub async fn export(
     universe: u64,
     stores: &[String],
     out: &mut dyn Write,
-) -> Result<u64, CliError> {
+) -> Result<u64, TransferError> {
     let mut names = stores.to_vec();
     if names.is_empty() {
         let mut cursor = None;
@@ -149,12 +191,12 @@ pub fn parse_line(text: &str) -> Result<Line, String> {
 }
 
 /// Reads a whole export, failing on the first bad line (nothing written).
-pub fn read_lines(input: &mut dyn BufRead, source: &str) -> Result<Vec<Line>, CliError> {
+pub fn read_lines(input: &mut dyn BufRead, source: &str) -> Result<Vec<Line>, TransferError> {
     let mut lines = Vec::new();
     for (i, text) in input.split(b'\n').enumerate() {
         let text = text?;
         let text = String::from_utf8(text).map_err(|e| {
-            CliError::Usage(format!(
+            TransferError::Invalid(format!(
                 "{source} line {}: byte {} is not valid UTF-8; nothing was imported",
                 i + 1,
                 e.utf8_error().valid_up_to() + 1
@@ -165,7 +207,7 @@ pub fn read_lines(input: &mut dyn BufRead, source: &str) -> Result<Vec<Line>, Cl
             continue;
         }
         let line = parse_line(text).map_err(|e| {
-            CliError::Usage(format!(
+            TransferError::Invalid(format!(
                 "{source} line {}: {e}; nothing was imported",
                 i + 1
             ))
@@ -180,7 +222,7 @@ pub async fn import(
     service: &DataStoreService,
     universe: u64,
     lines: &[Line],
-) -> Result<u64, CliError> {
+) -> Result<u64, TransferError> {
     let progress = bar(Some(lines.len() as u64), "importing");
     for line in lines {
         let ds = service.data_store(universe, &line.datastore, &line.scope)?;
