@@ -14,7 +14,9 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, NewVersion, Page,
@@ -51,10 +53,6 @@ impl fmt::Debug for FaultyPlugin {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl FaultyPlugin {
     /// Wraps `inner` with no fault armed.
     pub fn new(inner: Arc<dyn StoragePlugin>) -> Self {
@@ -76,14 +74,14 @@ impl FaultyPlugin {
     /// competing write between a caller's read and its write, to force a
     /// conflict deterministically.
     pub fn write_before_next_commit(&self, version: NewVersion) {
-        *lock(&self.interleave) = Some(version);
+        *self.interleave.lock() = Some(version);
     }
 
     /// Calls `f` after every commit the wrapped plugin accepted (ambiguous
     /// ones included: they were written), in commit order: while an
     /// observer is set, commits through this wrapper run one at a time.
     pub fn on_commit(&self, f: impl Fn(&Commit, &CommitOutcome) + Send + Sync + 'static) {
-        *lock(&self.on_commit) = Some(Arc::new(f));
+        *self.on_commit.lock() = Some(Arc::new(f));
     }
 
     /// Makes every call fail as unreachable storage (or stops doing so).
@@ -160,7 +158,7 @@ impl StoragePlugin for FaultyPlugin {
         if Self::take(&self.fail_next) {
             return Err(self.injected_error("commit"));
         }
-        let competing = lock(&self.interleave).take();
+        let competing = self.interleave.lock().take();
         if let Some(version) = competing {
             self.inner.commit(&Commit {
                 entry: commit.entry.clone(),
@@ -170,8 +168,8 @@ impl StoragePlugin for FaultyPlugin {
                 version,
             })?;
         }
-        let observer = lock(&self.on_commit).clone();
-        let order = observer.as_ref().map(|_| lock(&self.commit_order));
+        let observer = self.on_commit.lock().clone();
+        let order = observer.as_ref().map(|_| self.commit_order.lock());
         let outcome = self.inner.commit(commit)?;
         if let Some(observer) = observer {
             observer(commit, &outcome);

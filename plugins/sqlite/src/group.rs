@@ -14,12 +14,13 @@
 //! - a leader that panics fails its group instead of leaving the others
 //!   waiting.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 
 use profilestore_plugin_api::{Commit, CommitOutcome, StorageError, StorageResult};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use crate::ops::apply;
 use crate::sql_error;
 
 /// What a queued commit's thread is told.
@@ -41,14 +42,14 @@ struct Slot {
 
 impl Slot {
     fn tell(&self, wake: Wake) {
-        *lock(&self.wake) = wake;
+        *self.wake.lock() = wake;
         self.ready.notify_one();
     }
 
     fn wait(&self) -> Wake {
-        let mut wake = lock(&self.wake);
+        let mut wake = self.wake.lock();
         while matches!(*wake, Wake::Waiting) {
-            wake = self.ready.wait(wake).unwrap_or_else(|p| p.into_inner());
+            self.ready.wait(&mut wake);
         }
         std::mem::replace(&mut *wake, Wake::Waiting)
     }
@@ -68,12 +69,6 @@ pub(crate) struct Group {
     state: Mutex<State>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every write under these locks is a whole value; a panic elsewhere
-    // cannot leave them torn.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Group {
     /// Commits `commit`, in a group with whatever commits arrive meanwhile;
     /// `run` executes one group (the caller's writer turn).
@@ -87,7 +82,7 @@ impl Group {
             ready: Condvar::new(),
         });
         let lead_now = {
-            let mut state = lock(&self.state);
+            let mut state = self.state.lock();
             state.queue.push((commit.clone(), Arc::clone(&slot)));
             !std::mem::replace(&mut state.leading, true)
         };
@@ -98,7 +93,7 @@ impl Group {
                 Wake::Waiting => unreachable!("wait returns only once told"),
             }
         }
-        let batch = std::mem::take(&mut lock(&self.state).queue);
+        let batch = std::mem::take(&mut self.state.lock().queue);
         let (commits, slots): (Vec<Commit>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
         let mut leader = Leader { group: self, slots };
         let results = run(&commits);
@@ -133,7 +128,7 @@ impl Leader<'_> {
     }
 
     fn hand_over(&self) {
-        let mut state = lock(&self.group.state);
+        let mut state = self.group.state.lock();
         match state.queue.first() {
             Some((_, next)) => next.tell(Wake::Lead),
             None => state.leading = false,
@@ -173,8 +168,13 @@ fn for_each(n: usize, err: &rusqlite::Error) -> Vec<StorageResult<CommitOutcome>
         .collect()
 }
 
-/// Runs `batch` in one `IMMEDIATE` transaction, each commit in a savepoint.
-pub(crate) fn run(conn: &mut Connection, batch: &[Commit]) -> Vec<StorageResult<CommitOutcome>> {
+/// Runs `batch` in one `IMMEDIATE` transaction, each commit in a savepoint
+/// where `apply` writes it.
+pub(crate) fn run(
+    conn: &mut Connection,
+    batch: &[Commit],
+    apply: impl Fn(&Connection, &Commit) -> StorageResult<CommitOutcome>,
+) -> Vec<StorageResult<CommitOutcome>> {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return for_each(batch.len(), &e),

@@ -22,8 +22,8 @@
 mod group;
 mod ops;
 
+use parking_lot::{Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use profilestore_plugin_api::codec::FORMAT_VERSION;
@@ -184,7 +184,7 @@ impl SqlitePlugin {
     ) -> StorageResult<R> {
         // A writer that panicked left no transaction open (rusqlite rolls
         // back on drop), so the lock can be taken over.
-        let _turn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _turn = self.writer.lock();
         self.with_conn(f)
     }
 
@@ -195,8 +195,7 @@ impl SqlitePlugin {
         }
     }
 
-    fn lock_pool(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
-        // The pool only hands out connections; a panic cannot corrupt it.
-        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock_pool(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.pool.lock()
     }
 }

@@ -93,7 +93,7 @@ fn page<T>(mut items: Vec<T>, limit: usize) -> Page<T> {
 
 /// One commit's check and writes, inside the caller's transaction (see
 /// `group.rs`): a `Conflict` writes nothing.
-pub(crate) fn apply(tx: &Connection, c: &Commit) -> StorageResult<CommitOutcome> {
+fn apply(tx: &Connection, c: &Commit) -> StorageResult<CommitOutcome> {
     let h = head(tx, &c.entry)?;
     let latest = h.as_ref().and_then(latest_info);
     if let Expect::Current(expected) = c.expect {
@@ -217,7 +217,7 @@ impl StoragePlugin for SqlitePlugin {
 
     fn commit(&self, commit: &Commit) -> StorageResult<CommitOutcome> {
         self.group.commit(commit, |batch| {
-            self.with_writer(|conn| Ok(crate::group::run(conn, batch)))
+            self.with_writer(|conn| Ok(crate::group::run(conn, batch, apply)))
                 .unwrap_or_else(|e| {
                     // No connection: every commit of the group gets the error.
                     let text = e.to_string();
