@@ -1,12 +1,12 @@
 //! The messaging bus: MessagingService.
 //!
 //! Owns: the [`MessageBus`] facade, its settings and errors, and the choice
-//! of delivery. Every bus has a local [`hub`] (its subscriptions, retention
-//! log and faults); a [`Delivery`] decides where publishes go and where the
+//! of delivery. Every bus has a local `hub` (its subscriptions, retention
+//! log and faults); a `Delivery` decides where publishes go and where the
 //! subscribed topics' messages come from:
 //! - `Local`: this process is the service; publishing delivers to the hub;
 //! - `Remote`: a profilestore server elsewhere is the service
-//!   ([`remote`]): publishing posts to it and each subscribed topic is
+//!   (`remote`): publishing posts to it and each subscribed topic is
 //!   long-polled into the hub.
 //!
 //! Adding a delivery (e.g. a database-backed log shared by several nodes)

@@ -7,7 +7,7 @@
 //!   process per database;
 //! - durability: `full` flushes to disk before a commit returns, `normal`
 //!   flushes in the background every 500 ms (a crash can lose up to that
-//!   much), `off` flushes only on [`StoragePlugin::flush`] and drop (a crash
+//!   much), `off` flushes only on [`StoragePlugin::flush`](profilestore_plugin_api::StoragePlugin::flush) and drop (a crash
 //!   can lose everything since);
 //! - the `meta` tree records the format version; a database of another
 //!   version is refused at open;
