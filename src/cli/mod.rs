@@ -8,24 +8,18 @@
 //! it; errors go to stderr via `main` and exit non-zero; a command that is
 //! rejected changes nothing.
 
+mod data;
 mod profile;
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde_json::{json, Map, Value};
 
-use crate::bus::{BusConfig, MessageBus};
-use crate::clock::Clock;
 use crate::config::{Config, Overrides};
-use crate::datastore::{
-    parse_value_text, DataStore, DataStoreService, Entry, KeyInfo, ListKeysOptions,
-    ListVersionsOptions, Retention, SortOrder, WriteOptions,
-};
+use crate::datastore::Retention;
 use crate::plugin_api::Durability;
 use crate::storage::StorageKind;
-use crate::transfer::{self, create_output, read_export};
+use crate::transfer;
 
 /// Why a command failed. Each variant's message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -291,58 +285,8 @@ impl StorageArgs {
     }
 }
 
-fn key_info_json(info: &KeyInfo) -> Value {
-    json!({
-        "version": info.version,
-        "createdTime": info.created_ms,
-        "updatedTime": info.updated_ms,
-        "userIds": info.user_ids,
-        "metadata": info.metadata,
-    })
-}
-
-fn entry_json(entry: Option<Entry>) -> Value {
-    match entry {
-        Some(e) => json!({"value": e.value, "keyInfo": key_info_json(&e.info)}),
-        None => Value::Null,
-    }
-}
-
-fn print_line(value: &Value) {
-    println!("{value}");
-}
-
-fn store(
-    service: &DataStoreService,
-    universe: u64,
-    entry: &EntryArgs,
-) -> Result<DataStore, CliError> {
-    Ok(service.data_store(universe, &entry.datastore, &entry.scope)?)
-}
-
-/// The service and bus a data command works on: the data folder's, or the
-/// server's at `--url`.
-fn backends(
-    args: &StorageArgs,
-    config: &Config,
-) -> Result<(DataStoreService, MessageBus), CliError> {
-    match &args.url {
-        Some(url) => {
-            let client = crate::remote::RemoteClient::new(url, args.remote_key.clone())?;
-            let clock = Clock::system();
-            Ok((
-                DataStoreService::remote(client.clone(), clock.clone()),
-                MessageBus::remote(client, clock, BusConfig::default()),
-            ))
-        }
-        None => {
-            let service = crate::serve::open_datastores(config)?;
-            let bus = MessageBus::new(service.clock().clone(), BusConfig::default());
-            Ok((service, bus))
-        }
-    }
-}
-
+/// Runs one command: `serve`, or a data command on the data folder or, with
+/// `--url`, on a server.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Serve {
         listen,
@@ -363,161 +307,5 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
-    let (service, bus) = backends(&cli.storage, &config)?;
-    let universe = config.server.universe;
-    match cli.command {
-        Command::Profile { command } => {
-            print_line(&profile::run(command, &service, bus, universe).await?);
-        }
-        Command::Export { datastores, out } => {
-            // Names are checked before the output file is created.
-            for name in &datastores {
-                crate::datastore::validate::data_store_name(name)?;
-            }
-            let count = match out {
-                Some(path) => {
-                    let mut file = std::io::BufWriter::new(create_output(&path, "")?);
-                    transfer::export(&service, universe, &datastores, &mut file).await?
-                }
-                None => {
-                    let mut stdout = std::io::stdout().lock();
-                    transfer::export(&service, universe, &datastores, &mut stdout).await?
-                }
-            };
-            eprintln!("exported {count} entries");
-        }
-        Command::Import { file } => {
-            let lines = read_export(&file)?;
-            let count = transfer::import(&service, universe, &lines).await?;
-            print_line(&json!({"imported": count}));
-        }
-        Command::Get { entry, version } => {
-            let ds = store(&service, universe, &entry)?;
-            let found = match version {
-                Some(v) => ds.get_version(&entry.key, &v).await?,
-                None => ds.get(&entry.key).await?,
-            };
-            print_line(&entry_json(found));
-        }
-        Command::Set {
-            entry,
-            value,
-            user_ids,
-            metadata,
-        } => {
-            let text = if value == "-" {
-                let mut buf = Vec::new();
-                std::io::stdin().read_to_end(&mut buf)?;
-                buf
-            } else {
-                value.into_bytes()
-            };
-            let value = parse_value_text(&text)?;
-            let metadata = match metadata {
-                Some(m) => match serde_json::from_str::<Value>(&m) {
-                    Ok(Value::Object(map)) => map,
-                    _ => {
-                        return Err(CliError::Usage(
-                            "--metadata must be a JSON object, like '{\"source\":\"cli\"}'".into(),
-                        ))
-                    }
-                },
-                None => Map::new(),
-            };
-            let ds = store(&service, universe, &entry)?;
-            let info = ds
-                .set(&entry.key, &value, &WriteOptions { user_ids, metadata })
-                .await?;
-            print_line(&key_info_json(&info));
-        }
-        Command::Increment { entry, by } => {
-            let ds = store(&service, universe, &entry)?;
-            let (value, info) = ds
-                .increment(&entry.key, by, &WriteOptions::default())
-                .await?;
-            print_line(&json!({"value": value, "keyInfo": key_info_json(&info)}));
-        }
-        Command::Remove { entry } => {
-            let ds = store(&service, universe, &entry)?;
-            print_line(&entry_json(ds.remove(&entry.key).await?));
-        }
-        Command::Keys {
-            datastore,
-            scope,
-            all_scopes,
-            prefix,
-            exclude_deleted,
-        } => {
-            let ds = if all_scopes {
-                service.data_store_all_scopes(universe, &datastore)?
-            } else {
-                service.data_store(universe, &datastore, &scope)?
-            };
-            let mut options = ListKeysOptions {
-                prefix,
-                exclude_deleted,
-                ..ListKeysOptions::default()
-            };
-            loop {
-                let page = ds.list_keys(&options).await?;
-                for k in &page.items {
-                    print_line(&json!({"scope": k.scope, "key": k.key}));
-                }
-                match page.cursor {
-                    Some(c) => options.cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
-        Command::Versions { entry, descending } => {
-            let ds = store(&service, universe, &entry)?;
-            let mut options = ListVersionsOptions {
-                order: if descending {
-                    SortOrder::Descending
-                } else {
-                    SortOrder::Ascending
-                },
-                ..ListVersionsOptions::default()
-            };
-            loop {
-                let page = ds.list_versions(&entry.key, &options).await?;
-                for v in &page.items {
-                    print_line(&json!({
-                        "version": v.version, "createdTime": v.created_ms,
-                        "deleted": v.deleted, "contentLength": v.content_length,
-                    }));
-                }
-                match page.cursor {
-                    Some(c) => options.cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
-        Command::Stores { prefix } => {
-            let mut cursor = None;
-            loop {
-                let page = service
-                    .list_data_stores(universe, &prefix, 0, cursor.as_deref())
-                    .await?;
-                for s in &page.items {
-                    print_line(
-                        &json!({"name": s.name, "createdTime": s.created_ms, "updatedTime": s.updated_ms}),
-                    );
-                }
-                match page.cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
-        Command::Serve { .. } => unreachable!("handled above"),
-        Command::Purge => {
-            let stats = service.purge_expired().await?;
-            print_line(
-                &json!({"versionsRemoved": stats.versions, "entriesRemoved": stats.entries}),
-            );
-        }
-    }
-    service.flush().await?;
-    Ok(())
+    data::run(cli.command, &cli.storage, &config).await
 }
