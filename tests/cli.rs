@@ -26,7 +26,8 @@ fn set_get_round_trip(storage: &str) {
             "--metadata",
             r#"{"source":"cli"}"#,
         ],
-    ).json();
+    )
+    .json();
     let version = set["version"].as_str().expect("version").to_owned();
     assert_eq!(version.len(), 16 + 1 + 10 + 1 + 16 + 1 + 2, "{version}");
 
@@ -40,25 +41,18 @@ fn set_get_round_trip(storage: &str) {
         dir.path(),
         storage,
         &["increment", "Counters", "visits", "--by", "5"],
-    ).json();
+    )
+    .json();
     assert_eq!(inc["value"], 5);
 
-    let removed = run(
-        dir.path(),
-        storage,
-        &["remove", "Players", "Player_1"],
-    ).json();
+    let removed = run(dir.path(), storage, &["remove", "Players", "Player_1"]).json();
     assert_eq!(removed["value"]["Coins"], 10);
     assert_eq!(
         run(dir.path(), storage, &["get", "Players", "Player_1"]).json(),
         Value::Null
     );
 
-    let versions = run(
-        dir.path(),
-        storage,
-        &["versions", "Players", "Player_1"],
-    ).json_lines();
+    let versions = run(dir.path(), storage, &["versions", "Players", "Player_1"]).json_lines();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["deleted"], false);
     assert_eq!(versions[1]["deleted"], true);
@@ -68,10 +62,12 @@ fn set_get_round_trip(storage: &str) {
         dir.path(),
         storage,
         &["get", "Players", "Player_1", "--version", &version],
-    ).json();
+    )
+    .json();
     assert_eq!(old["value"]["Coins"], 10);
 
-    let stores: Vec<String> = run(dir.path(), storage, &["stores"]).json_lines()
+    let stores: Vec<String> = run(dir.path(), storage, &["stores"])
+        .json_lines()
         .iter()
         .map(|s| s["name"].as_str().expect("name").to_owned())
         .collect();
@@ -93,10 +89,14 @@ fn a_rejected_write_says_why_and_stores_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let long_key = "k".repeat(51);
     run(dir.path(), "sqlite", &["set", "Players", &long_key, "1"]).failure_with(&["102"]);
-    assert!(run(dir.path(), "sqlite", &["keys", "Players"]).json_lines().is_empty());
+    assert!(run(dir.path(), "sqlite", &["keys", "Players"])
+        .json_lines()
+        .is_empty());
 
     run(dir.path(), "sqlite", &["set", "Players", "k", "{not json"]).failure();
-    assert!(run(dir.path(), "sqlite", &["keys", "Players"]).json_lines().is_empty());
+    assert!(run(dir.path(), "sqlite", &["keys", "Players"])
+        .json_lines()
+        .is_empty());
 
     run(
         dir.path(),
@@ -119,13 +119,10 @@ fn all_scopes_listing_names_scope_and_key() {
         dir.path(),
         "sqlite",
         &["set", "Houses", "h1", "1", "--scope", "houses"],
-    ).json();
+    )
+    .json();
     run(dir.path(), "sqlite", &["set", "Houses", "p1", "2"]).json();
-    let keys = run(
-        dir.path(),
-        "sqlite",
-        &["keys", "Houses", "--all-scopes"],
-    ).json_lines();
+    let keys = run(dir.path(), "sqlite", &["keys", "Houses", "--all-scopes"]).json_lines();
     let names: Vec<String> = keys
         .iter()
         .map(|k| {

@@ -32,11 +32,9 @@ fn seed(dir: &std::path::Path) {
             "--metadata",
             r#"{"m":"x"}"#,
         ],
-    ).success();
-    cli(
-        dir,
-        &["set", "Players", "b", "[1,2]", "--scope", "s2"],
-    ).success();
+    )
+    .success();
+    cli(dir, &["set", "Players", "b", "[1,2]", "--scope", "s2"]).success();
     cli(dir, &["set", "Guilds", "g", r#""text""#]).success();
     cli(dir, &["set", "Guilds", "gone", "1"]).success();
     cli(dir, &["remove", "Guilds", "gone"]).success();
@@ -101,10 +99,7 @@ fn profile_show_message_and_rollback() {
     ))
     .expect("fixture");
     let first = cli(dir.path(), &["set", "PlayerData", "Player_1", &doc]).json();
-    let shown = cli(
-        dir.path(),
-        &["profile", "show", "PlayerData", "Player_1"],
-    ).json();
+    let shown = cli(dir.path(), &["profile", "show", "PlayerData", "Player_1"]).json();
     let original: Value = serde_json::from_str(&doc).expect("fixture JSON");
     assert_eq!(shown["data"], original["Data"]);
     assert_eq!(shown["session"], Value::Null);
@@ -118,11 +113,9 @@ fn profile_show_message_and_rollback() {
             "Player_1",
             r#"{"Gift":"Hat"}"#,
         ],
-    ).json();
-    let shown = cli(
-        dir.path(),
-        &["profile", "show", "PlayerData", "Player_1"],
-    ).json();
+    )
+    .json();
+    let shown = cli(dir.path(), &["profile", "show", "PlayerData", "Player_1"]).json();
     let messages = shown["messages"].as_array().expect("messages");
     assert_eq!(messages.last().expect("one")[1], json!({"Gift": "Hat"}));
 
@@ -131,7 +124,8 @@ fn profile_show_message_and_rollback() {
     cli(
         dir.path(),
         &["set", "PlayerData", "Player_1", &changed.to_string()],
-    ).success();
+    )
+    .success();
     let version = first["version"].as_str().expect("version");
     let rolled = cli(
         dir.path(),
@@ -143,12 +137,10 @@ fn profile_show_message_and_rollback() {
             "--to",
             version,
         ],
-    ).json();
+    )
+    .json();
     assert_eq!(rolled["rolledBackTo"], version);
-    let shown = cli(
-        dir.path(),
-        &["profile", "show", "PlayerData", "Player_1"],
-    ).json();
+    let shown = cli(dir.path(), &["profile", "show", "PlayerData", "Player_1"]).json();
     assert_eq!(
         shown["data"], original["Data"],
         "the data of the chosen version"
@@ -186,7 +178,10 @@ fn data_commands_work_against_a_running_server() {
     let keys = remote(&["keys", "Players"]).success();
     assert_eq!(keys.lines().count(), 2);
     assert_eq!(
-        remote(&["versions", "Players", "p"]).success().lines().count(),
+        remote(&["versions", "Players", "p"])
+            .success()
+            .lines()
+            .count(),
         1
     );
     cli(
@@ -216,15 +211,13 @@ fn serve_imports_fixtures_and_exports_on_exit() {
         ])
         .start();
     let url = server.url.clone();
-    let got = cli(
-        dir.path(),
-        &["--url", &url, "--key", "k1", "get", "S", "k"],
-    ).json();
+    let got = cli(dir.path(), &["--url", &url, "--key", "k1", "get", "S", "k"]).json();
     assert_eq!(got["value"], json!({"a": 1}));
     cli(
         dir.path(),
         &["--url", &url, "--key", "k1", "set", "S", "k2", "2"],
-    ).success();
+    )
+    .success();
     assert!(server.stop().success());
     let lines = sorted_lines(&std::fs::read_to_string(&export).expect("export written"));
     assert_eq!(lines.len(), 2);

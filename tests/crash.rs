@@ -27,9 +27,9 @@ use std::time::Duration;
 use hyper::{Method, StatusCode};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
 use support::process::{ServeProcess, Stderr};
 use support::raw_client::{self, Http};
-use serde_json::{json, Value};
 
 const API_KEY: &str = "crash-harness-key";
 const PREFIX: &str = "/datastores/v1/universes/1/standard-datastores/datastore/entries/entry";

@@ -225,7 +225,10 @@ impl CliOutput {
     pub fn failure_with(&self, texts: &[&str]) -> String {
         let stderr = self.failure();
         for text in texts {
-            assert!(stderr.contains(text), "stderr does not say {text:?}: {stderr}");
+            assert!(
+                stderr.contains(text),
+                "stderr does not say {text:?}: {stderr}"
+            );
         }
         stderr
     }

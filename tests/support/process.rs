@@ -191,7 +191,9 @@ impl ServeBuilder {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("profilestore serve printed no address line within {ADDRESS_LINE_TIMEOUT:?}");
+                panic!(
+                    "profilestore serve printed no address line within {ADDRESS_LINE_TIMEOUT:?}"
+                );
             }
         };
         let Some(line) = line else {
