@@ -21,12 +21,13 @@ use std::time::Duration;
 
 use harness::{lune_setup, run_script};
 use hyper::{Method, StatusCode};
-use profilestore::engine::{EndReason, Engine, EngineConfig, ProfileStore, StartOptions};
+use profilestore::engine::{EndReason, EngineConfig, ProfileStore, StartOptions};
 use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Map, Value};
 use support::cli::Cli;
 use support::process::ServeProcess;
 use support::send;
+use support::world::World;
 
 /// The template every store in these scenarios uses, on both sides.
 fn template() -> Value {
@@ -34,16 +35,10 @@ fn template() -> Value {
 }
 
 fn engine_store(server: &TestServer, place: u64, job: &str, config: EngineConfig) -> ProfileStore {
-    Engine::new(
-        server.datastores.clone(),
-        server.bus.clone(),
-        1,
-        place,
-        job,
-        config,
-    )
-    .store("InteropPlayers", template())
-    .expect("store")
+    World::of_server(server)
+        .engine(place, job, config)
+        .store("InteropPlayers", template())
+        .expect("store")
 }
 
 async fn stored(

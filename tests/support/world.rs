@@ -1,6 +1,6 @@
 //! One in-memory world: a DataStore service on the memory plugin (or a
 //! plugin the test gives) and a message bus, both on one [`Clock`], with
-//! engines on them. The one way the engine, DataStore, bus and session-host
+//! engines and session hosts on them. The one way the engine, DataStore, bus and session-host
 //! tests build their world.
 //!
 //! Invariants: the service and the bus read the same clock; engines and
@@ -11,11 +11,13 @@
 use std::sync::Arc;
 
 use profilestore::bus::{BusConfig, MessageBus};
-use profilestore::clock::Clock;
+use profilestore::clock::{Clock, ManualClock};
 use profilestore::datastore::{DataStore, DataStoreConfig, DataStoreService};
 use profilestore::engine::{Engine, EngineConfig};
 use profilestore::faults::FaultyPlugin;
 use profilestore::plugin_api::StoragePlugin;
+use profilestore::sessions::{HostConfig, SessionHost};
+use profilestore::testing::TestServer;
 use profilestore_memory::MemoryPlugin;
 
 /// The wall time simulated clocks start at (2023-11-14T22:13:20Z).
@@ -54,6 +56,26 @@ impl World {
         World::new(Clock::tokio(T0))
     }
 
+    /// [`World::new`] with the memory plugin behind a fault injector,
+    /// returned too.
+    pub fn faulty(clock: Clock) -> (Self, Arc<FaultyPlugin>) {
+        let plugin = faulty_memory();
+        let world = World::on(plugin.clone(), clock, DataStoreConfig::default());
+        (world, plugin)
+    }
+
+    /// [`World::simulated`] with bus settings `bus`.
+    pub fn simulated_with_bus(bus: BusConfig) -> Self {
+        World::with_bus(memory(), Clock::tokio(T0), DataStoreConfig::default(), bus)
+    }
+
+    /// A world on `plugin` with DataStore settings `config`, on a manual
+    /// clock reading [`T0`], returned with its hand.
+    pub fn manual(plugin: Arc<dyn StoragePlugin>, config: DataStoreConfig) -> (Self, ManualClock) {
+        let (clock, hand) = Clock::manual(T0);
+        (World::on(plugin, clock, config), hand)
+    }
+
     /// A world on `plugin` with DataStore settings `config`.
     pub fn on(plugin: Arc<dyn StoragePlugin>, clock: Clock, config: DataStoreConfig) -> Self {
         World::with_bus(plugin, clock, config, BusConfig::default())
@@ -73,6 +95,16 @@ impl World {
         }
     }
 
+    /// The world an in-process test server serves (its DataStore service
+    /// and bus), to put engines beside its HTTP clients.
+    pub fn of_server(server: &TestServer) -> Self {
+        World {
+            clock: server.datastores.clock().clone(),
+            datastores: server.datastores.clone(),
+            bus: server.bus.clone(),
+        }
+    }
+
     /// An engine for game server `(place_id, job)` on this world.
     pub fn engine(&self, place_id: u64, job: impl Into<String>, config: EngineConfig) -> Engine {
         Engine::new(
@@ -83,6 +115,11 @@ impl World {
             job,
             config,
         )
+    }
+
+    /// A session host (the session API's game-server side) on this world.
+    pub fn session_host(&self, config: HostConfig) -> SessionHost {
+        SessionHost::new(self.datastores.clone(), self.bus.clone(), config)
     }
 
     /// Data store `name`, scope `scope`.
