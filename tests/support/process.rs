@@ -186,29 +186,29 @@ impl ServeBuilder {
             let mut rest = Vec::new();
             let _ = reader.read_to_end(&mut rest);
         });
-        let line = match line_rx.recv_timeout(ADDRESS_LINE_TIMEOUT) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "profilestore serve printed no address line within {ADDRESS_LINE_TIMEOUT:?}"
-                );
-            }
-        };
-        let Some(line) = line else {
-            let _ = child.wait();
-            return None;
-        };
-        let announced: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-        let url = announced["listening"].as_str().expect("url").to_owned();
-        Some(ServeProcess {
+        // From here on a panic kills the server (on drop).
+        let mut server = ServeProcess {
             child: Some(child),
-            url,
+            url: String::new(),
             api_key: self.api_key,
             stderr,
             stdout: Some(stdout),
-        })
+        };
+        let line = line_rx
+            .recv_timeout(ADDRESS_LINE_TIMEOUT)
+            .unwrap_or_else(|_| {
+                panic!("profilestore serve printed no address line within {ADDRESS_LINE_TIMEOUT:?}")
+            });
+        let Some(line) = line else {
+            // It exited (or closed stdout) without announcing an address.
+            if let Some(mut child) = server.child.take() {
+                let _ = child.wait();
+            }
+            return None;
+        };
+        let announced: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+        server.url = announced["listening"].as_str().expect("url").to_owned();
+        Some(server)
     }
 
     fn command_line(&self) -> Vec<OsString> {

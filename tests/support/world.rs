@@ -1,7 +1,7 @@
 //! One in-memory world: a DataStore service on the memory plugin (or a
 //! plugin the test gives) and a message bus, both on one [`Clock`], with
-//! engines and session hosts on them. The one way the engine, DataStore, bus and session-host
-//! tests build their world.
+//! engines and session hosts on them. The one way the engine, DataStore,
+//! bus and session-host tests (and the chaos model) build their world.
 //!
 //! Invariants: the service and the bus read the same clock; engines and
 //! stores made here are in universe [`UNIVERSE`].
