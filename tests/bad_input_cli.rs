@@ -6,12 +6,14 @@
 //! with a message on stderr that says what is wrong, never a panic, and
 //! leave the data folder as it was (checked after every case).
 
+mod support;
+
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use support::cli::Cli;
 
 /// One row: arguments after the storage flags, stdin, and the texts the
 /// error must contain (any of them, case-insensitive).
@@ -36,58 +38,15 @@ fn with_stdin(args: &[&str], stdin: Vec<u8>, expect: &'static [&'static str]) ->
     }
 }
 
-fn command(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_profilestore"));
-    c.arg("--data-dir")
-        .arg(data)
-        .args(["--storage", "sqlite", "--durability", "off"]);
-    for var in [
-        "PROFILESTORE_STORAGE",
-        "PROFILESTORE_DATA_DIR",
-        "PROFILESTORE_CONFIG",
-        "PROFILESTORE_URL",
-        "PROFILESTORE_API_KEY",
-        "PROFILESTORE_API_KEYS",
-        "PROFILESTORE_LISTEN",
-        "PROFILESTORE_UNIVERSE",
-        "PROFILESTORE_LOG",
-        "RUST_BACKTRACE",
-    ] {
-        c.env_remove(var);
-    }
-    c
-}
-
 /// Runs to completion (killed after 30 s: a `serve` that started by
 /// mistake is a failure, not a hang).
 fn run(data: &Path, args: &[OsString], stdin: &[u8]) -> (Option<i32>, String, String) {
-    let mut child = command(data)
+    let out = Cli::on(data, "sqlite")
         .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn profilestore");
-    let mut input = child.stdin.take().expect("stdin");
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    let _ = writer.join();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .stdin(stdin)
+        .time_limit(Duration::from_secs(30))
+        .run();
+    (out.code(), out.stdout, out.stderr)
 }
 
 fn ok(data: &Path, args: &[&str]) -> String {

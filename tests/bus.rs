@@ -1,15 +1,15 @@
 //! Black-box tests of the messaging bus on simulated time.
 
+mod support;
+
 use std::time::Duration;
 
 use profilestore::bus::{BusConfig, BusError, BusFaults, MessageBus};
-use profilestore::clock::Clock;
 use serde_json::{json, Value};
-
-const START_MS: i64 = 1_700_000_000_000;
+use support::world::{World, T0};
 
 fn bus_with(config: BusConfig) -> MessageBus {
-    MessageBus::new(Clock::tokio(START_MS), config)
+    World::simulated_with_bus(config).bus
 }
 
 fn bus() -> MessageBus {
@@ -31,7 +31,7 @@ async fn delivers_data_with_the_send_time() {
         .expect("publish");
     let m = sub.recv().await.expect("message");
     assert_eq!(m.data, json!({"LoadCount": 3, "EndSession": true}));
-    assert_eq!(m.sent, START_MS / 1000 + 5);
+    assert_eq!(m.sent, T0 / 1000 + 5);
     assert_eq!(sub.topic(), "PS_abc");
 }
 

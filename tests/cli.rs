@@ -2,45 +2,18 @@
 //! temporary data folder, so every command also proves that data written by
 //! one run is read back by the next.
 
-use std::process::{Command, Output};
+mod support;
 
 use serde_json::Value;
+use support::cli::{Cli, CliOutput};
 
-fn run(dir: &std::path::Path, storage: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilestore"))
-        .args(["--data-dir", dir.to_str().expect("utf-8 path")])
-        .args(["--storage", storage, "--durability", "off"])
-        .args(args)
-        .env_remove("PROFILESTORE_STORAGE")
-        .env_remove("PROFILESTORE_DATA_DIR")
-        .output()
-        .expect("run profilestore")
-}
-
-fn ok_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "command failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-fn lines(output: &Output) -> Vec<Value> {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+fn run(dir: &std::path::Path, storage: &str, args: &[&str]) -> CliOutput {
+    Cli::on(dir, storage).args(args).run()
 }
 
 fn set_get_round_trip(storage: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let set = ok_json(&run(
+    let set = run(
         dir.path(),
         storage,
         &[
@@ -53,52 +26,48 @@ fn set_get_round_trip(storage: &str) {
             "--metadata",
             r#"{"source":"cli"}"#,
         ],
-    ));
+    )
+    .json();
     let version = set["version"].as_str().expect("version").to_owned();
     assert_eq!(version.len(), 16 + 1 + 10 + 1 + 16 + 1 + 2, "{version}");
 
-    let got = ok_json(&run(dir.path(), storage, &["get", "Players", "Player_1"]));
+    let got = run(dir.path(), storage, &["get", "Players", "Player_1"]).json();
     assert_eq!(got["value"]["Coins"], 10);
     assert_eq!(got["keyInfo"]["version"], version.as_str());
     assert_eq!(got["keyInfo"]["userIds"], serde_json::json!([7]));
     assert_eq!(got["keyInfo"]["metadata"]["source"], "cli");
 
-    let inc = ok_json(&run(
+    let inc = run(
         dir.path(),
         storage,
         &["increment", "Counters", "visits", "--by", "5"],
-    ));
+    )
+    .json();
     assert_eq!(inc["value"], 5);
 
-    let removed = ok_json(&run(
-        dir.path(),
-        storage,
-        &["remove", "Players", "Player_1"],
-    ));
+    let removed = run(dir.path(), storage, &["remove", "Players", "Player_1"]).json();
     assert_eq!(removed["value"]["Coins"], 10);
     assert_eq!(
-        ok_json(&run(dir.path(), storage, &["get", "Players", "Player_1"])),
+        run(dir.path(), storage, &["get", "Players", "Player_1"]).json(),
         Value::Null
     );
 
-    let versions = lines(&run(
-        dir.path(),
-        storage,
-        &["versions", "Players", "Player_1"],
-    ));
+    let versions = run(dir.path(), storage, &["versions", "Players", "Player_1"]).json_lines();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["deleted"], false);
     assert_eq!(versions[1]["deleted"], true);
 
     // The first version is still readable after the remove.
-    let old = ok_json(&run(
+    let old = run(
         dir.path(),
         storage,
         &["get", "Players", "Player_1", "--version", &version],
-    ));
+    )
+    .json();
     assert_eq!(old["value"]["Coins"], 10);
 
-    let stores: Vec<String> = lines(&run(dir.path(), storage, &["stores"]))
+    let stores: Vec<String> = run(dir.path(), storage, &["stores"])
+        .json_lines()
         .iter()
         .map(|s| s["name"].as_str().expect("name").to_owned())
         .collect();
@@ -119,52 +88,41 @@ fn sled_data_survives_between_runs() {
 fn a_rejected_write_says_why_and_stores_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let long_key = "k".repeat(51);
-    let out = run(dir.path(), "sqlite", &["set", "Players", &long_key, "1"]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("102"), "{stderr}");
-    assert!(lines(&run(dir.path(), "sqlite", &["keys", "Players"])).is_empty());
+    run(dir.path(), "sqlite", &["set", "Players", &long_key, "1"]).failure_with(&["102"]);
+    assert!(run(dir.path(), "sqlite", &["keys", "Players"])
+        .json_lines()
+        .is_empty());
 
-    let out = run(dir.path(), "sqlite", &["set", "Players", "k", "{not json"]);
-    assert!(!out.status.success());
-    assert!(lines(&run(dir.path(), "sqlite", &["keys", "Players"])).is_empty());
+    run(dir.path(), "sqlite", &["set", "Players", "k", "{not json"]).failure();
+    assert!(run(dir.path(), "sqlite", &["keys", "Players"])
+        .json_lines()
+        .is_empty());
 
-    let out = run(
+    run(
         dir.path(),
         "sqlite",
         &["set", "Players", "k", "1", "--metadata", "[1]"],
-    );
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("JSON object"), "{stderr}");
+    )
+    .failure_with(&["JSON object"]);
 }
 
 #[test]
 fn an_unknown_plugin_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = run(dir.path(), "postgres", &["keys", "Players"]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("postgres") && stderr.contains("sqlite"),
-        "{stderr}"
-    );
+    run(dir.path(), "postgres", &["keys", "Players"]).failure_with(&["postgres", "sqlite"]);
 }
 
 #[test]
 fn all_scopes_listing_names_scope_and_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    ok_json(&run(
+    run(
         dir.path(),
         "sqlite",
         &["set", "Houses", "h1", "1", "--scope", "houses"],
-    ));
-    ok_json(&run(dir.path(), "sqlite", &["set", "Houses", "p1", "2"]));
-    let keys = lines(&run(
-        dir.path(),
-        "sqlite",
-        &["keys", "Houses", "--all-scopes"],
-    ));
+    )
+    .json();
+    run(dir.path(), "sqlite", &["set", "Houses", "p1", "2"]).json();
+    let keys = run(dir.path(), "sqlite", &["keys", "Houses", "--all-scopes"]).json_lines();
     let names: Vec<String> = keys
         .iter()
         .map(|k| {

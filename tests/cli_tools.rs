@@ -3,39 +3,24 @@
 
 mod support;
 
-use std::process::{Command, Output};
-
 use serde_json::{json, Value};
-use support::{serve_process, stop_process};
+use support::cli::{Cli, CliOutput};
+use support::process::{ServeBuilder, ServeProcess};
 
-fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilestore"))
-        .args(["--storage", "sqlite", "--durability", "off", "--data-dir"])
-        .arg(dir)
-        .args(args)
-        .env_remove("PROFILESTORE_STORAGE")
-        .env_remove("PROFILESTORE_DATA_DIR")
-        .env_remove("PROFILESTORE_URL")
-        .env_remove("PROFILESTORE_API_KEY")
-        .output()
-        .expect("run profilestore")
+fn cli(dir: &std::path::Path, args: &[&str]) -> CliOutput {
+    Cli::on(dir, "sqlite").args(args).run()
 }
 
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "command failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn ok_json(output: &Output) -> Value {
-    serde_json::from_str(ok(output).trim()).expect("stdout is JSON")
+/// A server on a memory store accepting key `k1`.
+fn serve(dir: &std::path::Path) -> ServeBuilder {
+    ServeProcess::builder(dir)
+        .api_key("k1")
+        .durability("off")
+        .storage("memory")
 }
 
 fn seed(dir: &std::path::Path) {
-    ok(&cli(
+    cli(
         dir,
         &[
             "set",
@@ -47,14 +32,12 @@ fn seed(dir: &std::path::Path) {
             "--metadata",
             r#"{"m":"x"}"#,
         ],
-    ));
-    ok(&cli(
-        dir,
-        &["set", "Players", "b", "[1,2]", "--scope", "s2"],
-    ));
-    ok(&cli(dir, &["set", "Guilds", "g", r#""text""#]));
-    ok(&cli(dir, &["set", "Guilds", "gone", "1"]));
-    ok(&cli(dir, &["remove", "Guilds", "gone"]));
+    )
+    .success();
+    cli(dir, &["set", "Players", "b", "[1,2]", "--scope", "s2"]).success();
+    cli(dir, &["set", "Guilds", "g", r#""text""#]).success();
+    cli(dir, &["set", "Guilds", "gone", "1"]).success();
+    cli(dir, &["remove", "Guilds", "gone"]).success();
 }
 
 fn sorted_lines(text: &str) -> Vec<Value> {
@@ -70,7 +53,7 @@ fn sorted_lines(text: &str) -> Vec<Value> {
 fn export_then_import_reproduces_every_live_entry() {
     let src = tempfile::tempdir().expect("tempdir");
     seed(src.path());
-    let exported = ok(&cli(src.path(), &["export"]));
+    let exported = cli(src.path(), &["export"]).success();
     let lines = sorted_lines(&exported);
     assert_eq!(lines.len(), 3, "deleted keys are not exported: {exported}");
     assert_eq!(
@@ -81,10 +64,10 @@ fn export_then_import_reproduces_every_live_entry() {
     let file = src.path().join("export.jsonl");
     std::fs::write(&file, &exported).expect("write");
     let dst = tempfile::tempdir().expect("tempdir");
-    let imported = ok_json(&cli(dst.path(), &["import", file.to_str().expect("utf-8")]));
+    let imported = cli(dst.path(), &["import", file.to_str().expect("utf-8")]).json();
     assert_eq!(imported["imported"], 3);
-    assert_eq!(sorted_lines(&ok(&cli(dst.path(), &["export"]))), lines);
-    let only = ok(&cli(dst.path(), &["export", "--datastore", "Guilds"]));
+    assert_eq!(sorted_lines(&cli(dst.path(), &["export"]).success()), lines);
+    let only = cli(dst.path(), &["export", "--datastore", "Guilds"]).success();
     assert_eq!(only.lines().count(), 1);
 }
 
@@ -97,14 +80,9 @@ fn an_import_with_a_bad_line_names_it_and_writes_nothing() {
         "{\"datastore\":\"S\",\"key\":\"k1\",\"value\":1}\n{\"datastore\":\"S\",\"key\":\"\",\"value\":2}\n",
     )
     .expect("write");
-    let out = cli(dir.path(), &["import", file.to_str().expect("utf-8")]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("line 2") && err.contains("nothing was imported"),
-        "{err}"
-    );
-    let got = ok_json(&cli(dir.path(), &["get", "S", "k1"]));
+    cli(dir.path(), &["import", file.to_str().expect("utf-8")])
+        .failure_with(&["line 2", "nothing was imported"]);
+    let got = cli(dir.path(), &["get", "S", "k1"]).json();
     assert_eq!(
         got,
         Value::Null,
@@ -120,16 +98,13 @@ fn profile_show_message_and_rollback() {
         "/fixtures/profiles/luau_no_session.json"
     ))
     .expect("fixture");
-    let first = ok_json(&cli(dir.path(), &["set", "PlayerData", "Player_1", &doc]));
-    let shown = ok_json(&cli(
-        dir.path(),
-        &["profile", "show", "PlayerData", "Player_1"],
-    ));
+    let first = cli(dir.path(), &["set", "PlayerData", "Player_1", &doc]).json();
+    let shown = cli(dir.path(), &["profile", "show", "PlayerData", "Player_1"]).json();
     let original: Value = serde_json::from_str(&doc).expect("fixture JSON");
     assert_eq!(shown["data"], original["Data"]);
     assert_eq!(shown["session"], Value::Null);
 
-    ok_json(&cli(
+    cli(
         dir.path(),
         &[
             "profile",
@@ -138,22 +113,21 @@ fn profile_show_message_and_rollback() {
             "Player_1",
             r#"{"Gift":"Hat"}"#,
         ],
-    ));
-    let shown = ok_json(&cli(
-        dir.path(),
-        &["profile", "show", "PlayerData", "Player_1"],
-    ));
+    )
+    .json();
+    let shown = cli(dir.path(), &["profile", "show", "PlayerData", "Player_1"]).json();
     let messages = shown["messages"].as_array().expect("messages");
     assert_eq!(messages.last().expect("one")[1], json!({"Gift": "Hat"}));
 
     let mut changed = original.clone();
     changed["Data"] = json!({"Wiped": true});
-    ok(&cli(
+    cli(
         dir.path(),
         &["set", "PlayerData", "Player_1", &changed.to_string()],
-    ));
+    )
+    .success();
     let version = first["version"].as_str().expect("version");
-    let rolled = ok_json(&cli(
+    let rolled = cli(
         dir.path(),
         &[
             "profile",
@@ -163,18 +137,16 @@ fn profile_show_message_and_rollback() {
             "--to",
             version,
         ],
-    ));
+    )
+    .json();
     assert_eq!(rolled["rolledBackTo"], version);
-    let shown = ok_json(&cli(
-        dir.path(),
-        &["profile", "show", "PlayerData", "Player_1"],
-    ));
+    let shown = cli(dir.path(), &["profile", "show", "PlayerData", "Player_1"]).json();
     assert_eq!(
         shown["data"], original["Data"],
         "the data of the chosen version"
     );
 
-    let bad = cli(
+    cli(
         dir.path(),
         &[
             "profile",
@@ -184,38 +156,40 @@ fn profile_show_message_and_rollback() {
             "--to",
             "someday",
         ],
-    );
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a version id nor a time"));
+    )
+    .failure_with(&["neither a version id nor a time"]);
 }
 
 #[test]
 fn data_commands_work_against_a_running_server() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut server, url) = serve_process(dir.path(), &["--storage", "memory"]);
+    let server = serve(dir.path()).start();
+    let url = server.url.clone();
     let remote = |args: &[&str]| {
         let mut all = vec!["--url", url.as_str(), "--key", "k1"];
         all.extend_from_slice(args);
         cli(dir.path(), &all)
     };
-    ok(&remote(&["set", "Players", "p", r#"{"Coins":5}"#]));
-    let got = ok_json(&remote(&["get", "Players", "p"]));
+    remote(&["set", "Players", "p", r#"{"Coins":5}"#]).success();
+    let got = remote(&["get", "Players", "p"]).json();
     assert_eq!(got["value"], json!({"Coins": 5}));
-    let inc = ok_json(&remote(&["increment", "Players", "n", "--by", "3"]));
+    let inc = remote(&["increment", "Players", "n", "--by", "3"]).json();
     assert_eq!(inc["value"], 3);
-    let keys = ok(&remote(&["keys", "Players"]));
+    let keys = remote(&["keys", "Players"]).success();
     assert_eq!(keys.lines().count(), 2);
     assert_eq!(
-        ok(&remote(&["versions", "Players", "p"])).lines().count(),
+        remote(&["versions", "Players", "p"])
+            .success()
+            .lines()
+            .count(),
         1
     );
-    let wrong = cli(
+    cli(
         dir.path(),
         &["--url", &url, "--key", "nope", "get", "Players", "p"],
-    );
-    assert!(!wrong.status.success());
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("refused the API key"));
-    assert!(stop_process(&mut server).success());
+    )
+    .failure_with(&["refused the API key"]);
+    assert!(server.stop().success());
 }
 
 #[test]
@@ -228,27 +202,23 @@ fn serve_imports_fixtures_and_exports_on_exit() {
         "{\"datastore\":\"S\",\"scope\":\"global\",\"key\":\"k\",\"value\":{\"a\":1}}\n",
     )
     .expect("write");
-    let (mut server, url) = serve_process(
-        dir.path(),
-        &[
-            "--storage",
-            "memory",
+    let server = serve(dir.path())
+        .args([
             "--import",
             import.to_str().expect("utf-8"),
             "--export-on-exit",
             export.to_str().expect("utf-8"),
-        ],
-    );
-    let got = ok_json(&cli(
-        dir.path(),
-        &["--url", &url, "--key", "k1", "get", "S", "k"],
-    ));
+        ])
+        .start();
+    let url = server.url.clone();
+    let got = cli(dir.path(), &["--url", &url, "--key", "k1", "get", "S", "k"]).json();
     assert_eq!(got["value"], json!({"a": 1}));
-    ok(&cli(
+    cli(
         dir.path(),
         &["--url", &url, "--key", "k1", "set", "S", "k2", "2"],
-    ));
-    assert!(stop_process(&mut server).success());
+    )
+    .success();
+    assert!(server.stop().success());
     let lines = sorted_lines(&std::fs::read_to_string(&export).expect("export written"));
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["value"], 2);

@@ -20,16 +20,16 @@
 //! `cargo test --release --test crash -- --ignored --nocapture`.
 //! `PROFILESTORE_CRASH_SEED` replays a run.
 
-#[path = "support/raw_client.rs"]
-mod raw_client;
+mod support;
 
 use std::time::Duration;
 
 use hyper::{Method, StatusCode};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use raw_client::{Http, ServerProcess};
 use serde_json::{json, Value};
+use support::process::{ServeProcess, Stderr};
+use support::raw_client::{self, Http};
 
 const API_KEY: &str = "crash-harness-key";
 const PREFIX: &str = "/datastores/v1/universes/1/standard-datastores/datastore/entries/entry";
@@ -336,7 +336,7 @@ async fn check_round(http: &Http, log: &RoundLog, totals: &mut Totals, label: &s
 
 /// Runs the clients of one round and kills the server after `kill_after`.
 async fn drive_round(
-    server: ServerProcess,
+    server: ServeProcess,
     round: u64,
     kill_after: Duration,
     seed: u64,
@@ -377,20 +377,15 @@ fn acknowledged(log: &RoundLog) -> u64 {
     (sets + log.rmw_acks.len()) as u64 + u64::try_from(log.increments_acked).expect("positive")
 }
 
-fn start(dir: &std::path::Path, storage: &str, durability: &str) -> Option<ServerProcess> {
-    ServerProcess::start(
-        env!("CARGO_BIN_EXE_profilestore"),
-        dir,
-        &[
-            "--storage",
-            storage,
-            "--durability",
-            durability,
-            "--api-key",
-            API_KEY,
-        ],
-        true,
-    )
+fn start(dir: &std::path::Path, storage: &str, durability: &str) -> Option<ServeProcess> {
+    ServeProcess::builder(dir)
+        .storage(storage)
+        .durability(durability)
+        .api_key(API_KEY)
+        // Refused requests (404s) are logged at info; keep runs readable.
+        .log_unless_set("warn")
+        .stderr(Stderr::Inherit)
+        .try_start()
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -430,7 +425,10 @@ async fn campaign(storage: &str, durability: &str, rounds: u64) -> Totals {
                     ));
                 }
             }
-            assert!(server.stop(), "{label}: a graceful stop after the campaign");
+            assert!(
+                server.stop().success(),
+                "{label}: a graceful stop after the campaign"
+            );
             break;
         }
         // Kill anywhere from before the first write lands to well into a

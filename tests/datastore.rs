@@ -1,37 +1,36 @@
 //! Black-box tests of the DataStore layer: Roblox's semantics on the
 //! in-memory reference plugin, on a manual clock.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use profilestore::clock::{Clock, ManualClock};
+use profilestore::clock::ManualClock;
 use profilestore::datastore::{
     DataStore, DataStoreConfig, DataStoreError, DataStoreService, ListKeysOptions,
     ListVersionsOptions, Precondition, Retention, SetOutcome, SortOrder, Transform, VersionId,
     WriteOptions,
 };
-use profilestore::faults::FaultyPlugin;
 use profilestore::plugin_api::{NewVersion, StoragePlugin};
-use profilestore_memory::MemoryPlugin;
 use serde_json::{json, Map, Value};
-
-const T0: i64 = 1_700_000_000_000;
+use support::world::{faulty_memory, memory, World, T0};
 
 fn service_with(
     plugin: Arc<dyn StoragePlugin>,
     retention: Retention,
 ) -> (DataStoreService, ManualClock) {
-    let (clock, hand) = Clock::manual(T0);
     let config = DataStoreConfig {
         retention,
         ..DataStoreConfig::default()
     };
-    (DataStoreService::new(plugin, clock, config), hand)
+    let (world, hand) = World::manual(plugin, config);
+    (world.datastores, hand)
 }
 
 fn setup() -> (DataStore, ManualClock) {
-    let (service, hand) = service_with(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, hand) = service_with(memory(), Retention::PerWrite);
     (
         service.data_store(1, "Players", "global").expect("store"),
         hand,
@@ -168,7 +167,7 @@ async fn a_cancelled_update_writes_nothing() {
 
 #[tokio::test]
 async fn update_reruns_its_transform_on_the_winning_value_after_a_conflict() {
-    let plugin = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
+    let plugin = faulty_memory();
     let (service, _) = service_with(plugin.clone(), Retention::PerWrite);
     let ds = service.data_store(1, "Players", "global").expect("store");
     ds.set("k", &json!(1), &WriteOptions::default())
@@ -505,7 +504,7 @@ async fn list_keys_pages_with_prefix_and_deleted_filter() {
 
 #[tokio::test]
 async fn all_scopes_addresses_scope_slash_key() {
-    let (service, _) = service_with(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, _) = service_with(memory(), Retention::PerWrite);
     let houses = service.data_store(1, "Houses", "houses").expect("store");
     houses
         .set("h1", &json!(1), &WriteOptions::default())
@@ -556,7 +555,7 @@ async fn all_scopes_addresses_scope_slash_key() {
 
 #[tokio::test]
 async fn list_data_stores_shows_only_stores_with_entries() {
-    let (service, _) = service_with(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, _) = service_with(memory(), Retention::PerWrite);
     for name in ["A", "B", "C"] {
         let ds = service.data_store(1, name, "global").expect("store");
         ds.set("k", &json!(1), &WriteOptions::default())
@@ -695,7 +694,7 @@ async fn rejected_writes_store_nothing() {
 
 #[tokio::test]
 async fn names_and_scopes_are_validated() {
-    let (service, _) = service_with(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, _) = service_with(memory(), Retention::PerWrite);
     assert!(service.data_store(1, "", "global").is_err());
     assert!(service.data_store(1, &"n".repeat(51), "global").is_err());
     assert!(service
@@ -707,7 +706,7 @@ async fn names_and_scopes_are_validated() {
 
 #[tokio::test]
 async fn per_utc_hour_keeps_one_version_per_hour() {
-    let (service, hand) = service_with(Arc::new(MemoryPlugin::new()), Retention::PerUtcHour);
+    let (service, hand) = service_with(memory(), Retention::PerUtcHour);
     let ds = service.data_store(1, "Players", "global").expect("store");
     hand.set_ms(T0 - T0.rem_euclid(3_600_000));
     for i in 0..3 {
@@ -745,7 +744,7 @@ async fn per_utc_hour_keeps_one_version_per_hour() {
 
 #[tokio::test]
 async fn superseded_versions_expire_but_the_latest_never_does() {
-    let (service, hand) = service_with(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, hand) = service_with(memory(), Retention::PerWrite);
     let ds = service.data_store(1, "Players", "global").expect("store");
     ds.set("k", &json!(1), &WriteOptions::default())
         .await

@@ -4,9 +4,11 @@
 //! storage boundary, several services sharing one storage, and storage
 //! errors. On the in-memory reference plugin and a manual clock.
 
+mod support;
+
 use std::sync::Arc;
 
-use profilestore::clock::{Clock, ManualClock};
+use profilestore::clock::ManualClock;
 use profilestore::datastore::version_id::ms_to_ticks;
 use profilestore::datastore::{
     parse_value_str, parse_value_text, user_ids_from_json, validate, DataStore, DataStoreConfig,
@@ -15,25 +17,23 @@ use profilestore::datastore::{
 };
 use profilestore::faults::FaultyPlugin;
 use profilestore::plugin_api::{NewVersion, StorageError, StoragePlugin};
-use profilestore_memory::MemoryPlugin;
 use serde_json::{json, Map, Value};
-
-const T0: i64 = 1_700_000_000_000;
+use support::world::{faulty_memory, memory, World, T0};
 
 fn service_on(
     plugin: Arc<dyn StoragePlugin>,
     retention: Retention,
 ) -> (DataStoreService, ManualClock) {
-    let (clock, hand) = Clock::manual(T0);
     let config = DataStoreConfig {
         retention,
         ..DataStoreConfig::default()
     };
-    (DataStoreService::new(plugin, clock, config), hand)
+    let (world, hand) = World::manual(plugin, config);
+    (world.datastores, hand)
 }
 
 fn setup() -> (DataStore, ManualClock) {
-    let (service, hand) = service_on(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, hand) = service_on(memory(), Retention::PerWrite);
     (
         service.data_store(1, "Players", "global").expect("store"),
         hand,
@@ -43,7 +43,7 @@ fn setup() -> (DataStore, ManualClock) {
 /// A store on the memory plugin behind a fault injector, which can slip one
 /// competing version in right before the next commit, or fail commits.
 fn wrapped() -> (DataStore, Arc<FaultyPlugin>) {
-    let plugin = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
+    let plugin = faulty_memory();
     let (service, _) = service_on(plugin.clone(), Retention::PerWrite);
     (
         service.data_store(1, "Players", "global").expect("store"),
@@ -269,7 +269,7 @@ fn value_text_is_checked_with_its_position() {
 
 #[tokio::test]
 async fn all_scopes_keys_are_scope_slash_key_with_valid_parts() {
-    let (service, _) = service_on(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, _) = service_on(memory(), Retention::PerWrite);
     let all = service
         .data_store_all_scopes(1, "Houses")
         .expect("all scopes");
@@ -535,7 +535,7 @@ async fn get_version_at_time_of_a_removed_key_is_none() {
 
 #[tokio::test]
 async fn default_and_largest_page_sizes() {
-    let (service, _) = service_on(Arc::new(MemoryPlugin::new()), Retention::PerWrite);
+    let (service, _) = service_on(memory(), Retention::PerWrite);
     let none = WriteOptions::default();
     let ds = service.data_store(1, "Players", "global").expect("store");
     for i in 0..1030 {
@@ -748,7 +748,7 @@ async fn match_version_checks_the_latest_version_id() {
 
 #[tokio::test]
 async fn services_sharing_one_storage_see_each_others_writes() {
-    let plugin: Arc<dyn StoragePlugin> = Arc::new(MemoryPlugin::new());
+    let plugin: Arc<dyn StoragePlugin> = memory();
     let (a, _) = service_on(Arc::clone(&plugin), Retention::PerWrite);
     let (b, _) = service_on(plugin, Retention::PerWrite);
     let a = a.data_store(1, "Players", "global").expect("store");
@@ -788,7 +788,7 @@ async fn services_sharing_one_storage_see_each_others_writes() {
 
 #[tokio::test]
 async fn per_utc_hour_never_overwrites_a_removed_value() {
-    let (service, hand) = service_on(Arc::new(MemoryPlugin::new()), Retention::PerUtcHour);
+    let (service, hand) = service_on(memory(), Retention::PerUtcHour);
     let ds = service.data_store(1, "Players", "global").expect("store");
     hand.set_ms(T0 - T0.rem_euclid(3_600_000));
     let v1 = ds

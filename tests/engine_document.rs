@@ -3,15 +3,16 @@
 //! ProfileService load with every field, round-trip, and a save changes
 //! only what the spec says it changes.
 
+mod support;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use profilestore::clock::Clock;
-use profilestore::datastore::{DataStoreConfig, DataStoreService, Transform, WriteOptions};
+use profilestore::datastore::{Transform, WriteOptions};
 use profilestore::engine::document::{classify, ProfileDocument, SessionOwner, Stored};
 use profilestore::engine::session::{self, SaveOutcome, SaveRequest, StartAttempt, StartOutcome};
-use profilestore_memory::MemoryPlugin;
 use serde_json::{json, Map, Number, Value};
+use support::world::World;
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -452,14 +453,7 @@ fn a_save_sees_a_pending_request_and_a_final_save_releases() {
 /// passes user ids and metadata to the key.
 #[tokio::test]
 async fn a_save_writes_the_layout_back_changing_only_what_it_must() {
-    let service = DataStoreService::new(
-        Arc::new(MemoryPlugin::new()),
-        Clock::system(),
-        DataStoreConfig::default(),
-    );
-    let ds = service
-        .data_store(1, "PlayerData", "global")
-        .expect("store");
+    let ds = World::new(Clock::system()).data_store("PlayerData", "global");
     let original = fixture("luau_basic.json");
     ds.set("Player_1", &original, &WriteOptions::default())
         .await

@@ -1,46 +1,24 @@
 //! Messages (`MessageAsync` and `MessageHandler`) on simulated time.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use profilestore::bus::{BusConfig, MessageBus};
-use profilestore::clock::Clock;
-use profilestore::datastore::{DataStoreConfig, DataStoreService};
-use profilestore::engine::{Engine, EngineConfig, StartOptions};
-use profilestore_memory::MemoryPlugin;
+use profilestore::engine::{EngineConfig, StartOptions};
 use serde_json::{json, Value};
+use support::world::World;
 
-struct World {
-    datastores: DataStoreService,
-    bus: MessageBus,
+fn store(world: &World, job: &str, config: EngineConfig) -> profilestore::engine::ProfileStore {
+    world
+        .engine(7, job, config)
+        .store("PlayerData", json!({"Coins": 0}))
+        .expect("store")
 }
 
-impl World {
-    fn new() -> Self {
-        let clock = Clock::tokio(1_700_000_000_000);
-        World {
-            datastores: DataStoreService::new(
-                Arc::new(MemoryPlugin::new()),
-                clock.clone(),
-                DataStoreConfig::default(),
-            ),
-            bus: MessageBus::new(clock, BusConfig::default()),
-        }
-    }
-
-    fn store(&self, job: &str, config: EngineConfig) -> profilestore::engine::ProfileStore {
-        Engine::new(self.datastores.clone(), self.bus.clone(), 1, 7, job, config)
-            .store("PlayerData", json!({"Coins": 0}))
-            .expect("store")
-    }
-
-    async fn stored_messages(&self, key: &str) -> Value {
-        let ds = self
-            .datastores
-            .data_store(1, "PlayerData", "global")
-            .expect("store");
-        ds.get(key).await.expect("get").expect("stored").value["GlobalUpdates"].clone()
-    }
+async fn stored_messages(world: &World, key: &str) -> Value {
+    let ds = world.data_store("PlayerData", "global");
+    ds.get(key).await.expect("get").expect("stored").value["GlobalUpdates"].clone()
 }
 
 type Log = Arc<Mutex<Vec<Value>>>;
@@ -60,8 +38,8 @@ fn recorder(
 
 #[tokio::test(start_paused = true)]
 async fn a_message_to_a_local_session_is_handled_and_removed_once_processed() {
-    let world = World::new();
-    let store = world.store("job-a", EngineConfig::default());
+    let world = World::simulated();
+    let store = store(&world, "job-a", EngineConfig::default());
     let profile = store
         .start_session("k", StartOptions::default())
         .await
@@ -79,18 +57,18 @@ async fn a_message_to_a_local_session_is_handled_and_removed_once_processed() {
         "the local save found it"
     );
     assert_eq!(
-        world.stored_messages("k").await,
+        stored_messages(&world, "k").await,
         json!([1, [[1, {"Gift": "Hat"}]]]),
         "removed on the next save"
     );
     profile.save().await.expect("save");
-    assert_eq!(world.stored_messages("k").await, json!([1, []]));
+    assert_eq!(stored_messages(&world, "k").await, json!([1, []]));
 }
 
 #[tokio::test(start_paused = true)]
 async fn unprocessed_messages_reach_later_handlers_and_later_sessions() {
-    let world = World::new();
-    let store = world.store("job-a", EngineConfig::default());
+    let world = World::simulated();
+    let store = store(&world, "job-a", EngineConfig::default());
     store
         .message("k", json!("before the profile existed"))
         .await
@@ -124,7 +102,7 @@ async fn unprocessed_messages_reach_later_handlers_and_later_sessions() {
     assert_eq!(ignoring.lock().expect("lock").len(), 2);
     assert_eq!(consuming.lock().expect("lock").len(), 2);
     first.end_session().await;
-    assert_eq!(world.stored_messages("k").await, json!([2, []]));
+    assert_eq!(stored_messages(&world, "k").await, json!([2, []]));
 
     // A message nobody processes survives into the next session.
     store
@@ -143,9 +121,9 @@ async fn unprocessed_messages_reach_later_handlers_and_later_sessions() {
 
 #[tokio::test(start_paused = true)]
 async fn a_message_sent_from_another_server_reaches_the_owner() {
-    let world = World::new();
-    let owner_store = world.store("job-owner", EngineConfig::default());
-    let sender = world.store("job-sender", EngineConfig::default());
+    let world = World::simulated();
+    let owner_store = store(&world, "job-owner", EngineConfig::default());
+    let sender = store(&world, "job-sender", EngineConfig::default());
     let profile = owner_store
         .start_session("k", StartOptions::default())
         .await
@@ -168,8 +146,9 @@ async fn a_message_sent_from_another_server_reaches_the_owner() {
 
 #[tokio::test(start_paused = true)]
 async fn the_queue_keeps_only_the_newest_messages() {
-    let world = World::new();
-    let store = world.store(
+    let world = World::simulated();
+    let store = store(
+        &world,
         "job-a",
         EngineConfig {
             max_message_queue: 3,
@@ -180,7 +159,7 @@ async fn the_queue_keeps_only_the_newest_messages() {
         store.message("k", json!(i)).await.expect("message");
     }
     assert_eq!(
-        world.stored_messages("k").await,
+        stored_messages(&world, "k").await,
         json!([5, [[3, 3], [4, 4], [5, 5]]])
     );
 }

@@ -6,17 +6,17 @@
 //! - no acknowledged message is lost: each is still queued in storage or was
 //!   processed by a handler.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use profilestore::bus::{BusConfig, MessageBus};
-use profilestore::clock::Clock;
-use profilestore::datastore::{DataStoreConfig, DataStoreService, ListVersionsOptions};
+use profilestore::datastore::ListVersionsOptions;
 use profilestore::engine::{Engine, EngineConfig, Profile, ProfileStore, StartOptions};
-use profilestore_memory::MemoryPlugin;
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use support::world::World;
 
 const SERVERS: usize = 3;
 
@@ -48,11 +48,8 @@ struct Server {
     generation: usize,
 }
 
-fn server(ds: &DataStoreService, bus: &MessageBus, index: usize, generation: usize) -> Server {
-    let engine = Engine::new(
-        ds.clone(),
-        bus.clone(),
-        1,
+fn server(world: &World, index: usize, generation: usize) -> Server {
+    let engine = world.engine(
         1,
         format!("server-{index}-{generation}"),
         EngineConfig::default(),
@@ -69,14 +66,8 @@ fn server(ds: &DataStoreService, bus: &MessageBus, index: usize, generation: usi
 }
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let clock = Clock::tokio(1_700_000_000_000);
-    let ds = DataStoreService::new(
-        Arc::new(MemoryPlugin::new()),
-        clock.clone(),
-        DataStoreConfig::default(),
-    );
-    let bus = MessageBus::new(clock, BusConfig::default());
-    let mut servers: Vec<Server> = (0..SERVERS).map(|i| server(&ds, &bus, i, 0)).collect();
+    let world = World::simulated();
+    let mut servers: Vec<Server> = (0..SERVERS).map(|i| server(&world, i, 0)).collect();
     let processed: Arc<Mutex<BTreeSet<i64>>> = Arc::default();
     let mut acknowledged = BTreeSet::new();
     let mut next_message = 0i64;
@@ -123,7 +114,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Crash(s) => {
                 servers[s].engine.crash();
                 let generation = servers[s].generation + 1;
-                servers[s] = server(&ds, &bus, s, generation);
+                servers[s] = server(&world, s, generation);
             }
             Op::Message(s) => {
                 next_message += 1;
@@ -140,7 +131,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // Let in-flight requests settle.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let raw = ds.data_store(1, "Players", "global").expect("ds");
+    let raw = world.data_store("Players", "global");
     let versions = raw
         .list_versions("k", &ListVersionsOptions::default())
         .await

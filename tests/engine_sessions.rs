@@ -2,69 +2,34 @@
 //! one bus, on paused tokio time: a 40 s steal or a 630 s assume-dead runs in
 //! milliseconds.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use profilestore::bus::{BusConfig, BusFaults, MessageBus};
-use profilestore::clock::Clock;
-use profilestore::datastore::{
-    DataStoreConfig, DataStoreService, ListVersionsOptions, WriteOptions,
-};
+use profilestore::bus::BusFaults;
+use profilestore::datastore::{ListVersionsOptions, WriteOptions};
 use profilestore::engine::{EndReason, Engine, EngineConfig, EngineError, StartOptions};
-use profilestore_memory::MemoryPlugin;
 use serde_json::{json, Value};
+use support::world::{World, T0};
 
-const T0: i64 = 1_700_000_000_000;
-
-struct World {
-    datastores: DataStoreService,
-    bus: MessageBus,
+fn game_server(world: &World, job: &str, config: EngineConfig) -> Engine {
+    world.engine(4242, job, config)
 }
 
-impl World {
-    fn new() -> Self {
-        let clock = Clock::tokio(T0);
-        World {
-            datastores: DataStoreService::new(
-                Arc::new(MemoryPlugin::new()),
-                clock.clone(),
-                DataStoreConfig::default(),
-            ),
-            bus: MessageBus::new(clock, BusConfig::default()),
-        }
-    }
+async fn stored(world: &World, key: &str) -> Value {
+    let ds = world.data_store("PlayerData", "global");
+    ds.get(key).await.expect("get").expect("stored").value
+}
 
-    fn server(&self, job: &str, config: EngineConfig) -> Engine {
-        Engine::new(
-            self.datastores.clone(),
-            self.bus.clone(),
-            1,
-            4242,
-            job,
-            config,
-        )
-    }
-
-    async fn stored(&self, key: &str) -> Value {
-        let ds = self
-            .datastores
-            .data_store(1, "PlayerData", "global")
-            .expect("store");
-        ds.get(key).await.expect("get").expect("stored").value
-    }
-
-    async fn writes(&self, key: &str) -> usize {
-        let ds = self
-            .datastores
-            .data_store(1, "PlayerData", "global")
-            .expect("store");
-        ds.list_versions(key, &ListVersionsOptions::default())
-            .await
-            .expect("list")
-            .items
-            .len()
-    }
+async fn writes(world: &World, key: &str) -> usize {
+    let ds = world.data_store("PlayerData", "global");
+    ds.list_versions(key, &ListVersionsOptions::default())
+        .await
+        .expect("list")
+        .items
+        .len()
 }
 
 fn template() -> Value {
@@ -73,8 +38,8 @@ fn template() -> Value {
 
 #[tokio::test(start_paused = true)]
 async fn start_end_cycles_then_removal() {
-    let world = World::new();
-    let server = world.server("job-a", EngineConfig::default());
+    let world = World::simulated();
+    let server = game_server(&world, "job-a", EngineConfig::default());
     let store = server.store("PlayerData", template()).expect("store");
     for cycle in 1..=5u64 {
         let profile = store
@@ -88,17 +53,14 @@ async fn start_end_cycles_then_removal() {
             .expect("active");
         profile.end_session().await;
         assert!(!profile.is_active());
-        let stored = world.stored("Player_1").await;
+        let stored = stored(&world, "Player_1").await;
         assert!(
             stored["MetaData"].get("ActiveSession").is_none(),
             "released"
         );
         assert_eq!(stored["Data"]["Coins"], json!(cycle * 10));
     }
-    let ds = world
-        .datastores
-        .data_store(1, "PlayerData", "global")
-        .expect("store");
+    let ds = world.data_store("PlayerData", "global");
     ds.remove("Player_1").await.expect("remove");
     let fresh = store
         .start_session("Player_1", StartOptions::default())
@@ -114,9 +76,8 @@ async fn start_end_cycles_then_removal() {
 
 #[tokio::test(start_paused = true)]
 async fn starting_twice_is_an_error_but_start_end_start_is_fine() {
-    let world = World::new();
-    let store = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let store = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let first = store
@@ -138,9 +99,8 @@ async fn starting_twice_is_an_error_but_start_end_start_is_fine() {
 
 #[tokio::test(start_paused = true)]
 async fn of_three_concurrent_starts_only_the_last_gets_the_profile() {
-    let world = World::new();
-    let store = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let store = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let (a, b, c) = tokio::join!(
@@ -152,7 +112,7 @@ async fn of_three_concurrent_starts_only_the_last_gets_the_profile() {
     assert!(b.expect("no error").is_none());
     assert!(c.expect("no error").is_some());
     assert_eq!(
-        world.writes("k").await,
+        writes(&world, "k").await,
         1,
         "one DataStore call for all three"
     );
@@ -160,9 +120,8 @@ async fn of_three_concurrent_starts_only_the_last_gets_the_profile() {
 
 #[tokio::test(start_paused = true)]
 async fn data_cannot_change_after_the_session_ended() {
-    let world = World::new();
-    let store = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let store = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let profile = store
@@ -182,17 +141,15 @@ async fn data_cannot_change_after_the_session_ended() {
 }
 
 async fn handoff(release_notice: bool) -> Duration {
-    let world = World::new();
+    let world = World::simulated();
     let config = EngineConfig {
         release_notice,
         ..EngineConfig::default()
     };
-    let a = world
-        .server("job-a", config.clone())
+    let a = game_server(&world, "job-a", config.clone())
         .store("PlayerData", template())
         .expect("store");
-    let b = world
-        .server("job-b", config)
+    let b = game_server(&world, "job-b", config)
         .store("PlayerData", template())
         .expect("store");
     let held = a
@@ -243,13 +200,11 @@ async fn without_a_release_notice_the_waiter_falls_back_to_its_timers() {
 
 #[tokio::test(start_paused = true)]
 async fn an_owner_that_never_answers_loses_the_profile_after_the_steal_time() {
-    let world = World::new();
-    let a = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let a = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
-    let b = world
-        .server("job-b", EngineConfig::default())
+    let b = game_server(&world, "job-b", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let held = a
@@ -293,18 +248,15 @@ async fn an_owner_that_never_answers_loses_the_profile_after_the_steal_time() {
     );
     assert_eq!(ends.load(Ordering::SeqCst), 1);
     assert_eq!(
-        world.stored("k").await["MetaData"]["ActiveSession"][1],
+        stored(&world, "k").await["MetaData"]["ActiveSession"][1],
         "job-b"
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_crashed_owner_is_assumed_dead_after_630_seconds() {
-    let world = World::new();
-    let ds = world
-        .datastores
-        .data_store(1, "PlayerData", "global")
-        .expect("store");
+    let world = World::simulated();
+    let ds = world.data_store("PlayerData", "global");
     let now_secs = T0 / 1000;
     let crashed = |last_update: i64| {
         json!({
@@ -323,8 +275,7 @@ async fn a_crashed_owner_is_assumed_dead_after_630_seconds() {
         drop_rate: 1.0,
         ..BusFaults::default()
     });
-    let store = world
-        .server("job-b", EngineConfig::default())
+    let store = game_server(&world, "job-b", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let started = tokio::time::Instant::now();
@@ -352,9 +303,8 @@ async fn a_crashed_owner_is_assumed_dead_after_630_seconds() {
 
 #[tokio::test(start_paused = true)]
 async fn a_foreign_owner_written_into_the_document_ends_our_session_without_a_final_save() {
-    let world = World::new();
-    let store = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let store = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let profile = store
@@ -367,11 +317,8 @@ async fn a_foreign_owner_written_into_the_document_ends_our_session_without_a_fi
     profile.on_last_save(move |_| {
         l.fetch_add(1, Ordering::SeqCst);
     });
-    let ds = world
-        .datastores
-        .data_store(1, "PlayerData", "global")
-        .expect("store");
-    let mut doc = world.stored("k").await;
+    let ds = world.data_store("PlayerData", "global");
+    let mut doc = stored(&world, "k").await;
     doc["MetaData"]["ActiveSession"] = json!([9, "job-intruder", "INTRUDER"]);
     ds.set("k", &doc, &WriteOptions::default())
         .await
@@ -382,7 +329,7 @@ async fn a_foreign_owner_written_into_the_document_ends_our_session_without_a_fi
     profile.save().await.expect("save call");
     profile.ended().await;
     assert_eq!(last_saves.load(Ordering::SeqCst), 0);
-    let stored = world.stored("k").await;
+    let stored = stored(&world, "k").await;
     assert_eq!(stored["MetaData"]["ActiveSession"][1], "job-intruder");
     assert_eq!(
         stored["Data"]["Coins"], 0,
@@ -392,8 +339,8 @@ async fn a_foreign_owner_written_into_the_document_ends_our_session_without_a_fi
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_ends_every_session_with_a_final_save() {
-    let world = World::new();
-    let server = world.server("job-a", EngineConfig::default());
+    let world = World::simulated();
+    let server = game_server(&world, "job-a", EngineConfig::default());
     let store = server.store("PlayerData", template()).expect("store");
     let reasons = Arc::new(Mutex::new(Vec::new()));
     for key in ["p1", "p2", "p3"] {
@@ -410,7 +357,7 @@ async fn shutdown_ends_every_session_with_a_final_save() {
     assert!(server.is_closing());
     assert_eq!(*reasons.lock().expect("lock"), vec![EndReason::Shutdown; 3]);
     for key in ["p1", "p2", "p3"] {
-        let stored = world.stored(key).await;
+        let stored = stored(&world, key).await;
         assert_eq!(stored["Data"]["Coins"], key);
         assert!(stored["MetaData"].get("ActiveSession").is_none());
     }
@@ -423,13 +370,11 @@ async fn shutdown_ends_every_session_with_a_final_save() {
 
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_start_returns_no_profile() {
-    let world = World::new();
-    let a = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let a = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
-    let b = world
-        .server("job-b", EngineConfig::default())
+    let b = game_server(&world, "job-b", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let _held = a
@@ -456,9 +401,8 @@ async fn a_cancelled_start_returns_no_profile() {
 
 #[tokio::test(start_paused = true)]
 async fn mock_stores_are_separate_profiles() {
-    let world = World::new();
-    let store = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let store = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let real = store
@@ -476,7 +420,7 @@ async fn mock_stores_are_separate_profiles() {
     mock.end_session().await;
     real.end_session().await;
     assert_eq!(
-        world.stored("k").await["Data"]["Coins"],
+        stored(&world, "k").await["Data"]["Coins"],
         0,
         "the mock never touched real data"
     );
@@ -484,13 +428,11 @@ async fn mock_stores_are_separate_profiles() {
 
 #[tokio::test(start_paused = true)]
 async fn a_server_that_lost_a_session_can_start_the_key_again_at_once() {
-    let world = World::new();
-    let a = world
-        .server("job-a", EngineConfig::default())
+    let world = World::simulated();
+    let a = game_server(&world, "job-a", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
-    let b = world
-        .server("job-b", EngineConfig::default())
+    let b = game_server(&world, "job-b", EngineConfig::default())
         .store("PlayerData", template())
         .expect("store");
     let mine = a

@@ -1,31 +1,24 @@
 //! Auto-save, read-only access, version queries and engine events, on
 //! simulated time.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use profilestore::bus::{BusConfig, MessageBus};
 use profilestore::clock::Clock;
-use profilestore::datastore::{DataStoreConfig, DataStoreService, SortOrder, WriteOptions};
+use profilestore::datastore::{SortOrder, WriteOptions};
 use profilestore::engine::{Engine, EngineConfig, EngineEvent, ProfileStore, StartOptions};
 use profilestore::faults::FaultyPlugin;
-use profilestore_memory::MemoryPlugin;
 use serde_json::{json, Value};
+use support::world::{World, T0};
 
-const T0: i64 = 1_700_000_000_000;
-
-fn world() -> (DataStoreService, MessageBus, Arc<FaultyPlugin>) {
-    let clock = Clock::tokio(T0);
-    let plugin = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
-    (
-        DataStoreService::new(plugin.clone(), clock.clone(), DataStoreConfig::default()),
-        MessageBus::new(clock, BusConfig::default()),
-        plugin,
-    )
+fn world() -> (World, Arc<FaultyPlugin>) {
+    World::faulty(Clock::tokio(T0))
 }
 
-fn engine(ds: &DataStoreService, bus: &MessageBus, job: &str) -> Engine {
-    Engine::new(ds.clone(), bus.clone(), 1, 7, job, EngineConfig::default())
+fn engine(world: &World, job: &str) -> Engine {
+    world.engine(7, job, EngineConfig::default())
 }
 
 fn store(engine: &Engine) -> ProfileStore {
@@ -36,8 +29,8 @@ fn store(engine: &Engine) -> ProfileStore {
 
 #[tokio::test(start_paused = true)]
 async fn auto_save_updates_last_saved_data() {
-    let (ds, bus, _) = world();
-    let store = store(&engine(&ds, &bus, "job-a"));
+    let (world, _) = world();
+    let store = store(&engine(&world, "job-a"));
     let profile = store
         .start_session("k", StartOptions::default())
         .await
@@ -51,9 +44,8 @@ async fn auto_save_updates_last_saved_data() {
     tokio::time::sleep(Duration::from_secs(301)).await;
     assert_eq!(profile.last_saved_data()["Coins"], 42);
     assert_ne!(profile.key_info().version, before);
-    let stored = ds
-        .data_store(1, "PlayerData", "global")
-        .expect("ds")
+    let stored = world
+        .data_store("PlayerData", "global")
         .get("k")
         .await
         .expect("get");
@@ -62,8 +54,8 @@ async fn auto_save_updates_last_saved_data() {
 
 #[tokio::test(start_paused = true)]
 async fn auto_saves_are_spread_over_the_period() {
-    let (ds, bus, _) = world();
-    let store = store(&engine(&ds, &bus, "job-a"));
+    let (world, _) = world();
+    let store = store(&engine(&world, "job-a"));
     let times = Arc::new(Mutex::new(Vec::new()));
     let start = tokio::time::Instant::now();
     for i in 0..4 {
@@ -95,9 +87,9 @@ async fn auto_saves_are_spread_over_the_period() {
 
 #[tokio::test(start_paused = true)]
 async fn read_only_get_and_set_end_a_live_session_elsewhere() {
-    let (ds, bus, _) = world();
-    let a = store(&engine(&ds, &bus, "job-a"));
-    let b = store(&engine(&ds, &bus, "job-b"));
+    let (world, _) = world();
+    let a = store(&engine(&world, "job-a"));
+    let b = store(&engine(&world, "job-b"));
     assert!(
         b.get("k", None).await.expect("get").is_none(),
         "nothing yet"
@@ -120,10 +112,10 @@ async fn read_only_get_and_set_end_a_live_session_elsewhere() {
 
 #[tokio::test(start_paused = true)]
 async fn reading_a_foreign_value_reports_nothing_and_writes_nothing() {
-    let (ds, bus, _) = world();
-    let e = engine(&ds, &bus, "job-a");
+    let (world, _) = world();
+    let e = engine(&world, "job-a");
     let store = store(&e);
-    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let raw = world.data_store("PlayerData", "global");
     raw.set("k", &json!("not a profile"), &WriteOptions::default())
         .await
         .expect("seed");
@@ -154,8 +146,8 @@ async fn reading_a_foreign_value_reports_nothing_and_writes_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn version_queries_page_in_order_within_bounds() {
-    let (ds, bus, _) = world();
-    let store = store(&engine(&ds, &bus, "job-a"));
+    let (world, _) = world();
+    let store = store(&engine(&world, "job-a"));
     let profile = store
         .start_session("k", StartOptions::default())
         .await
@@ -191,9 +183,8 @@ async fn version_queries_page_in_order_within_bounds() {
     .await;
     assert_eq!(bounded, vec![json!(1), json!(2)]);
     // A version read by id.
-    let versions = ds
-        .data_store(1, "PlayerData", "global")
-        .expect("ds")
+    let versions = world
+        .data_store("PlayerData", "global")
         .list_versions("k", &Default::default())
         .await
         .expect("list");
@@ -209,8 +200,8 @@ async fn version_queries_page_in_order_within_bounds() {
 
 #[tokio::test(start_paused = true)]
 async fn datastore_errors_raise_error_events_and_toggle_critical_state() {
-    let (ds, bus, plugin) = world();
-    let e = engine(&ds, &bus, "job-a");
+    let (world, plugin) = world();
+    let e = engine(&world, "job-a");
     let store = store(&e);
     let mut events = e.events();
     assert!(store.get("probe", None).await.expect("get").is_none());
@@ -254,8 +245,8 @@ async fn datastore_errors_raise_error_events_and_toggle_critical_state() {
 
 #[tokio::test(start_paused = true)]
 async fn a_start_gives_up_after_the_timeout() {
-    let (ds, bus, plugin) = world();
-    let store = store(&engine(&ds, &bus, "job-a"));
+    let (world, plugin) = world();
+    let store = store(&engine(&world, "job-a"));
     assert!(store.get("probe", None).await.expect("get").is_none());
     plugin.fail_all(true);
     let started = tokio::time::Instant::now();
@@ -281,9 +272,9 @@ async fn profile_members_user_ids_metadata_reconcile_and_typed_data() {
         #[serde(rename = "Gems", default)]
         gems: i64,
     }
-    let (ds, bus, _) = world();
-    let e = engine(&ds, &bus, "job-a");
-    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let (world, _) = world();
+    let e = engine(&world, "job-a");
+    let raw = world.data_store("PlayerData", "global");
     let old = e.store("PlayerData", json!({"Coins": 0})).expect("store");
     let first = old
         .start_session("k", StartOptions::default())
@@ -346,8 +337,8 @@ async fn profile_members_user_ids_metadata_reconcile_and_typed_data() {
 #[tokio::test(start_paused = true)]
 async fn without_datastore_access_stores_fall_back_to_their_mocks() {
     use profilestore::engine::DataStoreState;
-    let (ds, bus, plugin) = world();
-    let e = engine(&ds, &bus, "job-a");
+    let (world, plugin) = world();
+    let e = engine(&world, "job-a");
     assert_eq!(e.datastore_state(), DataStoreState::NotReady);
     plugin.fail_all(true);
     let store = store(&e);
@@ -362,7 +353,7 @@ async fn without_datastore_access_stores_fall_back_to_their_mocks() {
         .expect("active");
     profile.end_session().await;
     plugin.fail_all(false);
-    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let raw = world.data_store("PlayerData", "global");
     assert!(
         raw.get("k").await.expect("get").is_none(),
         "real storage untouched"
@@ -376,8 +367,8 @@ async fn typed_stores_start_from_the_default_value() {
         level: u32,
         name: String,
     }
-    let (ds, bus, _) = world();
-    let store = engine(&ds, &bus, "job-a")
+    let (world, _) = world();
+    let store = engine(&world, "job-a")
         .typed_store::<Save>("Typed")
         .expect("store");
     let p = store
@@ -409,8 +400,8 @@ async fn typed_stores_start_from_the_default_value() {
 #[tokio::test(start_paused = true)]
 async fn a_transient_error_on_the_access_probe_keeps_real_storage() {
     use profilestore::engine::DataStoreState;
-    let (ds, bus, plugin) = world();
-    let e = engine(&ds, &bus, "job-a");
+    let (world, plugin) = world();
+    let e = engine(&world, "job-a");
     // The probe is the engine's first commit: it fails once, transiently.
     plugin.fail_next_commits(1);
     let profile = store(&e)
@@ -424,15 +415,15 @@ async fn a_transient_error_on_the_access_probe_keeps_real_storage() {
         .update_data(|d| d["Coins"] = json!(5))
         .expect("active");
     profile.end_session().await;
-    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let raw = world.data_store("PlayerData", "global");
     let stored = raw.get("k").await.expect("get").expect("in real storage");
     assert_eq!(stored.value["Data"]["Coins"], 5);
 }
 
 #[tokio::test(start_paused = true)]
 async fn changes_after_the_final_save_copied_the_data_are_refused() {
-    let (ds, bus, plugin) = world();
-    let e = engine(&ds, &bus, "job-a");
+    let (world, plugin) = world();
+    let e = engine(&world, "job-a");
     let profile = store(&e)
         .start_session("k", StartOptions::default())
         .await
@@ -455,7 +446,7 @@ async fn changes_after_the_final_save_copied_the_data_are_refused() {
         "a change no write would carry must be refused, not lost"
     );
     ending.await.expect("ended");
-    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let raw = world.data_store("PlayerData", "global");
     let stored = raw.get("k").await.expect("get").expect("stored");
     assert_eq!(stored.value["Data"]["Coins"], 1);
     assert!(stored.value["MetaData"].get("ActiveSession").is_none());
@@ -463,8 +454,8 @@ async fn changes_after_the_final_save_copied_the_data_are_refused() {
 
 #[tokio::test(start_paused = true)]
 async fn a_crashed_server_writes_nothing_for_calls_still_in_flight() {
-    let (ds, bus, plugin) = world();
-    let e = engine(&ds, &bus, "job-a");
+    let (world, plugin) = world();
+    let e = engine(&world, "job-a");
     let store = store(&e);
     assert!(store.get("probe", None).await.expect("get").is_none());
     // Both calls meet a failure and wait 1 s to retry; the server dies
@@ -486,7 +477,7 @@ async fn a_crashed_server_writes_nothing_for_calls_still_in_flight() {
         "a dead server acknowledges no message"
     );
     assert!(starting.await.expect("task").expect("start").is_none());
-    let raw = ds.data_store(1, "PlayerData", "global").expect("ds");
+    let raw = world.data_store("PlayerData", "global");
     assert!(
         raw.get("m").await.expect("get").is_none(),
         "no message written"

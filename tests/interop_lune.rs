@@ -15,18 +15,19 @@
 mod harness;
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use harness::{lune_setup, run_script};
 use hyper::{Method, StatusCode};
-use profilestore::engine::{EndReason, Engine, EngineConfig, ProfileStore, StartOptions};
+use profilestore::engine::{EndReason, EngineConfig, ProfileStore, StartOptions};
 use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Map, Value};
+use support::cli::Cli;
+use support::process::ServeProcess;
 use support::send;
+use support::world::World;
 
 /// The template every store in these scenarios uses, on both sides.
 fn template() -> Value {
@@ -34,16 +35,10 @@ fn template() -> Value {
 }
 
 fn engine_store(server: &TestServer, place: u64, job: &str, config: EngineConfig) -> ProfileStore {
-    Engine::new(
-        server.datastores.clone(),
-        server.bus.clone(),
-        1,
-        place,
-        job,
-        config,
-    )
-    .store("InteropPlayers", template())
-    .expect("store")
+    World::of_server(server)
+        .engine(place, job, config)
+        .store("InteropPlayers", template())
+        .expect("store")
 }
 
 async fn stored(
@@ -363,68 +358,23 @@ async fn the_engine_hands_a_profile_to_a_luau_server_and_they_exchange_messages(
     server.shutdown().await;
 }
 
-/// A `profilestore serve` process, killed if a failed assertion leaves it
-/// running.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Serve {
-    /// Stops it with SIGTERM and asserts a clean exit.
-    fn stop(&mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        assert!(
-            self.0.wait().expect("wait").success(),
-            "serve stops cleanly"
-        );
-    }
-}
-
-fn start_serve(dir: &Path) -> (Serve, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_profilestore"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--api-key", "luau-key"])
-        .args(["--storage", "sqlite", "--durability", "off"])
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("PROFILESTORE_LISTEN")
-        .env_remove("PROFILESTORE_API_KEYS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn profilestore serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("address line");
-    let announced: Value = serde_json::from_str(&line).expect("one JSON line");
-    let url = announced["listening"].as_str().expect("url").to_owned();
-    (Serve(child), url)
+fn start_serve(dir: &Path) -> ServeProcess {
+    ServeProcess::builder(dir)
+        .api_key("luau-key")
+        .storage("sqlite")
+        .durability("off")
+        .start()
 }
 
 fn cli_get(dir: &Path, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_profilestore"))
+    Cli::new()
         .arg("get")
         .args(args)
         .args(["--storage", "sqlite"])
         .arg("--data-dir")
         .arg(dir)
-        .output()
-        .expect("run profilestore get");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
+        .run()
+        .json()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,7 +383,8 @@ async fn luau_writes_are_visible_through_open_cloud_and_the_cli() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut serve, url) = start_serve(dir.path());
+    let serve = start_serve(dir.path());
+    let url = serve.url.clone();
     let mut script = run_script(&setup, "ds_write", &url, "luau-key", &[]);
     let luau = script.result().await;
     script.finish().await;
@@ -467,7 +418,7 @@ async fn luau_writes_are_visible_through_open_cloud_and_the_cli() {
     assert_eq!(v2.status, StatusCode::OK, "{:?}", v2.body);
     assert_eq!(v2.json()["value"], json!(7));
 
-    serve.stop();
+    assert!(serve.stop().success(), "serve stops cleanly");
 
     let cli = cli_get(dir.path(), &["CliStore", "hero"]);
     assert_eq!(cli["value"], hero);

@@ -14,7 +14,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{serve_process, stop_process};
+use support::cli::Cli;
+use support::process::ServeProcess;
 
 const FAST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/configs/fast.toml");
 const PY: &str = concat!(
@@ -123,14 +124,19 @@ impl Drop for GameServer {
 
 const T: Duration = Duration::from_secs(45);
 
-fn server() -> (tempfile::TempDir, Child, String) {
+fn server() -> (tempfile::TempDir, ServeProcess) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (child, url) = serve_process(dir.path(), &["--config", FAST]);
-    (dir, child, url)
+    let server = ServeProcess::builder(dir.path())
+        .api_key("k1")
+        .durability("off")
+        .args(["--config", FAST])
+        .start();
+    (dir, server)
 }
 
 fn handoff(first: Kind, second: Kind) {
-    let (_dir, mut srv, url) = server();
+    let (_dir, srv) = server();
+    let url = srv.url.clone();
     let a = GameServer::start(first, &url, "job-a", "p");
     assert_eq!(a.expect("started", T)["data"], json!({"Coins": 1}));
     let b = GameServer::start(second, &url, "job-b", "p");
@@ -141,11 +147,12 @@ fn handoff(first: Kind, second: Kind) {
         "job-a's final save was loaded"
     );
     a.expect("ended", T);
-    assert!(stop_process(&mut srv).success());
+    assert!(srv.stop().success());
 }
 
 fn owner_killed(first: Kind, second: Kind) {
-    let (_dir, mut srv, url) = server();
+    let (_dir, srv) = server();
+    let url = srv.url.clone();
     let mut a = GameServer::start(first, &url, "job-a", "p");
     assert_eq!(a.expect("started", T)["data"], json!({"Coins": 1}));
     a.sigkill();
@@ -154,26 +161,20 @@ fn owner_killed(first: Kind, second: Kind) {
     let started = b.expect("started", T);
     assert_eq!(started["data"], json!({"Coins": 2}), "what job-a had saved");
     eprintln!("taken from a killed owner after {:?}", began.elapsed());
-    assert!(stop_process(&mut srv).success());
+    assert!(srv.stop().success());
 }
 
 fn message_from_a_third_process(owner: Kind) {
-    let (dir, mut srv, url) = server();
+    let (dir, srv) = server();
+    let url = srv.url.clone();
     let a = GameServer::start(owner, &url, "job-a", "p");
     a.expect("started", T);
-    let out = Command::new(env!("CARGO_BIN_EXE_profilestore"))
-        .args(["--url", &url, "--key", "k1", "--data-dir"])
-        .arg(dir.path())
+    Cli::remote(&url, "k1", dir.path())
         .args(["profile", "message", "PlayerData", "p", r#"{"Gift":"Hat"}"#])
-        .output()
-        .expect("cli");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run()
+        .success();
     assert_eq!(a.expect("message", T)["message"], json!({"Gift": "Hat"}));
-    assert!(stop_process(&mut srv).success());
+    assert!(srv.stop().success());
 }
 
 #[test]
@@ -214,7 +215,8 @@ fn a_rust_and_a_session_api_server_contend_both_ways() {
 
 #[test]
 fn the_documented_python_example_runs() {
-    let (_dir, mut srv, url) = server();
+    let (_dir, srv) = server();
+    let url = srv.url.clone();
     let out = Command::new("python3")
         .args([PY, "demo", "--url", &url, "--key", "k1"])
         .output()
@@ -225,5 +227,5 @@ fn the_documented_python_example_runs() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stop_process(&mut srv).success());
+    assert!(srv.stop().success());
 }

@@ -2,6 +2,8 @@
 //! DataStore semantics over Open Cloud v1, the bus over long-polls
 //! (including a server restart), and the engine running unchanged on them.
 
+mod support;
+
 use std::time::Duration;
 
 use profilestore::bus::{BusConfig, MessageBus};
@@ -14,6 +16,7 @@ use profilestore::engine::{Engine, EngineConfig, StartOptions};
 use profilestore::remote::{RemoteClient, RemoteError};
 use profilestore::testing::{spawn_test_server, spawn_test_server_on, TestServer};
 use serde_json::{json, Value};
+use support::world::World;
 
 fn remote(server: &TestServer) -> DataStoreService {
     let client = RemoteClient::new(&server.url, Some(server.api_key.clone())).expect("client");
@@ -326,14 +329,7 @@ async fn the_engine_hands_a_profile_between_a_local_and_a_remote_server() {
         EngineConfig::default(),
     )
     .expect("remote engine");
-    let local_engine = Engine::new(
-        server.datastores.clone(),
-        server.bus.clone(),
-        1,
-        7,
-        "local-job",
-        EngineConfig::default(),
-    );
+    let local_engine = World::of_server(&server).engine(7, "local-job", EngineConfig::default());
     let remote_store = remote_engine
         .store("PlayerData", json!({"Coins": 0}))
         .expect("store");

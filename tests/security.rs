@@ -6,14 +6,13 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hyper::{Method, StatusCode};
 use profilestore::http::request::BODY_READ_TIMEOUT;
 use profilestore::http::{check_bind_safety, Limits, HEADER_READ_TIMEOUT};
 use profilestore::testing::{spawn_test_server, spawn_test_server_with};
-use serde_json::Value;
+use support::process::{ServeProcess, Stderr};
 use support::send;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -109,29 +108,13 @@ async fn api_keys_never_reach_the_log_even_at_trace_level() {
     let dir = tempfile::tempdir().expect("tempdir");
     let secret = "s3cret-key-7f1c0d";
     let wrong = "wrong-key-a9b8c7";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_profilestore"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--storage", "memory"])
-        .args(["--api-key", secret])
-        .args(["--data-dir", dir.path().to_str().expect("utf-8")])
+    let server = ServeProcess::builder(dir.path())
+        .storage("memory")
+        .api_key(secret)
         .env("PROFILESTORE_LOG", "trace")
-        .env_remove("PROFILESTORE_API_KEYS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let line = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(&mut stdout)
-            .read_line(&mut line)
-            .expect("address line");
-        line
-    })
-    .await
-    .expect("join");
-    let announced: Value = serde_json::from_str(&line).expect("JSON");
-    let base = announced["listening"].as_str().expect("url").to_owned();
+        .stderr(Stderr::Capture)
+        .start();
+    let base = server.url.clone();
     let entry = format!(
         "{base}/datastores/v1/universes/1/standard-datastores/datastore/entries/entry?datastoreName=D&entryKey=k"
     );
@@ -140,13 +123,7 @@ async fn api_keys_never_reach_the_log_even_at_trace_level() {
         send(Method::GET, &entry, &[("x-api-key", key)], "").await;
     }
     send(Method::GET, &entry, &[], "").await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let out = child.wait_with_output().expect("wait");
-    let log = String::from_utf8_lossy(&out.stderr);
+    let (_, log) = server.stop_with_stderr();
     assert!(
         log.contains("rejected: missing or wrong API key") && log.contains("DEBUG"),
         "the log was captured at a verbose level: {log}"

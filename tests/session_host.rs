@@ -1,25 +1,18 @@
 //! The session host on simulated time: leases (a silent game server loses
 //! its sessions as a crashed Roblox server does) and fencing.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
-use profilestore::bus::{BusConfig, MessageBus};
-use profilestore::clock::Clock;
-use profilestore::datastore::{DataStoreConfig, DataStoreService};
+use profilestore::datastore::DataStoreService;
 use profilestore::engine::EngineConfig;
 use profilestore::sessions::{HostConfig, Patch, SessionError, SessionHost};
-use profilestore_memory::MemoryPlugin;
 use serde_json::json;
+use support::world::World;
 
 fn host(lease: Duration) -> (SessionHost, DataStoreService) {
-    let clock = Clock::tokio(1_700_000_000_000);
-    let ds = DataStoreService::new(
-        Arc::new(MemoryPlugin::new()),
-        clock.clone(),
-        DataStoreConfig::default(),
-    );
-    let bus = MessageBus::new(clock, BusConfig::default());
+    let world = World::simulated();
     let config = HostConfig {
         engine: EngineConfig {
             // No auto-save inside the test window: only explicit saves count.
@@ -28,7 +21,7 @@ fn host(lease: Duration) -> (SessionHost, DataStoreService) {
         },
         lease,
     };
-    (SessionHost::new(ds.clone(), bus, config), ds)
+    (world.session_host(config), world.datastores)
 }
 
 fn coins(n: i64) -> Patch {

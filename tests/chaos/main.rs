@@ -17,6 +17,8 @@
 mod invariants;
 mod ledger;
 mod recorder;
+#[path = "../support/mod.rs"]
+mod support;
 mod workload;
 mod world;
 

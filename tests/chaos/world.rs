@@ -11,22 +11,21 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use profilestore::bus::{BusConfig, BusFaults, MessageBus};
+use profilestore::bus::{BusFaults, MessageBus};
 use profilestore::clock::Clock;
-use profilestore::datastore::{DataStoreConfig, DataStoreService};
+use profilestore::datastore::DataStoreService;
 use profilestore::engine::{Engine, EngineConfig, ProfileStore};
 use profilestore::faults::FaultyPlugin;
-use profilestore_memory::MemoryPlugin;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 use super::ledger::Ledger;
 use super::recorder::Recorder;
+use super::support::world::{World as MemoryWorld, T0};
 use super::workload::{Cell, Sabotage};
 
 pub const STORE: &str = "Players";
-const T0: i64 = 1_700_000_000_000;
 
 /// The shape of one run, drawn from its seed.
 #[derive(Clone, Copy, Debug)]
@@ -76,15 +75,11 @@ pub struct World {
 
 impl World {
     pub fn new(shape: &Shape, sabotage: Sabotage) -> Arc<Self> {
-        let clock = Clock::tokio(T0);
-        let faulty = Arc::new(FaultyPlugin::new(Arc::new(MemoryPlugin::new())));
+        let (memory, faulty) = MemoryWorld::faulty(Clock::tokio(T0));
         let recorder = Recorder::attach(&faulty, STORE);
-        let datastores =
-            DataStoreService::new(faulty.clone(), clock.clone(), DataStoreConfig::default());
-        let bus = MessageBus::new(clock, BusConfig::default());
         let world = World {
-            datastores,
-            bus,
+            datastores: memory.datastores,
+            bus: memory.bus,
             faulty,
             recorder,
             ledger: Arc::default(),

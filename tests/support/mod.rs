@@ -1,6 +1,18 @@
-//! A small HTTP client for black-box tests against a running server.
+//! Test support shared by every test crate (`mod support;`): a small HTTP
+//! client for black-box tests against a running server ([`send`]), the one
+//! way to launch `profilestore serve` ([`process`]), the one CLI runner
+//! ([`cli`]), the one in-memory world ([`world`]), and the failure-reporting
+//! client of the crash harness and load bench ([`raw_client`]).
 
 #![allow(dead_code)]
+
+pub mod cli;
+pub mod raw_client;
+pub mod world;
+
+/// Declared in `raw_client.rs`, which the load bench includes on its own.
+#[allow(unused_imports)]
+pub use raw_client::process;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -51,39 +63,4 @@ pub async fn send(
         headers,
         body,
     }
-}
-
-/// Starts `profilestore serve` on a free loopback port with API key `k1`
-/// and `extra` arguments; returns the process and its announced URL.
-pub fn serve_process(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_profilestore"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--api-key", "k1"])
-        .args(["--durability", "off", "--data-dir"])
-        .arg(dir)
-        .args(extra)
-        .env_remove("PROFILESTORE_LISTEN")
-        .env_remove("PROFILESTORE_API_KEYS")
-        .env_remove("PROFILESTORE_STORAGE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn profilestore serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the address line");
-    let announced: Value = serde_json::from_str(&line).expect("one JSON line");
-    let url = announced["listening"].as_str().expect("url").to_owned();
-    (child, url)
-}
-
-/// Stops a server process with SIGTERM and waits for it.
-pub fn stop_process(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    child.wait().expect("wait")
 }

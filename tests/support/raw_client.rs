@@ -1,7 +1,8 @@
-//! A small HTTP client that reports failures instead of panicking, and a
-//! handle on a `profilestore serve` child process, shared by the crash
-//! harness (`tests/crash.rs`) and the load bench (`benches/load.rs`), which
-//! include this file with `#[path]`.
+//! A small HTTP client that reports failures instead of panicking, shared
+//! by the crash harness (`tests/crash.rs`, through `support`) and the load
+//! bench (`benches/load.rs`, which includes this file with `#[path]`), and
+//! the one way to launch `profilestore serve` ([`process`], declared here so
+//! the bench gets it too).
 //!
 //! Why not `support::send`: a crash harness must tell "the server answered"
 //! from "the connection died" (an unknown outcome), and a load run must
@@ -9,9 +10,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -97,10 +96,14 @@ impl Http {
     }
 }
 
-/// A running `profilestore serve`.
+#[path = "process.rs"]
+pub mod process;
+
+/// The load bench's handle on a `profilestore serve` (`benches/load.rs`):
+/// [`process::ServeProcess`] under the name and signatures it uses.
 #[derive(Debug)]
 pub struct ServerProcess {
-    pub child: Child,
+    server: process::ServeProcess,
     pub url: String,
 }
 
@@ -109,72 +112,37 @@ impl ServerProcess {
     /// its address line. `None` when it exited without one (it could not
     /// open the store); its stderr is inherited when `show_stderr`.
     pub fn start(exe: &str, data_dir: &Path, args: &[&str], show_stderr: bool) -> Option<Self> {
-        let mut command = Command::new(exe);
-        if std::env::var_os("PROFILESTORE_LOG").is_none() {
-            // Refused requests (404s) are logged at info; keep runs readable.
-            command.env("PROFILESTORE_LOG", "warn");
-        }
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(["--data-dir", data_dir.to_str().expect("utf-8 path")])
+        let server = process::ServeProcess::builder(data_dir)
+            .exe(exe)
             .args(args)
-            .env_remove("PROFILESTORE_LISTEN")
-            .env_remove("PROFILESTORE_API_KEYS")
-            .env_remove("PROFILESTORE_STORAGE")
-            .env_remove("PROFILESTORE_DURABILITY")
-            .env_remove("PROFILESTORE_DATA_DIR")
-            .stdout(Stdio::piped())
+            // Refused requests (404s) are logged at info; keep runs readable.
+            .log_unless_set("warn")
             .stderr(if show_stderr {
-                Stdio::inherit()
+                process::Stderr::Inherit
             } else {
-                Stdio::null()
+                process::Stderr::Null
             })
-            .spawn()
-            .expect("spawn profilestore serve");
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-        if read.map_or(true, |n| n == 0) {
-            let _ = child.wait();
-            return None;
-        }
-        let announced: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-        let url = announced["listening"].as_str().expect("url").to_owned();
-        Some(ServerProcess { child, url })
+            .try_start()?;
+        let url = server.url.clone();
+        Some(ServerProcess { server, url })
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.server.pid()
     }
 
-    /// SIGKILL (what `Child::kill` sends on Unix), then reap.
-    pub fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
+    /// SIGKILL, then reap.
+    pub fn kill(self) {
+        self.server.kill();
     }
 
     /// SIGTERM (graceful stop), then reap; true when it exited cleanly.
-    pub fn stop(mut self) -> bool {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        sent.success() && self.child.wait().is_ok_and(|s| s.success())
+    pub fn stop(self) -> bool {
+        self.server.stop().success()
     }
 
     /// The process's resident set size in KiB (Linux `/proc`), if readable.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        // A panicking test must not leave a server behind.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.rss_kib()
     }
 }
