@@ -1,0 +1,82 @@
+//! Unit tests of `config.toml` parsing, validation and precedence.
+
+use super::*;
+
+#[test]
+fn the_shipped_config_toml_parses_and_equals_the_defaults() {
+    let text = include_str!("../../config.toml");
+    let parsed = Config::from_toml(text, Path::new("config.toml")).expect("config.toml");
+    assert_eq!(parsed, Config::default());
+}
+
+#[test]
+fn the_default_engine_section_is_the_luau_modules_constants() {
+    assert_eq!(
+        Config::default().engine_config(),
+        crate::engine::EngineConfig::default()
+    );
+    let fast = Config::from_toml("[engine]\nsession_steal_secs = 4.0\n", Path::new("c.toml"))
+        .expect("parse");
+    assert_eq!(fast.engine_config().session_steal, Duration::from_secs(4));
+}
+
+#[test]
+fn unknown_keys_are_errors_naming_the_key() {
+    let err = Config::from_toml(
+        "[server]\nlisten_addr = \"127.0.0.1:1\"\n",
+        Path::new("c.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("listen_addr"), "{err}");
+    let err = Config::from_toml("[storag]\n", Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("storag"), "{err}");
+}
+
+#[test]
+fn bad_values_are_rejected() {
+    let err = Config::from_toml(
+        "[storage]\ndurability = \"sometimes\"\n",
+        Path::new("c.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("sometimes"), "{err}");
+    let err = Config::from_toml("[engine]\nsession_steal_secs = -1\n", Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("engine.session_steal_secs"), "{err}");
+}
+
+#[test]
+fn overrides_beat_the_file() {
+    let file = Config::from_toml(
+        "[server]\nlisten = \"127.0.0.1:9000\"\napi_keys = [\"a\"]\n[storage]\nplugin = \"sled\"\n",
+        Path::new("c.toml"),
+    )
+    .expect("parse");
+    assert_eq!(file.server.listen.port(), 9000);
+    let merged = file
+        .apply(Overrides {
+            listen: Some("127.0.0.1:0".parse().expect("addr")),
+            api_keys: vec!["b".into()],
+            storage: Some(StorageKind::Memory),
+            ..Overrides::default()
+        })
+        .expect("apply");
+    assert_eq!(merged.server.listen.port(), 0);
+    assert_eq!(merged.server.api_keys, vec!["b".to_owned()]);
+    assert_eq!(merged.storage.plugin, StorageKind::Memory);
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error_but_a_missing_default_is_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nope.toml");
+    assert!(matches!(
+        Config::load(Some(&missing)),
+        Err(ConfigError::Read { .. })
+    ));
+}
