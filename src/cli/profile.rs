@@ -67,7 +67,7 @@ fn engine(service: &DataStoreService, bus: MessageBus, universe: u64) -> Engine 
 
 /// Runs a `profile` command; `bus` reaches the owners of active sessions
 /// (a remote server's bus with `--url`).
-pub async fn run(
+pub(crate) async fn run(
     command: ProfileCommand,
     service: &DataStoreService,
     bus: MessageBus,

@@ -22,7 +22,7 @@ struct Doc<T> {
 }
 
 /// FNV-1a over the listing's parameters, each followed by a separator.
-pub fn fingerprint(parts: &[&str]) -> u64 {
+pub(crate) fn fingerprint(parts: &[&str]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for b in part.bytes().chain(std::iter::once(0xff)) {
@@ -34,7 +34,7 @@ pub fn fingerprint(parts: &[&str]) -> u64 {
 }
 
 /// The cursor resuming after `after` in the listing `fingerprint`.
-pub fn encode<T: Serialize>(fingerprint: u64, after: &T) -> String {
+pub(crate) fn encode<T: Serialize>(fingerprint: u64, after: &T) -> String {
     let doc = Doc {
         v: 1,
         f: fingerprint,
@@ -44,7 +44,7 @@ pub fn encode<T: Serialize>(fingerprint: u64, after: &T) -> String {
 }
 
 /// The resume point of a cursor issued for the listing `fingerprint`.
-pub fn decode<T: DeserializeOwned>(cursor: &str, fingerprint: u64) -> DsResult<T> {
+pub(crate) fn decode<T: DeserializeOwned>(cursor: &str, fingerprint: u64) -> DsResult<T> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.trim_end_matches('='))
         .map_err(|_| DataStoreError::InvalidCursor)?;

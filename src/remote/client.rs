@@ -249,7 +249,7 @@ impl RemoteClient {
 }
 
 /// The error an error answer stands for (v1, v2 and gateway bodies).
-pub fn status_error(answer: &Answer) -> RemoteError {
+pub(crate) fn status_error(answer: &Answer) -> RemoteError {
     let body = answer.json();
     let message = body
         .get("message")
@@ -275,6 +275,6 @@ pub fn status_error(answer: &Answer) -> RemoteError {
 }
 
 /// Percent-encodes one query value.
-pub fn enc(value: &str) -> String {
+pub(crate) fn enc(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

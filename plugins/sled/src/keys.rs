@@ -42,28 +42,28 @@ fn take_str(bytes: &[u8]) -> Option<(String, &[u8])> {
 }
 
 /// Prefix of every entry of one data store.
-pub fn store_prefix(universe: u64, store: &str) -> Vec<u8> {
+pub(crate) fn store_prefix(universe: u64, store: &str) -> Vec<u8> {
     let mut out = universe.to_be_bytes().to_vec();
     push_str(&mut out, store);
     out
 }
 
 /// Prefix of every entry of one scope.
-pub fn scope_prefix(universe: u64, store: &str, scope: &str) -> Vec<u8> {
+pub(crate) fn scope_prefix(universe: u64, store: &str, scope: &str) -> Vec<u8> {
     let mut out = store_prefix(universe, store);
     push_str(&mut out, scope);
     out
 }
 
 /// The key of an entry in `heads`, and the prefix of its versions.
-pub fn entry_key(e: &EntryId) -> Vec<u8> {
+pub(crate) fn entry_key(e: &EntryId) -> Vec<u8> {
     let mut out = scope_prefix(e.store.universe, &e.store.name, &e.scope);
     push_str(&mut out, &e.key);
     out
 }
 
 /// The key of one version.
-pub fn version_key(entry: &[u8], seq: Seq) -> Vec<u8> {
+pub(crate) fn version_key(entry: &[u8], seq: Seq) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry.len() + 8);
     out.extend_from_slice(entry);
     out.extend_from_slice(&seq.to_be_bytes());
@@ -71,20 +71,20 @@ pub fn version_key(entry: &[u8], seq: Seq) -> Vec<u8> {
 }
 
 /// The sequence number at the end of a version key.
-pub fn seq_of(version_key: &[u8]) -> Option<Seq> {
+pub(crate) fn seq_of(version_key: &[u8]) -> Option<Seq> {
     let tail = version_key.get(version_key.len().checked_sub(8)?..)?;
     Some(Seq::from_be_bytes(tail.try_into().ok()?))
 }
 
 /// (scope, key) of an entry key under `store_prefix`.
-pub fn scope_and_key(entry_key: &[u8], store_prefix_len: usize) -> Option<(String, String)> {
+pub(crate) fn scope_and_key(entry_key: &[u8], store_prefix_len: usize) -> Option<(String, String)> {
     let (scope, rest) = take_str(entry_key.get(store_prefix_len..)?)?;
     let (key, rest) = take_str(rest)?;
     rest.is_empty().then_some((scope, key))
 }
 
 /// The key of a data store in `stores`.
-pub fn store_key(universe: u64, name: &str) -> Vec<u8> {
+pub(crate) fn store_key(universe: u64, name: &str) -> Vec<u8> {
     let mut out = universe.to_be_bytes().to_vec();
     out.extend_from_slice(name.as_bytes());
     out
