@@ -5,7 +5,7 @@
 //! ([`document`]), the session algorithms as pure transforms ([`session`]),
 //! the engine of one game server with its stores and the session-start loop
 //! ([`store`]: force-load requests, steal, assume-dead, backoff, release
-//! notices), and active profiles with saves, ends and events ([`profile`]).
+//! notices; the messages between servers are spelled once in `notice`), and active profiles with saves, ends and events ([`profile`]).
 //! Also messages, auto-save (`autosave`), read-only access and version
 //! queries ([`readonly`]), and engine events with the critical state
 //! ([`events`]). Invariants: every write of a profile goes through one
@@ -16,6 +16,7 @@ mod autosave;
 pub mod config;
 pub mod document;
 pub mod events;
+mod notice;
 pub mod profile;
 pub mod readonly;
 pub mod session;

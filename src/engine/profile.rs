@@ -15,13 +15,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
 use super::config::EngineError;
 use super::document::{classify, SessionOwner};
+use super::notice::{self, Request};
 use super::session::{self, SaveOutcome, SaveRequest};
-use super::store::{lock, notice_topic, EngineInner, ProfileStore};
+use super::store::{lock, EngineInner, ProfileStore};
 use crate::bus::Subscription;
 use crate::datastore::{Entry, KeyInfo, Transform, WriteOptions};
 
@@ -123,8 +124,10 @@ pub(crate) fn activate(
     entry: Entry,
 ) -> Result<Profile, EngineError> {
     let engine = Arc::clone(&store.engine.inner);
-    let topic = format!("PS_{}", session.session_id.as_deref().unwrap_or_default());
-    let requests = engine.bus.subscribe(&topic).ok();
+    let requests = notice::requests(
+        &engine.bus,
+        session.session_id.as_deref().unwrap_or_default(),
+    );
     let doc = match classify(Some(&entry.value)) {
         super::document::Stored::Profile(doc) => *doc,
         _ => unreachable!("a started session wrote a profile"),
@@ -204,13 +207,14 @@ async fn serve(
             _ = closing.changed() => break Some(EndReason::Shutdown),
             message = request => {
                 let Some(message) = message else { continue };
-                let for_us = message.data.get("LoadCount").and_then(Value::as_u64) == Some(profile.inner.load_count);
+                let Some(request) = Request::read(&message.data) else { continue };
+                let for_us = request.load_count == profile.inner.load_count;
                 let throttled = last_answer.is_some_and(|t| t.elapsed() < engine.config.message_response_interval);
                 if !for_us || throttled {
                     continue;
                 }
                 last_answer = Some(tokio::time::Instant::now());
-                if message.data.get("EndSession").and_then(Value::as_bool) == Some(true) {
+                if request.end_session {
                     break Some(EndReason::External);
                 }
                 let _ = profile.save_inner(false).await;
@@ -533,12 +537,8 @@ impl Profile {
         }
         self.close();
         if reason == EndReason::External && engine.config.release_notice {
-            let topic = notice_topic(
-                &self.inner.store.name,
-                &self.inner.key,
-                self.inner.store.mock,
-            );
-            let _ = engine.bus.publish(&topic, &json!({"Released": true})).await;
+            let store = &self.inner.store;
+            notice::publish_release(&engine.bus, &store.name, &self.inner.key, store.mock).await;
         }
     }
 
@@ -586,6 +586,7 @@ pub fn reconcile(data: &mut Value, template: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[tokio::test(start_paused = true)]
     async fn ended_sessions_leave_no_task_handles_behind() {

@@ -13,12 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde_json::{json, Number, Value};
+use serde_json::{Number, Value};
 use tokio::sync::watch;
 
 use super::config::{EngineConfig, EngineError};
 use super::document::{classify, SessionOwner};
 use super::events::{Critical, EngineEvent};
+use super::notice::{ReleaseNotices, Request};
 use super::profile::{self, Profile};
 use super::session::{self, StartAttempt, StartOutcome};
 use crate::bus::MessageBus;
@@ -411,13 +412,6 @@ pub(crate) fn write_options_of(value: &Value) -> WriteOptions {
     }
 }
 
-/// The topic a session's owner publishes on when it releases a key another
-/// server asked for (profilestore's release notice).
-pub(crate) fn notice_topic(store: &str, key: &str, mock: bool) -> String {
-    let hash = crate::datastore::fingerprint(&[store, key, if mock { "mock" } else { "" }]);
-    format!("PSN_{hash:016x}")
-}
-
 impl ProfileStore {
     /// The `.Mock` twin: same methods, separate in-memory data.
     pub fn mock(&self) -> ProfileStore {
@@ -520,10 +514,7 @@ impl ProfileStore {
             load_count,
         )) = owner
         {
-            let _ = inner
-                .bus
-                .publish(&format!("PS_{id}"), &json!({"LoadCount": load_count}))
-                .await;
+            Request::save(load_count).send(&inner.bus, &id).await;
         }
         Ok(())
     }
@@ -569,14 +560,13 @@ impl ProfileStore {
         };
         // Let concurrent starts of the same key register: the last one wins.
         tokio::task::yield_now().await;
-        let mut notices = if inner.config.release_notice {
-            inner
-                .bus
-                .subscribe(&notice_topic(&self.name, key, self.mock))
-                .ok()
-        } else {
-            None
-        };
+        let mut notices = ReleaseNotices::listen(
+            &inner.bus,
+            &self.name,
+            key,
+            self.mock,
+            inner.config.release_notice,
+        );
         let me = inner.server(Some(uuid::Uuid::new_v4().to_string().to_uppercase()));
         let started = tokio::time::Instant::now();
         let mut repeats = 0u32;
@@ -647,11 +637,8 @@ impl ProfileStore {
                 }
                 Ok((_, Some(StartOutcome::Waiting { owner, load_count }))) => {
                     if let Some(session_id) = &owner.session_id {
-                        let request = json!({"LoadCount": load_count, "EndSession": true});
-                        // Best effort, like MessagingService.
-                        let _ = inner
-                            .bus
-                            .publish(&format!("PS_{session_id}"), &request)
+                        Request::end_session(load_count)
+                            .send(&inner.bus, session_id)
                             .await;
                     }
                     let wait = if repeats == 0 {
@@ -660,15 +647,7 @@ impl ProfileStore {
                         inner.config.load_repeat_period
                     };
                     repeats += 1;
-                    match notices.as_mut() {
-                        Some(sub) => {
-                            tokio::select! {
-                                _ = tokio::time::sleep(wait) => {}
-                                _ = sub.recv() => {}
-                            }
-                        }
-                        None => tokio::time::sleep(wait).await,
-                    }
+                    notices.wait(wait).await;
                 }
                 Ok(_) => return Ok(None),
                 Err(e) => {
