@@ -22,7 +22,7 @@ use super::config::EngineError;
 use super::document::{classify, SessionOwner};
 use super::notice::{self, Request};
 use super::session::{self, SaveOutcome, SaveRequest};
-use super::store::{lock, EngineInner, ProfileStore};
+use super::store::{lock, retry_backoff, EngineInner, ProfileStore};
 use crate::bus::Subscription;
 use crate::datastore::{Entry, KeyInfo, Transform, WriteOptions};
 
@@ -519,19 +519,18 @@ impl Profile {
             f(&reason);
         }
         let engine = Arc::clone(&self.inner.engine);
-        let mut failures = 0u32;
+        let mut backoff = retry_backoff(engine.config.max_backoff);
         while self.is_active() {
             match self.save_inner(true).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(key = %self.inner.key, error = %e, "final save failed; retrying");
-                    let cap = if engine.closing() {
+                    backoff.set_max(if engine.closing() {
                         engine.config.max_backoff_closing
                     } else {
                         engine.config.max_backoff
-                    };
-                    tokio::time::sleep(Duration::from_secs(1u64 << failures.min(5)).min(cap)).await;
-                    failures += 1;
+                    });
+                    tokio::time::sleep(backoff.fail()).await;
                 }
             }
         }

@@ -22,6 +22,7 @@ use super::events::{Critical, EngineEvent};
 use super::notice::{ReleaseNotices, Request};
 use super::profile::{self, Profile};
 use super::session::{self, StartAttempt, StartOutcome};
+use crate::backoff::Backoff;
 use crate::bus::MessageBus;
 use crate::datastore::{DataStore, DataStoreService, Transform, WriteOptions};
 
@@ -57,6 +58,11 @@ impl std::fmt::Debug for StartOptions {
             .field("cancel", &self.cancel.is_some())
             .finish()
     }
+}
+
+/// The backoff of every engine retry loop: 1 s doubling up to `max`.
+pub(crate) fn retry_backoff(max: Duration) -> Backoff {
+    Backoff::new(Duration::from_secs(1).min(max), max)
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -461,7 +467,7 @@ impl ProfileStore {
             .map_err(|e| EngineError::InvalidName(e.to_string()))?;
         let qkey = self.queue_key(key);
         let cap = inner.config.max_message_queue;
-        let mut failures = 0u32;
+        let mut backoff = retry_backoff(inner.config.max_backoff);
         let owner = loop {
             let turn = inner.queue(&qkey).await;
             let mut owner = None;
@@ -499,10 +505,7 @@ impl ProfileStore {
                     drop(turn);
                     tracing::warn!(store = %self.name, key, error = %e, "message write failed; retrying");
                     inner.report_error(&self.name, key, e.to_string());
-                    let backoff =
-                        Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
-                    failures += 1;
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(backoff.fail()).await;
                 }
             }
         };
@@ -570,7 +573,7 @@ impl ProfileStore {
         let me = inner.server(Some(uuid::Uuid::new_v4().to_string().to_uppercase()));
         let started = tokio::time::Instant::now();
         let mut repeats = 0u32;
-        let mut failures = 0u32;
+        let mut backoff = retry_backoff(inner.config.max_backoff);
         loop {
             let superseded = lock(&inner.start_generation).get(&qkey) != Some(&generation);
             if superseded || options.cancel.as_ref().is_some_and(|c| c()) {
@@ -653,15 +656,13 @@ impl ProfileStore {
                 Err(e) => {
                     tracing::warn!(store = %self.name, key, error = %e, "start session attempt failed");
                     inner.report_error(&self.name, key, e.to_string());
-                    let backoff =
-                        Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
-                    failures += 1;
+                    let delay = backoff.fail();
                     let timed_out = options.cancel.is_none()
-                        && started.elapsed() + backoff > inner.config.start_session_timeout;
+                        && started.elapsed() + delay > inner.config.start_session_timeout;
                     if timed_out {
                         return Ok(None);
                     }
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(delay).await;
                 }
             }
         }
