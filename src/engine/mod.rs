@@ -20,7 +20,8 @@
 //!
 //! Invariants: a module uses only modules below it (no cycle); every write
 //! of a profile goes through one DataStore `update` running a [`session`]
-//! transform; every retry loop waits with `crate::backoff::Backoff`; the
+//! transform; every retry loop waits with `crate::backoff::Backoff` (1 s
+//! doubling to `max_backoff`, 20 % seeded jitter, see `state`); the
 //! engine reads time only from the injected clock and tokio's timer; no
 //! lock is held across an `.await`.
 

@@ -52,11 +52,14 @@ pub enum DataStoreState {
 }
 
 /// How much a retry delay may be shortened at random (see [`retry_backoff`]).
-const JITTER: f64 = 0.0;
+const JITTER: f64 = 0.2;
 
 /// The backoff of every engine retry loop: 1 s doubling up to `max`, each
-/// delay shortened by up to [`JITTER`]. Seeded from `seed` (the server and
-/// key), so a run on simulated time is repeatable.
+/// delay shortened by up to [`JITTER`] (never lengthened: `max` stays an
+/// upper bound), so servers failing together (a DataStore outage) do not
+/// retry in lockstep. Seeded from `seed` (the server's job id, the store
+/// and the key) rather than the OS: different servers and keys spread
+/// apart, yet a run on simulated time (tests, chaos seeds) is repeatable.
 pub(crate) fn retry_backoff(max: Duration, seed: &[&str]) -> Backoff {
     Backoff::new(Duration::from_secs(1).min(max), max)
         .with_jitter(JITTER)
