@@ -5,10 +5,11 @@
 //! - [`config`], [`document`] (the stored document), [`session`] (the
 //!   session algorithms as pure transforms), [`events`] (engine events and
 //!   the critical state): leaves;
+//! - `access`: the DataStore access probe (`DataStoreState`);
 //! - `notice`: the messages between servers (requests on `PS_<session>`,
 //!   the release notice), spelled once, with the Luau module's bytes;
 //! - `state`: the shared state of one engine behind methods (queue,
-//!   registry of active sessions, events, access probe, and the lifecycle:
+//!   registry of active sessions, events, and the lifecycle:
 //!   a cancellation token for closing, one for a crash, a task tracker);
 //! - [`profile`]: active profiles with saves, ends and events, the task
 //!   serving each session and its message queue;
@@ -25,6 +26,7 @@
 //! engine reads time only from the injected clock and tokio's timer; no
 //! lock is held across an `.await`.
 
+mod access;
 mod autosave;
 pub mod config;
 pub mod document;

@@ -3,10 +3,11 @@
 //! Owns: the server's identity and services (DataStore service, its mock
 //! twin, message bus, config), the per-key call queue, the start
 //! generations (the last concurrent start of a key wins), the registry of
-//! active sessions, engine events and the critical state, the DataStore
-//! access probe, and the lifecycle: one [`CancellationToken`] for
-//! "closing", one for "crashed", and one [`TaskTracker`] for the tasks the
-//! engine spawns and the starts in flight.
+//! active sessions, engine events and the critical state, the answer of
+//! the DataStore access probe (`access.rs`), and the lifecycle: one
+//! [`CancellationToken`] for "closing", one for "crashed", and one
+//! [`TaskTracker`] for the tasks the engine spawns and the starts in
+//! flight.
 //!
 //! Invariants: no other module reads these fields. DataStore calls for one
 //! key run one at a time in call order (`queue`). A closing engine starts
@@ -25,31 +26,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde_json::{Number, Value};
-use tokio::sync::{broadcast, Notify, OnceCell};
+use serde_json::Number;
+use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{task_tracker::TaskTrackerToken, TaskTracker};
 
+use super::access::{AccessProbe, DataStoreState};
 use super::config::{EngineConfig, EngineError};
 use super::document::SessionOwner;
 use super::events::{Critical, EngineEvent};
 use crate::backoff::Backoff;
 use crate::bus::MessageBus;
 use crate::clock::Clock;
-use crate::datastore::{DataStoreService, WriteOptions};
-
-/// Whether the engine can use the real DataStore (`DataStoreState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataStoreState {
-    /// Not probed yet.
-    NotReady,
-    /// The DataStore works.
-    Access,
-    /// The DataStore refused access: stores use their mocks.
-    NoAccess,
-    /// The DataStore could not be reached: stores use their mocks.
-    NoInternet,
-}
+use crate::datastore::DataStoreService;
 
 /// How much a retry delay may be shortened at random (see [`retry_backoff`]).
 const JITTER: f64 = 0.2;
@@ -60,7 +49,7 @@ const JITTER: f64 = 0.2;
 /// retry in lockstep. Seeded from `seed` (the server's job id, the store
 /// and the key) rather than the OS: different servers and keys spread
 /// apart, yet a run on simulated time (tests, chaos seeds) is repeatable.
-pub(crate) fn retry_backoff(max: Duration, seed: &[&str]) -> Backoff {
+fn retry_backoff(max: Duration, seed: &[&str]) -> Backoff {
     Backoff::new(Duration::from_secs(1).min(max), max)
         .with_jitter(JITTER)
         .with_seed(crate::datastore::fingerprint(seed))
@@ -95,7 +84,7 @@ pub(crate) struct EngineState<P> {
     /// Signalled when a session starts or ends (re-plans auto-saves).
     profiles_changed: Notify,
     activations: AtomicU64,
-    access: OnceCell<DataStoreState>,
+    access: AccessProbe,
 }
 
 impl<P> std::fmt::Debug for EngineState<P> {
@@ -144,7 +133,7 @@ impl<P: Clone> EngineState<P> {
             housekeeping: AtomicBool::new(false),
             profiles_changed: Notify::new(),
             activations: AtomicU64::new(0),
-            access: OnceCell::new(),
+            access: AccessProbe::default(),
             config,
         }
     }
@@ -309,37 +298,14 @@ impl<P: Clone> EngineState<P> {
 
     // --- DataStore access ---
 
-    /// Probes DataStore access once, as the Luau module does with a write
-    /// to `____PS`: a refusal means no access and an unreachable store no
-    /// internet (stores then use their mocks for the server's lifetime).
-    /// Any other failure is transient and counts as access, as in the Luau
-    /// module: falling back to mocks on a passing error would silently keep
-    /// every later session of this server out of real storage.
+    /// Probes DataStore access once (see [`AccessProbe`]).
     pub(crate) async fn access(&self) -> DataStoreState {
-        *self
-            .access
-            .get_or_init(|| async {
-                let probe = self
-                    .datastores
-                    .data_store(self.universe, "____PS", "global");
-                let now = Value::from(self.datastores.clock().now_secs());
-                match probe {
-                    Ok(ds) => match ds.set("____PS", &now, &WriteOptions::default()).await {
-                        Ok(_) => DataStoreState::Access,
-                        Err(e) => probe_failure(&e),
-                    },
-                    Err(_) => DataStoreState::NoAccess,
-                }
-            })
-            .await
+        self.access.run(&self.datastores, self.universe).await
     }
 
     /// The probe's answer so far (`NotReady` before it ran).
     pub(crate) fn access_state(&self) -> DataStoreState {
-        self.access
-            .get()
-            .copied()
-            .unwrap_or(DataStoreState::NotReady)
+        self.access.state()
     }
 
     // --- lifecycle ---
@@ -416,26 +382,80 @@ impl<P: Clone> EngineState<P> {
     }
 }
 
-/// What a failed access probe means (the Luau module's reading of the
-/// `SetAsync` error: `ConnectFail` is no internet, `403` or "must publish"
-/// is no access, anything else is a passing failure of a working store).
-fn probe_failure(e: &crate::datastore::DataStoreError) -> DataStoreState {
-    use crate::datastore::DataStoreError;
-    use crate::remote::RemoteError;
-    use profilestore_plugin_api::StorageError;
-    let state = match e {
-        DataStoreError::Storage(StorageError::Unavailable(_)) => DataStoreState::Access,
-        DataStoreError::Storage(_) | DataStoreError::Remote(RemoteError::Unreachable { .. }) => {
-            DataStoreState::NoInternet
-        }
-        DataStoreError::Remote(r) if r.is_transient() => DataStoreState::Access,
-        _ => DataStoreState::NoAccess,
-    };
-    match state {
-        DataStoreState::Access => {
-            tracing::warn!(error = %e, "DataStore access probe failed transiently: assuming access");
-        }
-        _ => tracing::warn!(error = %e, ?state, "no DataStore access: stores use their mocks"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::BusConfig;
+    use crate::datastore::DataStoreConfig;
+
+    fn state() -> Arc<EngineState<()>> {
+        let clock = Clock::tokio(1_700_000_000_000);
+        let datastores = DataStoreService::new(
+            Arc::new(profilestore_memory::MemoryPlugin::new()),
+            clock.clone(),
+            DataStoreConfig::default(),
+        );
+        let bus = MessageBus::new(clock, BusConfig::default());
+        Arc::new(EngineState::new(
+            datastores,
+            bus,
+            1,
+            1,
+            "job".into(),
+            EngineConfig::default(),
+        ))
     }
-    state
+
+    #[test]
+    fn the_backoff_doubles_to_its_cap_shortened_by_at_most_the_jitter() {
+        let s = Duration::from_secs(1);
+        let mut a = retry_backoff(20 * s, &["job", "store", "key"]);
+        let mut b = retry_backoff(20 * s, &["job", "store", "key"]);
+        for bound in [1, 2, 4, 8, 16, 20, 20].map(|n| n * s) {
+            let d = a.fail();
+            assert!(
+                d <= bound && d >= bound.mul_f64(1.0 - JITTER),
+                "{d:?} vs {bound:?}"
+            );
+            assert_eq!(d, b.fail(), "the same seed gives the same delays");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_waits_for_a_start_in_flight() {
+        let state = state();
+        let start = state.start_in_flight();
+        let shutdown = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move { state.shutdown().await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(state.closing(), "shutdown closed the engine at once");
+        assert!(!shutdown.is_finished(), "but waits for the start");
+        drop(start);
+        shutdown.await.expect("shutdown");
+        assert_eq!(state.tracked(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_crash_stops_a_task_before_it_runs_again() {
+        let state = state();
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let ran = Arc::new(AtomicBool::new(false));
+        state.spawn_task({
+            let ran = Arc::clone(&ran);
+            async move {
+                let _ = wait.await;
+                ran.store(true, Ordering::SeqCst);
+            }
+        });
+        tokio::task::yield_now().await;
+        state.crash();
+        let _ = go.send(());
+        state.shutdown().await;
+        assert!(!ran.load(Ordering::SeqCst), "the crashed task went on");
+        assert!(state.crashed() && state.closing());
+    }
 }

@@ -25,7 +25,7 @@ use super::state::queue_key;
 use crate::bus::MessageBus;
 use crate::datastore::{DataStore, DataStoreService, Transform, WriteOptions};
 
-pub use super::state::DataStoreState;
+pub use super::access::DataStoreState;
 
 /// A cancel condition polled between start attempts.
 pub type CancelFn = Arc<dyn Fn() -> bool + Send + Sync>;
