@@ -4,39 +4,36 @@
 //! `AUTO_SAVE_PERIOD`, spread evenly (one save every period / N, in
 //! activation order, skipping profiles loaded less than half a period ago),
 //! and that re-evaluates the critical state. Invariants: one such task per
-//! engine, started lazily from async code; it stops when the engine closes;
-//! a failed auto-save is not retried (the next round saves again).
+//! engine, started lazily from async code by the first session start and
+//! spawned through the engine state (shutdown waits for it, a crash stops
+//! it); it stops when the engine closes; a failed auto-save is not retried
+//! (the next round saves again).
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::events::EngineEvent;
-use super::store::{lock, EngineInner};
+use super::profile::Shared;
 
 /// Starts the housekeeping task if it is not running yet.
-pub(crate) fn ensure_running(engine: &Arc<EngineInner>) {
-    if engine.housekeeping.swap(true, Ordering::SeqCst) {
-        return;
+pub(crate) fn ensure_running(engine: &Arc<Shared>) {
+    if engine.claim_housekeeping() {
+        engine.spawn_task(run(Arc::clone(engine)));
     }
-    let task = tokio::spawn(run(Arc::clone(engine)));
-    lock(&engine.tasks).push(task);
 }
 
-async fn run(engine: Arc<EngineInner>) {
-    let mut closing = engine.closing.subscribe();
+async fn run(engine: Arc<Shared>) {
     let mut next = 0usize;
     let mut last_save = tokio::time::Instant::now();
     loop {
         // Re-planned whenever profiles come or go, like the Luau module's
         // per-frame check: one save every period / N since the last one.
-        let changed = engine.profiles_changed.notified();
+        let changed = engine.profiles_changed();
         tokio::pin!(changed);
         changed.as_mut().enable();
-        let count = lock(&engine.active).len().max(1);
-        let period = engine.config.auto_save_period;
+        let count = engine.active_count().max(1);
+        let period = engine.config().auto_save_period;
         let due = last_save + period / u32::try_from(count).unwrap_or(u32::MAX);
-        let wake = if lock(&engine.critical).is_active() {
+        let wake = if engine.is_critical() {
             due.min(tokio::time::Instant::now() + Duration::from_secs(1))
         } else {
             due
@@ -44,16 +41,14 @@ async fn run(engine: Arc<EngineInner>) {
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}
             _ = &mut changed => continue,
-            _ = closing.wait_for(|c| *c) => return,
+            _ = engine.closed() => return,
         }
-        if let Some(change) = lock(&engine.critical).poll(tokio::time::Instant::now()) {
-            let _ = engine.events.send(EngineEvent::CriticalState(change));
-        }
+        engine.poll_critical();
         if tokio::time::Instant::now() < due {
             continue;
         }
         last_save = tokio::time::Instant::now();
-        let mut profiles: Vec<_> = lock(&engine.active).values().cloned().collect();
+        let mut profiles = engine.active_profiles();
         profiles.sort_by_key(|p| p.activation_seq());
         for _ in 0..profiles.len() {
             let profile = &profiles[next % profiles.len()];

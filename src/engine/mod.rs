@@ -1,24 +1,42 @@
 //! The ProfileStore engine: session-locked, auto-saved profiles on the
 //! DataStore layer.
 //!
-//! Owns: `shared/spec/profilestore.md`. In place: the stored document
-//! ([`document`]), the session algorithms as pure transforms ([`session`]),
-//! the engine of one game server with its stores and the session-start loop
-//! ([`store`]: force-load requests, steal, assume-dead, backoff, release
-//! notices), and active profiles with saves, ends and events ([`profile`]).
-//! Also messages, auto-save (`autosave`), read-only access and version
-//! queries ([`readonly`]), and engine events with the critical state
-//! ([`events`]). Invariants: every write of a profile goes through one
-//! DataStore `update` running a [`session`] transform; the engine reads
-//! time only from the injected clock and tokio's timer.
+//! Owns: `shared/spec/profilestore.md`. In place, bottom to top:
+//! - [`config`], [`document`] (the stored document), [`session`] (the
+//!   session algorithms as pure transforms), [`events`] (engine events and
+//!   the critical state): leaves;
+//! - `access`: the DataStore access probe (`DataStoreState`);
+//! - `notice`: the messages between servers (requests on `PS_<session>`,
+//!   the release notice), spelled once, with the Luau module's bytes;
+//! - `state`: the shared state of one engine behind methods (queue,
+//!   registry of active sessions, events, and the lifecycle:
+//!   a cancellation token for closing, one for a crash, a task tracker);
+//! - [`profile`]: active profiles with saves, ends and events, the task
+//!   serving each session and its message queue;
+//! - `autosave`: auto-save spread over the period;
+//! - [`store`]: [`Engine`] and [`ProfileStore`], `MessageAsync`;
+//! - `start`: the session-start loop (force-load requests, steal,
+//!   assume-dead, backoff, release notices);
+//! - [`readonly`]: read-only access and version queries.
+//!
+//! Invariants: a module uses only modules below it (no cycle); every write
+//! of a profile goes through one DataStore `update` running a [`session`]
+//! transform; every retry loop waits with `crate::backoff::Backoff` (1 s
+//! doubling to `max_backoff`, 20 % seeded jitter, see `state`); the
+//! engine reads time only from the injected clock and tokio's timer; no
+//! lock is held across an `.await`.
 
+mod access;
 mod autosave;
 pub mod config;
 pub mod document;
 pub mod events;
+mod notice;
 pub mod profile;
 pub mod readonly;
 pub mod session;
+mod start;
+mod state;
 pub mod store;
 
 pub use config::{EngineConfig, EngineError};

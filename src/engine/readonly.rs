@@ -94,11 +94,11 @@ impl ReadOnlyProfile {
     /// next save.
     pub async fn set(&mut self) -> Result<(), EngineError> {
         let store = &self.store;
-        let _turn = store.engine.inner.queue(&store.queue_key(&self.key)).await;
-        store.engine.inner.check_alive()?;
+        let _turn = store.state().queue(&store.queue_key(&self.key)).await;
+        store.state().check_alive()?;
         let mine = self.doc.clone();
         let written = store
-            .ds
+            .ds()
             .update(&self.key, |current, _| {
                 let mut doc = match classify(current) {
                     Stored::Profile(doc) => *doc,
@@ -142,7 +142,7 @@ impl VersionQuery {
         let (options, buffered, finished) = &mut *guard;
         loop {
             if let Some(version) = buffered.pop() {
-                let entry = self.store.ds.get_version(&self.key, &version).await?;
+                let entry = self.store.ds().get_version(&self.key, &version).await?;
                 match read(&self.store, &self.key, entry) {
                     Some(p) => return Ok(Some(p)),
                     None => continue, // a tombstone or a non-profile version
@@ -151,7 +151,7 @@ impl VersionQuery {
             if *finished {
                 return Ok(None);
             }
-            let page = self.store.ds.list_versions(&self.key, options).await?;
+            let page = self.store.ds().list_versions(&self.key, options).await?;
             // Buffer in reverse so `pop` keeps the listing's order.
             buffered.extend(page.items.into_iter().rev().map(|v| v.version));
             match page.cursor {
@@ -172,8 +172,8 @@ impl ProfileStore {
     ) -> Result<Option<ReadOnlyProfile>, EngineError> {
         let this = self.data().await;
         let entry = match version {
-            Some(v) => this.ds.get_version(key, v).await?,
-            None => this.ds.get(key).await?,
+            Some(v) => this.ds().get_version(key, v).await?,
+            None => this.ds().get(key).await?,
         };
         Ok(read(&this, key, entry))
     }
@@ -207,9 +207,9 @@ impl ProfileStore {
     /// `RemoveAsync(key)`: deletes the profile (a tombstone version).
     pub async fn remove(&self, key: &str) -> Result<(), EngineError> {
         let this = self.data().await;
-        let _turn = this.engine.inner.queue(&this.queue_key(key)).await;
-        this.engine.inner.check_alive()?;
-        this.ds.remove(key).await?;
+        let _turn = this.state().queue(&this.queue_key(key)).await;
+        this.state().check_alive()?;
+        this.ds().remove(key).await?;
         Ok(())
     }
 }

@@ -1,41 +1,31 @@
-//! The engine of one game server, its stores, and starting sessions.
+//! The engine of one game server and its stores.
 //!
 //! Owns: [`Engine`] (one Roblox server: place id, job id, a DataStore
-//! service and a message bus), [`ProfileStore`], the per-key call queue,
-//! and the session-start loop (force-load requests, steal, assume-dead,
-//! backoff, release notices). Invariants: DataStore calls for one key run
-//! one at a time in call order on this server; of concurrent starts of one
-//! key only the last caller gets the profile; a closing engine starts
-//! nothing; every wait uses tokio's clock (simulated in tests).
+//! service and a message bus; its lifecycle: shutdown and crash),
+//! [`ProfileStore`] (a named store with a template, or its mock twin, and
+//! the DataStore it uses after the access probe) and `MessageAsync`. The
+//! session-start loop is in `start.rs`, read-only access in `readonly.rs`,
+//! the shared state in `state.rs`. Invariants: a store's DataStore calls
+//! for one key go through the engine's queue; a message write retries
+//! DataStore errors with the engine's backoff and is saved at once by a
+//! local owner (under the same turn) or requested from a remote one; a
+//! crashed engine writes nothing more.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
-use serde_json::{json, Number, Value};
-use tokio::sync::watch;
+use serde_json::Value;
 
 use super::config::{EngineConfig, EngineError};
 use super::document::{classify, SessionOwner};
-use super::events::{Critical, EngineEvent};
-use super::profile::{self, Profile};
-use super::session::{self, StartAttempt, StartOutcome};
+use super::events::EngineEvent;
+use super::notice::Request;
+use super::profile::{Shared, Target};
+use super::session;
+use super::state::queue_key;
 use crate::bus::MessageBus;
 use crate::datastore::{DataStore, DataStoreService, Transform, WriteOptions};
 
-/// Whether the engine can use the real DataStore (`DataStoreState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataStoreState {
-    /// Not probed yet.
-    NotReady,
-    /// The DataStore works.
-    Access,
-    /// The DataStore refused access: stores use their mocks.
-    NoAccess,
-    /// The DataStore could not be reached: stores use their mocks.
-    NoInternet,
-}
+pub use super::access::DataStoreState;
 
 /// A cancel condition polled between start attempts.
 pub type CancelFn = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -58,166 +48,11 @@ impl std::fmt::Debug for StartOptions {
     }
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Critical sections here never leave state half-updated.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Shared state of one engine.
-pub(crate) struct EngineInner {
-    pub(crate) datastores: DataStoreService,
-    pub(crate) mock: DataStoreService,
-    pub(crate) bus: MessageBus,
-    pub(crate) universe: u64,
-    pub(crate) place_id: u64,
-    pub(crate) job_id: String,
-    pub(crate) config: EngineConfig,
-    pub(crate) closing: watch::Sender<bool>,
-    is_closing: AtomicBool,
-    /// Set by [`Engine::crash`]: nothing is written any more.
-    crashed: AtomicBool,
-    queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    start_generation: Mutex<HashMap<String, u64>>,
-    pub(crate) active: Mutex<HashMap<String, Profile>>,
-    pub(crate) tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    pub(crate) events: tokio::sync::broadcast::Sender<EngineEvent>,
-    pub(crate) critical: Mutex<Critical>,
-    pub(crate) housekeeping: AtomicBool,
-    /// Signalled when a session starts or ends (re-plans auto-saves).
-    pub(crate) profiles_changed: tokio::sync::Notify,
-    pub(crate) activations: std::sync::atomic::AtomicU64,
-    access: tokio::sync::OnceCell<DataStoreState>,
-    pending_starts: std::sync::atomic::AtomicUsize,
-    starts_done: tokio::sync::Notify,
-}
-
-/// Counts a start in flight so shutdown waits for it.
-struct PendingStart<'a>(&'a EngineInner);
-
-impl Drop for PendingStart<'_> {
-    fn drop(&mut self) {
-        if self.0.pending_starts.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.starts_done.notify_waiters();
-        }
-    }
-}
-
-impl std::fmt::Debug for EngineInner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("place_id", &self.place_id)
-            .field("job_id", &self.job_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EngineInner {
-    /// Waits for this server's turn to call the DataStore for `key`.
-    pub(crate) async fn queue(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let queue = {
-            let mut queues = lock(&self.queues);
-            queues.retain(|_, q| Arc::strong_count(q) > 1);
-            Arc::clone(queues.entry(key.to_owned()).or_default())
-        };
-        queue.lock_owned().await
-    }
-
-    /// Reports a failed DataStore call (`OnError`) and counts it towards
-    /// the critical state.
-    pub(crate) fn report_error(&self, store: &str, key: &str, message: String) {
-        let _ = self.events.send(EngineEvent::Error {
-            message,
-            store: store.to_owned(),
-            key: key.to_owned(),
-        });
-        if let Some(change) = lock(&self.critical).record(tokio::time::Instant::now()) {
-            let _ = self.events.send(EngineEvent::CriticalState(change));
-        }
-    }
-
-    /// Probes DataStore access once, as the Luau module does with a write
-    /// to `____PS`: a refusal means no access and an unreachable store no
-    /// internet (stores then use their mocks for the server's lifetime).
-    /// Any other failure is transient and counts as access, as in the Luau
-    /// module: falling back to mocks on a passing error would silently keep
-    /// every later session of this server out of real storage.
-    pub(crate) async fn access(&self) -> DataStoreState {
-        *self
-            .access
-            .get_or_init(|| async {
-                let probe = self
-                    .datastores
-                    .data_store(self.universe, "____PS", "global");
-                let now = Value::from(self.datastores.clock().now_secs());
-                match probe {
-                    Ok(ds) => match ds.set("____PS", &now, &WriteOptions::default()).await {
-                        Ok(_) => DataStoreState::Access,
-                        Err(e) => probe_failure(&e),
-                    },
-                    Err(_) => DataStoreState::NoAccess,
-                }
-            })
-            .await
-    }
-
-    pub(crate) fn closing(&self) -> bool {
-        self.is_closing.load(Ordering::SeqCst)
-    }
-
-    /// Whether this server crashed ([`Engine::crash`]).
-    pub(crate) fn crashed(&self) -> bool {
-        self.crashed.load(Ordering::SeqCst)
-    }
-
-    /// Fails a call in flight on a crashed server, which writes nothing.
-    pub(crate) fn check_alive(&self) -> Result<(), EngineError> {
-        if self.crashed() {
-            let e = profilestore_plugin_api::StorageError::Unavailable(
-                "this game server crashed: it writes nothing any more".into(),
-            );
-            return Err(EngineError::DataStore(e.into()));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn server(&self, session_id: Option<String>) -> SessionOwner {
-        SessionOwner {
-            place_id: Number::from(self.place_id),
-            job_id: self.job_id.clone(),
-            session_id,
-        }
-    }
-}
-
-/// What a failed access probe means (the Luau module's reading of the
-/// `SetAsync` error: `ConnectFail` is no internet, `403` or "must publish"
-/// is no access, anything else is a passing failure of a working store).
-fn probe_failure(e: &crate::datastore::DataStoreError) -> DataStoreState {
-    use crate::datastore::DataStoreError;
-    use crate::remote::RemoteError;
-    use profilestore_plugin_api::StorageError;
-    let state = match e {
-        DataStoreError::Storage(StorageError::Unavailable(_)) => DataStoreState::Access,
-        DataStoreError::Storage(_) | DataStoreError::Remote(RemoteError::Unreachable { .. }) => {
-            DataStoreState::NoInternet
-        }
-        DataStoreError::Remote(r) if r.is_transient() => DataStoreState::Access,
-        _ => DataStoreState::NoAccess,
-    };
-    match state {
-        DataStoreState::Access => {
-            tracing::warn!(error = %e, "DataStore access probe failed transiently: assuming access");
-        }
-        _ => tracing::warn!(error = %e, ?state, "no DataStore access: stores use their mocks"),
-    }
-    state
-}
-
 /// One game server's ProfileStore engine. Several engines sharing one
 /// DataStore service and one bus behave as several Roblox servers.
 #[derive(Clone, Debug)]
 pub struct Engine {
-    pub(crate) inner: Arc<EngineInner>,
+    inner: Arc<Shared>,
 }
 
 impl Engine {
@@ -230,40 +65,15 @@ impl Engine {
         job_id: impl Into<String>,
         config: EngineConfig,
     ) -> Self {
-        let mock = DataStoreService::new(
-            Arc::new(profilestore_memory::MemoryPlugin::new()),
-            datastores.clock().clone(),
-            datastores.config().clone(),
-        );
         Engine {
-            inner: Arc::new(EngineInner {
+            inner: Arc::new(Shared::new(
                 datastores,
-                mock,
                 bus,
                 universe,
                 place_id,
-                job_id: job_id.into(),
-                closing: watch::Sender::new(false),
-                is_closing: AtomicBool::new(false),
-                crashed: AtomicBool::new(false),
-                queues: Mutex::new(HashMap::new()),
-                start_generation: Mutex::new(HashMap::new()),
-                active: Mutex::new(HashMap::new()),
-                tasks: Mutex::new(Vec::new()),
-                events: tokio::sync::broadcast::channel(1024).0,
-                critical: Mutex::new(Critical::new(
-                    config.critical_state_error_count,
-                    config.critical_state_error_expire,
-                    config.critical_state_expire,
-                )),
-                housekeeping: AtomicBool::new(false),
-                profiles_changed: tokio::sync::Notify::new(),
-                activations: std::sync::atomic::AtomicU64::new(0),
-                access: tokio::sync::OnceCell::new(),
-                pending_starts: std::sync::atomic::AtomicUsize::new(0),
-                starts_done: tokio::sync::Notify::new(),
+                job_id.into(),
                 config,
-            }),
+            )),
         }
     }
 
@@ -288,17 +98,22 @@ impl Engine {
         ))
     }
 
+    /// The engine's shared state.
+    pub(crate) fn state(&self) -> &Arc<Shared> {
+        &self.inner
+    }
+
     /// The clock this engine runs on.
     pub fn clock(&self) -> crate::clock::Clock {
-        self.inner.datastores.clock().clone()
+        self.inner.clock().clone()
     }
 
     /// `ProfileStore.New(name, template)`.
     pub fn store(&self, name: &str, template: Value) -> Result<ProfileStore, EngineError> {
         let ds = self
             .inner
-            .datastores
-            .data_store(self.inner.universe, name, "global")
+            .datastores(false)
+            .data_store(self.inner.universe(), name, "global")
             .map_err(|e| EngineError::InvalidName(e.to_string()))?;
         Ok(ProfileStore {
             engine: self.clone(),
@@ -322,21 +137,17 @@ impl Engine {
 
     /// Engine events: overwrites, DataStore errors, critical state.
     pub fn events(&self) -> tokio::sync::broadcast::Receiver<EngineEvent> {
-        self.inner.events.subscribe()
+        self.inner.subscribe_events()
     }
 
     /// Whether the engine is in critical state (too many DataStore errors).
     pub fn is_critical(&self) -> bool {
-        lock(&self.inner.critical).is_active()
+        self.inner.is_critical()
     }
 
     /// `DataStoreState`: `NotReady` until the first store call probes access.
     pub fn datastore_state(&self) -> DataStoreState {
-        self.inner
-            .access
-            .get()
-            .copied()
-            .unwrap_or(DataStoreState::NotReady)
+        self.inner.access_state()
     }
 
     /// `IsClosing`.
@@ -352,47 +163,27 @@ impl Engine {
     /// callers' tasks (a dead process sends nothing): a start returns no
     /// profile, a message or a read-only write fails, a save does nothing.
     pub fn crash(&self) {
-        self.inner.crashed.store(true, Ordering::SeqCst);
-        self.inner.is_closing.store(true, Ordering::SeqCst);
-        for task in std::mem::take(&mut *lock(&self.inner.tasks)) {
-            task.abort();
-        }
-        let profiles: Vec<Profile> = lock(&self.inner.active).drain().map(|(_, p)| p).collect();
-        for p in profiles {
+        for p in self.inner.crash() {
             p.crashed();
         }
     }
 
     /// Shuts the server down: starts return no profile, every active session
-    /// ends with a final save of reason `Shutdown`, and this waits for them.
+    /// ends with a final save of reason `Shutdown`, and this waits for them
+    /// (and for the starts in flight).
     pub async fn shutdown(&self) {
-        self.inner.is_closing.store(true, Ordering::SeqCst);
-        self.inner.closing.send_replace(true);
-        loop {
-            let done = self.inner.starts_done.notified();
-            if self.inner.pending_starts.load(Ordering::SeqCst) > 0 {
-                done.await;
-                continue;
-            }
-            let tasks: Vec<_> = std::mem::take(&mut *lock(&self.inner.tasks));
-            if tasks.is_empty() {
-                break;
-            }
-            for t in tasks {
-                let _ = t.await;
-            }
-        }
+        self.inner.shutdown().await;
     }
 }
 
 /// A named store with a template (`ProfileStore.New`), or its mock twin.
 #[derive(Clone, Debug)]
 pub struct ProfileStore {
-    pub(crate) engine: Engine,
-    pub(crate) name: String,
-    pub(crate) template: Arc<Value>,
-    pub(crate) ds: DataStore,
-    pub(crate) mock: bool,
+    engine: Engine,
+    name: String,
+    template: Arc<Value>,
+    ds: DataStore,
+    mock: bool,
 }
 
 /// The key's user ids and metadata as a stored document carries them.
@@ -411,21 +202,13 @@ pub(crate) fn write_options_of(value: &Value) -> WriteOptions {
     }
 }
 
-/// The topic a session's owner publishes on when it releases a key another
-/// server asked for (profilestore's release notice).
-pub(crate) fn notice_topic(store: &str, key: &str, mock: bool) -> String {
-    let hash = crate::datastore::fingerprint(&[store, key, if mock { "mock" } else { "" }]);
-    format!("PSN_{hash:016x}")
-}
-
 impl ProfileStore {
     /// The `.Mock` twin: same methods, separate in-memory data.
     pub fn mock(&self) -> ProfileStore {
-        let ds = self
-            .engine
-            .inner
-            .mock
-            .data_store(self.engine.inner.universe, &self.name, "global")
+        let inner = self.engine.state();
+        let ds = inner
+            .datastores(true)
+            .data_store(inner.universe(), &self.name, "global")
             .expect("the name was validated");
         ProfileStore {
             ds,
@@ -439,18 +222,50 @@ impl ProfileStore {
         &self.name
     }
 
+    /// The engine's shared state.
+    pub(crate) fn state(&self) -> &Arc<Shared> {
+        self.engine.state()
+    }
+
+    /// The DataStore behind this store.
+    pub(crate) fn ds(&self) -> &DataStore {
+        &self.ds
+    }
+
+    /// The template of new profiles.
+    pub(crate) fn template(&self) -> &Value {
+        &self.template
+    }
+
+    /// Whether this is the `.Mock` twin.
+    pub(crate) fn is_mock(&self) -> bool {
+        self.mock
+    }
+
+    /// Where a session of `key` in this store lives.
+    pub(crate) fn target(&self, key: &str) -> Target {
+        Target {
+            store: self.name.clone(),
+            template: Arc::clone(&self.template),
+            ds: self.ds.clone(),
+            mock: self.mock,
+            key: key.to_owned(),
+        }
+    }
+
     /// The DataStore this store uses now: its mock when the engine has no
     /// access to the real one.
     pub(crate) async fn data(&self) -> ProfileStore {
-        if self.mock || self.engine.inner.access().await == DataStoreState::Access {
+        if self.mock || self.state().access().await == DataStoreState::Access {
             self.clone()
         } else {
             self.mock()
         }
     }
 
+    /// The key of `key` in the engine's call queue and session registry.
     pub(crate) fn queue_key(&self, key: &str) -> String {
-        format!("{}\u{0}{}\u{0}{}", u8::from(self.mock), self.name, key)
+        queue_key(&self.name, self.mock, key)
     }
 
     /// `MessageAsync`: appends `message` to the profile's queue (creating a
@@ -462,12 +277,12 @@ impl ProfileStore {
     }
 
     async fn message_in(&self, key: &str, message: Value) -> Result<(), EngineError> {
-        let inner = &self.engine.inner;
+        let inner = self.state();
         crate::datastore::validate::key(key)
             .map_err(|e| EngineError::InvalidName(e.to_string()))?;
         let qkey = self.queue_key(key);
-        let cap = inner.config.max_message_queue;
-        let mut failures = 0u32;
+        let cap = inner.config().max_message_queue;
+        let mut backoff = inner.backoff(inner.config().max_backoff, &self.name, key);
         let owner = loop {
             let turn = inner.queue(&qkey).await;
             let mut owner = None;
@@ -493,8 +308,7 @@ impl ProfileStore {
                     let local = owner
                         .as_ref()
                         .filter(|(o, _)| o.same_server(&inner.server(None)));
-                    let active = lock(&inner.active).get(&qkey).cloned();
-                    if let (Some(_), Some(profile)) = (local, active) {
+                    if let (Some(_), Some(profile)) = (local, inner.active(&qkey)) {
                         let _ = profile.save_in_turn(false).await;
                         return Ok(());
                     }
@@ -505,10 +319,7 @@ impl ProfileStore {
                     drop(turn);
                     tracing::warn!(store = %self.name, key, error = %e, "message write failed; retrying");
                     inner.report_error(&self.name, key, e.to_string());
-                    let backoff =
-                        Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
-                    failures += 1;
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(backoff.fail()).await;
                 }
             }
         };
@@ -520,171 +331,8 @@ impl ProfileStore {
             load_count,
         )) = owner
         {
-            let _ = inner
-                .bus
-                .publish(&format!("PS_{id}"), &json!({"LoadCount": load_count}))
-                .await;
+            Request::save(load_count).send(inner.bus(), &id).await;
         }
         Ok(())
-    }
-
-    /// `StartSessionAsync`: the profile, or `None` when another server keeps
-    /// it, a later concurrent start on this server won, the start was
-    /// cancelled or timed out, or the server is closing.
-    pub async fn start_session(
-        &self,
-        key: &str,
-        options: StartOptions,
-    ) -> Result<Option<Profile>, EngineError> {
-        let inner = &self.engine.inner;
-        inner.pending_starts.fetch_add(1, Ordering::SeqCst);
-        let _pending = PendingStart(inner);
-        if inner.closing() {
-            return Ok(None);
-        }
-        let this = self.data().await;
-        this.start_in(key, options).await
-    }
-
-    async fn start_in(
-        &self,
-        key: &str,
-        options: StartOptions,
-    ) -> Result<Option<Profile>, EngineError> {
-        let inner = &self.engine.inner;
-        crate::datastore::validate::key(key)
-            .map_err(|e| EngineError::InvalidName(e.to_string()))?;
-        let qkey = self.queue_key(key);
-        if lock(&inner.active).contains_key(&qkey) {
-            return Err(EngineError::AlreadyActive {
-                store: self.name.clone(),
-                key: key.to_owned(),
-            });
-        }
-        let generation = {
-            let mut gens = lock(&inner.start_generation);
-            let g = gens.entry(qkey.clone()).or_insert(0);
-            *g += 1;
-            *g
-        };
-        // Let concurrent starts of the same key register: the last one wins.
-        tokio::task::yield_now().await;
-        let mut notices = if inner.config.release_notice {
-            inner
-                .bus
-                .subscribe(&notice_topic(&self.name, key, self.mock))
-                .ok()
-        } else {
-            None
-        };
-        let me = inner.server(Some(uuid::Uuid::new_v4().to_string().to_uppercase()));
-        let started = tokio::time::Instant::now();
-        let mut repeats = 0u32;
-        let mut failures = 0u32;
-        loop {
-            let superseded = lock(&inner.start_generation).get(&qkey) != Some(&generation);
-            if superseded || options.cancel.as_ref().is_some_and(|c| c()) {
-                return Ok(None);
-            }
-            let result = {
-                let _turn = inner.queue(&qkey).await;
-                if lock(&inner.start_generation).get(&qkey) != Some(&generation) {
-                    return Ok(None);
-                }
-                // Decided after the wait for the turn: a server that began
-                // closing (or crashed) meanwhile must not take the profile.
-                let attempt = StartAttempt {
-                    me: &me,
-                    template: &self.template,
-                    now_secs: inner.datastores.clock().now_secs(),
-                    steal: options.steal,
-                    first_attempt: repeats == 0,
-                    // The first attempt is not a repeat: with the defaults the
-                    // repeats run at 5, 15, 25 and 35 s and the steal at 45 s.
-                    steal_ready: repeats > inner.config.steal_after_repeats(),
-                    assume_dead_secs: inner.config.assume_dead.as_secs_f64(),
-                    hold_back: inner.closing(),
-                };
-                let mut outcome = None;
-                let written = self
-                    .ds
-                    .update(key, |current, _| {
-                        if inner.crashed() {
-                            return Transform::Cancel;
-                        }
-                        let (doc, o) = session::start(classify(current), &attempt);
-                        outcome = Some(o);
-                        Transform::Write {
-                            options: WriteOptions {
-                                user_ids: doc.user_ids.clone(),
-                                metadata: doc.roblox_metadata.clone(),
-                            },
-                            value: doc.to_value(),
-                        }
-                    })
-                    .await;
-                written.map(|entry| (entry, outcome))
-            };
-            if inner.crashed() {
-                return Ok(None);
-            }
-            match result {
-                Ok((
-                    Some(entry),
-                    Some(StartOutcome::Active {
-                        load_count,
-                        overwritten,
-                    }),
-                )) => {
-                    if overwritten {
-                        let _ = inner.events.send(EngineEvent::Overwrite {
-                            store: self.name.clone(),
-                            key: key.to_owned(),
-                        });
-                    }
-                    let profile = profile::activate(self, key, me, load_count, entry)?;
-                    return Ok(Some(profile));
-                }
-                Ok((_, Some(StartOutcome::Waiting { owner, load_count }))) => {
-                    if let Some(session_id) = &owner.session_id {
-                        let request = json!({"LoadCount": load_count, "EndSession": true});
-                        // Best effort, like MessagingService.
-                        let _ = inner
-                            .bus
-                            .publish(&format!("PS_{session_id}"), &request)
-                            .await;
-                    }
-                    let wait = if repeats == 0 {
-                        inner.config.first_load_repeat
-                    } else {
-                        inner.config.load_repeat_period
-                    };
-                    repeats += 1;
-                    match notices.as_mut() {
-                        Some(sub) => {
-                            tokio::select! {
-                                _ = tokio::time::sleep(wait) => {}
-                                _ = sub.recv() => {}
-                            }
-                        }
-                        None => tokio::time::sleep(wait).await,
-                    }
-                }
-                Ok(_) => return Ok(None),
-                Err(e) => {
-                    tracing::warn!(store = %self.name, key, error = %e, "start session attempt failed");
-                    inner.report_error(&self.name, key, e.to_string());
-                    let backoff =
-                        Duration::from_secs(1u64 << failures.min(5)).min(inner.config.max_backoff);
-                    failures += 1;
-                    let timed_out = options.cancel.is_none()
-                        && started.elapsed() + backoff > inner.config.start_session_timeout;
-                    if timed_out {
-                        return Ok(None);
-                    }
-                    tokio::time::sleep(backoff).await;
-                }
-            }
-        }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::super::document::{classify, Stored};
-use super::{lock, Handler, Profile};
+use super::{Handler, Profile};
 
 /// Handed to a message handler with each message: call
 /// [`Processed::processed`] to consume it.
@@ -42,10 +42,12 @@ impl Profile {
     /// copy of the message.
     pub fn message_handler(&self, handler: impl Fn(&Value, &Processed) + Send + Sync + 'static) {
         let handler: Handler = Arc::new(handler);
-        lock(&self.inner.callbacks)
+        self.inner
+            .callbacks
+            .lock()
             .handlers
             .push(Arc::clone(&handler));
-        let known: Vec<(u64, Value)> = lock(&self.inner.state).pending.clone();
+        let known: Vec<(u64, Value)> = self.inner.state.lock().pending.clone();
         for (index, message) in known {
             if self.offer(std::slice::from_ref(&handler), index, &message) {
                 self.mark_processed(index);
@@ -72,7 +74,10 @@ impl Profile {
     /// (a remote game server acknowledging it later); the next save removes
     /// it from the stored queue. False when no such message is pending.
     pub fn mark_message_processed(&self, index: u64) -> bool {
-        let pending = lock(&self.inner.state)
+        let pending = self
+            .inner
+            .state
+            .lock()
             .pending
             .iter()
             .any(|(i, _)| *i == index);
@@ -83,7 +88,7 @@ impl Profile {
     }
 
     fn mark_processed(&self, index: u64) {
-        let mut s = lock(&self.inner.state);
+        let mut s = self.inner.state.lock();
         s.pending.retain(|(i, _)| *i != index);
         if !s.processed.contains(&index) {
             s.processed.push(index);
@@ -96,7 +101,7 @@ impl Profile {
             return;
         };
         let fresh: Vec<(u64, Value)> = {
-            let mut s = lock(&self.inner.state);
+            let mut s = self.inner.state.lock();
             let seen = s.seen_index;
             let fresh: Vec<(u64, Value)> = doc
                 .messages
@@ -109,7 +114,7 @@ impl Profile {
             s.pending.extend(fresh.iter().cloned());
             fresh
         };
-        let handlers: Vec<Handler> = lock(&self.inner.callbacks).handlers.clone();
+        let handlers: Vec<Handler> = self.inner.callbacks.lock().handlers.clone();
         for (index, message) in fresh {
             if self.offer(&handlers, index, &message) {
                 self.mark_processed(index);

@@ -1,0 +1,200 @@
+//! The task that serves one session, from activation to its final save.
+//!
+//! Owns: [`activate`] (registering a started session and spawning its
+//! task), the task's loop (requests on `PS_<session>`, end requests,
+//! shutdown) and the final save with its retries and the release notice.
+//! Invariants: one task per session, spawned through the engine state (so
+//! shutdown waits for it and a crash stops it before it writes again); an
+//! owner answers a request only for its own load count and at most once per
+//! `message_response_interval`; a final save is retried with the engine's
+//! backoff (capped lower while closing) until it is written or the fence
+//! says the session is gone; the release notice follows only an end another
+//! server asked for.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::super::document::{classify, SessionOwner, Stored};
+use super::super::notice::{self, Request};
+use super::super::state::queue_key;
+use super::{Callbacks, EndReason, Profile, ProfileInner, SessionState, Shared, Target};
+use crate::bus::Subscription;
+use crate::datastore::Entry;
+
+/// Registers a freshly started session and starts serving it.
+pub(crate) fn activate(
+    engine: &Arc<Shared>,
+    target: Target,
+    session: SessionOwner,
+    load_count: u64,
+    entry: Entry,
+) -> Profile {
+    let requests = notice::requests(
+        engine.bus(),
+        session.session_id.as_deref().unwrap_or_default(),
+    );
+    let doc = match classify(Some(&entry.value)) {
+        Stored::Profile(doc) => *doc,
+        _ => unreachable!("a started session wrote a profile"),
+    };
+    let (end_tx, end_rx) = mpsc::unbounded_channel();
+    let pending: Vec<(u64, Value)> = doc
+        .messages
+        .entries
+        .iter()
+        .map(|e| (e.index(), e.payload().clone()))
+        .collect();
+    let seen_index = doc.messages.last_index;
+    let inner = Arc::new(ProfileInner {
+        qkey: queue_key(&target.store, target.mock, &target.key),
+        engine: Arc::clone(engine),
+        target,
+        session,
+        load_count,
+        activation_seq: engine.next_activation(),
+        loaded_at: tokio::time::Instant::now(),
+        first_session_time: Value::Number(doc.meta.profile_create_time.clone()),
+        state: Mutex::new(SessionState {
+            last_saved_data: doc.data.clone(),
+            data: doc.data,
+            roblox_metadata: doc.roblox_metadata,
+            user_ids: doc.user_ids,
+            key_info: entry.info,
+            active: true,
+            pending,
+            processed: Vec::new(),
+            seen_index,
+            final_copy: false,
+        }),
+        callbacks: Mutex::new(Callbacks::default()),
+        end_requests: end_tx,
+        ended: watch::Sender::new(false),
+        closed: AtomicBool::new(false),
+    });
+    let profile = Profile { inner };
+    engine.register_active(profile.inner.qkey.clone(), profile.clone());
+    engine.spawn_task(serve(profile.clone(), requests, end_rx));
+    profile
+}
+
+/// Serves one session until it ends.
+async fn serve(
+    profile: Profile,
+    mut requests: Option<Subscription>,
+    mut ends: mpsc::UnboundedReceiver<EndReason>,
+) {
+    let engine = Arc::clone(&profile.inner.engine);
+    let mut last_answer: Option<tokio::time::Instant> = None;
+    let reason = loop {
+        if engine.closing() {
+            break Some(EndReason::Shutdown);
+        }
+        let request = async {
+            match requests.as_mut() {
+                Some(sub) => sub.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = ends.recv() => break r,
+            _ = engine.closed() => break Some(EndReason::Shutdown),
+            message = request => {
+                let Some(message) = message else { continue };
+                let Some(request) = Request::read(&message.data) else { continue };
+                let for_us = request.load_count == profile.inner.load_count;
+                let throttled = last_answer
+                    .is_some_and(|t| t.elapsed() < engine.config().message_response_interval);
+                if !for_us || throttled {
+                    continue;
+                }
+                last_answer = Some(tokio::time::Instant::now());
+                if request.end_session {
+                    break Some(EndReason::External);
+                }
+                let _ = profile.save_inner(false).await;
+                if !profile.is_active() {
+                    break None;
+                }
+            }
+        }
+    };
+    match reason {
+        Some(reason) if profile.is_active() => profile.finish(reason).await,
+        _ => profile.close(),
+    }
+}
+
+impl Profile {
+    /// Ends the session with a final save, retrying until it is written.
+    async fn finish(&self, reason: EndReason) {
+        let last: Vec<_> = self.inner.callbacks.lock().last_save.clone();
+        for f in &last {
+            f(&reason);
+        }
+        let engine = Arc::clone(&self.inner.engine);
+        let target = &self.inner.target;
+        let config = engine.config();
+        let mut backoff = engine.backoff(config.max_backoff, &target.store, &target.key);
+        while self.is_active() {
+            match self.save_inner(true).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(key = %target.key, error = %e, "final save failed; retrying");
+                    backoff.set_max(if engine.closing() {
+                        config.max_backoff_closing
+                    } else {
+                        config.max_backoff
+                    });
+                    tokio::time::sleep(backoff.fail()).await;
+                }
+            }
+        }
+        self.close();
+        if reason == EndReason::External && config.release_notice {
+            notice::publish_release(engine.bus(), &target.store, &target.key, target.mock).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    #[tokio::test(start_paused = true)]
+    async fn ended_sessions_leave_no_task_handles_behind() {
+        use crate::bus::{BusConfig, MessageBus};
+        use crate::clock::Clock;
+        use crate::datastore::{DataStoreConfig, DataStoreService};
+        use crate::engine::{Engine, EngineConfig, StartOptions};
+
+        let clock = Clock::tokio(1_700_000_000_000);
+        let datastores = DataStoreService::new(
+            Arc::new(profilestore_memory::MemoryPlugin::new()),
+            clock.clone(),
+            DataStoreConfig::default(),
+        );
+        let bus = MessageBus::new(clock, BusConfig::default());
+        let engine = Engine::new(datastores, bus, 1, 1, "job", EngineConfig::default());
+        let store = engine.store("Players", json!({})).unwrap();
+        for round in 0..50 {
+            let profile = store
+                .start_session(&format!("Player_{}", round % 3), StartOptions::default())
+                .await
+                .unwrap()
+                .unwrap();
+            profile.end_session().await;
+            tokio::task::yield_now().await;
+        }
+        // One profile task at most plus the housekeeping task: 50 finished
+        // sessions would otherwise hold 50 task allocations until shutdown.
+        assert!(engine.state().tracked() <= 2);
+        engine.shutdown().await;
+        assert_eq!(engine.state().tracked(), 0);
+    }
+}
