@@ -40,18 +40,18 @@ impl Backoff {
     /// The same, with each delay shortened at random by up to `fraction`
     /// (clamped to 0..=1) so that many clients failing together do not
     /// retry in lockstep. The randomness is seeded from the OS.
-    pub fn with_jitter(mut self, fraction: f64) -> Self {
+    pub fn with_jitter(self, fraction: f64) -> Self {
+        self.with_seeded_jitter(fraction, SmallRng::from_os_rng().random())
+    }
+
+    /// [`Backoff::with_jitter`] with seeded randomness: repeatable runs, and
+    /// clients with different seeds still spread apart.
+    pub fn with_seeded_jitter(mut self, fraction: f64, seed: u64) -> Self {
         self.jitter = if fraction.is_finite() {
             fraction.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        self.rng = SmallRng::from_os_rng();
-        self
-    }
-
-    /// Replaces the jitter's randomness with a seeded one (repeatable runs).
-    pub fn with_seed(mut self, seed: u64) -> Self {
         self.rng = SmallRng::seed_from_u64(seed);
         self
     }
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn jitter_only_shortens_and_stays_within_its_fraction() {
-        let mut b = Backoff::new(S, 8 * S).with_jitter(0.5).with_seed(7);
+        let mut b = Backoff::new(S, 8 * S).with_seeded_jitter(0.5, 7);
         let mut seen_shorter = false;
         for _ in 0..200 {
             let bound = b.peek();
@@ -147,5 +147,21 @@ mod tests {
         for _ in 0..10_000 {
             assert!(b.fail() <= Duration::from_secs(5));
         }
+    }
+}
+
+#[cfg(test)]
+mod seeded {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_delays() {
+        let run = |seed| {
+            let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(20))
+                .with_seeded_jitter(0.2, seed);
+            (0..8).map(|_| b.fail()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
     }
 }

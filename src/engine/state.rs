@@ -51,8 +51,7 @@ const JITTER: f64 = 0.2;
 /// apart, yet a run on simulated time (tests, chaos seeds) is repeatable.
 fn retry_backoff(max: Duration, seed: &[&str]) -> Backoff {
     Backoff::new(Duration::from_secs(1).min(max), max)
-        .with_jitter(JITTER)
-        .with_seed(crate::datastore::fingerprint(seed))
+        .with_seeded_jitter(JITTER, crate::datastore::fingerprint(seed))
 }
 
 /// The key of a store's key in the call queue and the session registry.
