@@ -11,24 +11,33 @@
 //! - a game server that makes no call for longer than the lease loses its
 //!   sessions as a crashed Roblox server does: no final save, the locks
 //!   stay until another server steals them;
-//! - shutdown ends every session with its final save before storage is
-//!   flushed;
-//! - no `std` lock is held across an `.await`.
+//! - shutdown (a [`CancellationToken`]) refuses new game servers, ends
+//!   every session with its final save before storage is flushed, and
+//!   waits for the host's own tasks (the lease reaper, a [`TaskTracker`]);
+//! - no lock guard is held across an `.await` (`parking_lot` locks, never
+//!   poisoned).
+//!
+//! The JSON of every answer and event is typed in [`wire`].
 
 mod events;
+pub mod wire;
 
 pub use events::EventLog;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use wire::{EndReasonView, Event, EventKind, ProfileView};
 
 use crate::bus::MessageBus;
-use crate::datastore::{DataStoreService, KeyInfo};
+use crate::datastore::DataStoreService;
 use crate::engine::{Engine, EngineConfig, EngineError, Profile, ProfileStore, StartOptions};
 
 /// Why a session API call was refused.
@@ -62,10 +71,6 @@ pub enum SessionError {
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Settings of the session host.
@@ -111,28 +116,8 @@ struct HostInner {
     servers: Mutex<HashMap<(u64, String), Arc<GameServer>>>,
     /// An engine for calls that need no game server (messages, reads).
     api: Mutex<HashMap<u64, Engine>>,
-    closing: watch::Sender<bool>,
-}
-
-/// What the session API returns for a profile.
-pub fn view(store: &str, profile: &Profile) -> Value {
-    json!({
-        "store": store,
-        "key": profile.key(),
-        "loadCount": profile.session_load_count(),
-        "sessionId": profile.session_id(),
-        "active": profile.is_active(),
-        "data": profile.data(),
-        "metadata": profile.roblox_metadata(),
-        "userIds": profile.user_ids(),
-        "firstSessionTime": profile.first_session_time(),
-        "keyInfo": key_info_json(&profile.key_info()),
-    })
-}
-
-/// Key info as the session API writes it.
-pub fn key_info_json(info: &KeyInfo) -> Value {
-    json!({"version": info.version, "createdTime": info.created_ms, "updatedTime": info.updated_ms})
+    closing: CancellationToken,
+    tasks: TaskTracker,
 }
 
 /// The fields of a session update.
@@ -156,7 +141,8 @@ impl SessionHost {
                 config,
                 servers: Mutex::default(),
                 api: Mutex::default(),
-                closing: watch::Sender::new(false),
+                closing: CancellationToken::new(),
+                tasks: TaskTracker::new(),
             }),
         }
     }
@@ -178,7 +164,7 @@ impl SessionHost {
         place_id: u64,
         job: &str,
     ) -> Result<Arc<GameServer>, SessionError> {
-        if *self.inner.closing.borrow() {
+        if self.inner.closing.is_cancelled() {
             return Err(SessionError::Closing);
         }
         if job.is_empty() || job.len() > 100 {
@@ -186,7 +172,7 @@ impl SessionHost {
                 "the job id must be 1 to 100 characters".into(),
             ));
         }
-        let mut servers = lock(&self.inner.servers);
+        let mut servers = self.inner.servers.lock();
         let server = servers
             .entry((universe, job.to_owned()))
             .or_insert_with(|| {
@@ -218,7 +204,10 @@ impl SessionHost {
 
     /// An existing game server (renewing its lease), or `None`.
     pub fn existing(&self, universe: u64, job: &str) -> Option<Arc<GameServer>> {
-        let server = lock(&self.inner.servers)
+        let server = self
+            .inner
+            .servers
+            .lock()
             .get(&(universe, job.to_owned()))
             .cloned()?;
         server.last_seen_ms.store(self.now_ms(), Ordering::SeqCst);
@@ -228,7 +217,10 @@ impl SessionHost {
     /// A store of the host's own engine for `universe` (messages, reads and
     /// `SetAsync`, which need no game server).
     pub fn api_store(&self, universe: u64, name: &str) -> Result<ProfileStore, SessionError> {
-        let engine = lock(&self.inner.api)
+        let engine = self
+            .inner
+            .api
+            .lock()
             .entry(universe)
             .or_insert_with(|| {
                 Engine::new(
@@ -247,7 +239,11 @@ impl SessionHost {
     /// Ends game server `job`'s sessions with their final saves and forgets
     /// it (the game server is shutting down).
     pub async fn remove_server(&self, universe: u64, job: &str) -> bool {
-        let server = lock(&self.inner.servers).remove(&(universe, job.to_owned()));
+        let server = self
+            .inner
+            .servers
+            .lock()
+            .remove(&(universe, job.to_owned()));
         match server {
             Some(s) => {
                 s.engine.shutdown().await;
@@ -262,7 +258,7 @@ impl SessionHost {
     pub fn expire(&self) -> usize {
         let cutoff = self.now_ms() - i64::try_from(self.lease().as_millis()).unwrap_or(i64::MAX);
         let expired: Vec<((u64, String), Arc<GameServer>)> = {
-            let mut servers = lock(&self.inner.servers);
+            let mut servers = self.inner.servers.lock();
             let keys: Vec<(u64, String)> = servers
                 .iter()
                 .filter(|(_, s)| s.last_seen_ms.load(Ordering::SeqCst) < cutoff)
@@ -283,48 +279,53 @@ impl SessionHost {
         expired.len()
     }
 
-    /// Runs [`expire`](Self::expire) every quarter lease until shutdown.
+    /// Runs [`expire`](Self::expire) every quarter lease until shutdown
+    /// (a task of the host's tracker: [`shutdown`](Self::shutdown) waits
+    /// for it).
     pub fn spawn_reaper(&self) -> tokio::task::JoinHandle<()> {
         let host = self.clone();
-        let mut closing = self.inner.closing.subscribe();
-        tokio::spawn(async move {
+        let closing = self.inner.closing.clone();
+        self.inner.tasks.spawn(async move {
             let every = (host.lease() / 4).max(Duration::from_millis(10));
             loop {
                 tokio::select! {
                     () = tokio::time::sleep(every) => { host.expire(); }
-                    _ = closing.wait_for(|c| *c) => return,
+                    () = closing.cancelled() => return,
                 }
             }
         })
     }
 
-    /// Ends every session of every game server with its final save.
+    /// Ends every session of every game server with its final save, then
+    /// waits for the host's tasks.
     pub async fn shutdown(&self) {
-        self.inner.closing.send_replace(true);
+        self.inner.closing.cancel();
         let servers: Vec<Arc<GameServer>> =
-            lock(&self.inner.servers).drain().map(|(_, s)| s).collect();
+            self.inner.servers.lock().drain().map(|(_, s)| s).collect();
         for s in servers {
             s.engine.shutdown().await;
         }
-        let api: Vec<Engine> = lock(&self.inner.api).drain().map(|(_, e)| e).collect();
+        let api: Vec<Engine> = self.inner.api.lock().drain().map(|(_, e)| e).collect();
         for e in api {
             e.shutdown().await;
         }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
     }
 }
 
 impl GameServer {
     fn store(&self, name: &str, template: Value) -> Result<ProfileStore, SessionError> {
-        if let Some(s) = lock(&self.stores).get(name) {
+        if let Some(s) = self.stores.lock().get(name) {
             return Ok(s.clone());
         }
         let store = self.engine.store(name, template)?;
-        lock(&self.stores).insert(name.to_owned(), store.clone());
+        self.stores.lock().insert(name.to_owned(), store.clone());
         Ok(store)
     }
 
-    /// `StartSessionAsync`: the profile's view, or `None` when it could not
-    /// be had in time (another server keeps it).
+    /// `StartSessionAsync`: the profile's view (as JSON), or `None` when it
+    /// could not be had in time (another server keeps it).
     pub async fn start(
         self: &Arc<Self>,
         store_name: &str,
@@ -333,6 +334,21 @@ impl GameServer {
         steal: bool,
         timeout: Option<Duration>,
     ) -> Result<Option<Value>, SessionError> {
+        let view = self
+            .start_view(store_name, key, template, steal, timeout)
+            .await?;
+        Ok(view.map(|v| serde_json::to_value(v).unwrap_or(Value::Null)))
+    }
+
+    /// Like [`start`](Self::start), typed.
+    pub async fn start_view(
+        self: &Arc<Self>,
+        store_name: &str,
+        key: &str,
+        template: Value,
+        steal: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<ProfileView>, SessionError> {
         let store = self.store(store_name, template)?;
         let cancel = timeout.map(|t| {
             let clock = self.engine_clock();
@@ -345,8 +361,10 @@ impl GameServer {
             return Ok(None);
         };
         self.watch(store_name, &profile);
-        lock(&self.sessions).insert((store_name.to_owned(), key.to_owned()), profile.clone());
-        Ok(Some(view(store_name, &profile)))
+        self.sessions
+            .lock()
+            .insert((store_name.to_owned(), key.to_owned()), profile.clone());
+        Ok(Some(ProfileView::of(store_name, &profile)))
     }
 
     fn engine_clock(&self) -> crate::clock::Clock {
@@ -355,35 +373,39 @@ impl GameServer {
 
     /// Turns the profile's events into entries of this server's event log.
     fn watch(self: &Arc<Self>, store: &str, profile: &Profile) {
-        let base = json!({"store": store, "key": profile.key(), "loadCount": profile.session_load_count()});
-        let with = |extra: Value| {
-            let mut event = base.clone();
-            if let (Some(e), Value::Object(x)) = (event.as_object_mut(), extra) {
-                e.extend(x);
+        let event = {
+            let (store, key) = (store.to_owned(), profile.key().to_owned());
+            let load_count = profile.session_load_count();
+            move |kind| Event {
+                store: store.clone(),
+                key: key.clone(),
+                load_count,
+                kind,
             }
-            event
         };
         let weak = Arc::downgrade(self);
-        let template = with(json!({"type": "message"}));
+        let make = event.clone();
         profile.message_handler(move |message, processed| {
             if let Some(server) = weak.upgrade() {
-                let mut event = template.clone();
-                event["index"] = json!(processed.index());
-                event["message"] = message.clone();
-                server.events.push(event);
+                let kind = EventKind::Message {
+                    index: processed.index(),
+                    message: message.clone(),
+                };
+                server.events.push(make(kind).to_value());
             }
         });
         let weak = Arc::downgrade(self);
-        let template = with(json!({"type": "sessionEnding"}));
+        let make = event.clone();
         profile.on_last_save(move |reason| {
             if let Some(server) = weak.upgrade() {
-                let mut event = template.clone();
-                event["reason"] = json!(format!("{reason:?}"));
-                server.events.push(event);
+                let kind = EventKind::SessionEnding {
+                    reason: EndReasonView::from(reason),
+                };
+                server.events.push(make(kind).to_value());
             }
         });
         let weak = Arc::downgrade(self);
-        let template = with(json!({"type": "sessionEnded"}));
+        let ended = event(EventKind::SessionEnded).to_value();
         let (store, key, count) = (
             store.to_owned(),
             profile.key().to_owned(),
@@ -391,7 +413,7 @@ impl GameServer {
         );
         profile.on_session_end(move |()| {
             if let Some(server) = weak.upgrade() {
-                let mut sessions = lock(&server.sessions);
+                let mut sessions = server.sessions.lock();
                 let slot = (store.clone(), key.clone());
                 if sessions
                     .get(&slot)
@@ -400,7 +422,7 @@ impl GameServer {
                     sessions.remove(&slot);
                 }
                 drop(sessions);
-                server.events.push(template.clone());
+                server.events.push(ended.clone());
             }
         });
     }
@@ -412,7 +434,9 @@ impl GameServer {
         key: &str,
         load_count: u64,
     ) -> Result<Profile, SessionError> {
-        let profile = lock(&self.sessions)
+        let profile = self
+            .sessions
+            .lock()
             .get(&(store.to_owned(), key.to_owned()))
             .cloned();
         match profile {
@@ -436,7 +460,8 @@ impl GameServer {
 
     /// The active session of `store`/`key`, whatever its load count.
     pub fn current(&self, store: &str, key: &str) -> Result<Profile, SessionError> {
-        lock(&self.sessions)
+        self.sessions
+            .lock()
             .get(&(store.to_owned(), key.to_owned()))
             .filter(|p| p.is_active())
             .cloned()
