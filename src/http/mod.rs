@@ -2,13 +2,13 @@
 //! the session API.
 //!
 //! Owns: accepting connections (hyper, HTTP/1.1), choosing the API family
-//! of a path (each family is a route table, [`router::Table`], with its
+//! of a path (each family is a route table, `router::Table`, with its
 //! error body shape), authentication, request ids, graceful shutdown, the
 //! listen-address safety rule, the resource limits ([`Limits`]).
 //! Invariants: every request is authenticated before it is routed (when
 //! keys are configured); a path or query that does not decode to UTF-8 is
 //! a 400 before routing; every error body of a family has that family's
-//! shape (rendered here, in [`handle`], and nowhere else); without an API
+//! shape (rendered here, in `handle`, and nowhere else); without an API
 //! key the server only listens on loopback; at most `max_connections`
 //! connections are served at once (the rest wait in the listen backlog); a
 //! connection that takes longer than [`HEADER_READ_TIMEOUT`] to send a

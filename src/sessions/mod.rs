@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -233,7 +233,7 @@ impl SessionHost {
                 )
             })
             .clone();
-        Ok(engine.store(name, json!({}))?)
+        Ok(engine.store(name, Value::Object(Map::new()))?)
     }
 
     /// Ends game server `job`'s sessions with their final saves and forgets
