@@ -226,7 +226,10 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
 /// Parses the universe segment of a path.
 fn universe(id: &str) -> Result<u64, ApiError> {
     id.parse().map_err(|_| {
-        ApiError::bad_request(D::InvalidUniverseId, format!("`{id}` is not a universe id"))
+        ApiError::bad_request(
+            D::InvalidUniverseId,
+            format!("`{}` is not a universe id", router::decode(id)),
+        )
     })
 }
 

@@ -174,16 +174,25 @@ pub fn path_segments(path: &str) -> Result<Vec<String>, ApiError> {
 /// [`path_segments`] (leading and trailing `/` dropped), each written back
 /// with only `%` and `/` percent-encoded, so that an encoded character of
 /// a fixed segment (`v%31`) matches as the character and an encoded `/`
-/// stays inside its segment. A path that needs no change is borrowed; one
-/// that does not decode to UTF-8 is a 400.
+/// stays inside its segment; an empty segment is written `%` (which no
+/// segment is otherwise), so that it still fills a parameter (an empty job
+/// id is a 400 of its handler, not a 404). A path that needs no change is
+/// borrowed; one that does not decode to UTF-8 is a 400.
 pub fn canonical_path(path: &str) -> Result<std::borrow::Cow<'_, str>, ApiError> {
     let trimmed = path.trim_matches('/');
-    if !trimmed.contains('%') && path.len() == trimmed.len() + 1 && path.starts_with('/') {
+    if !trimmed.contains('%')
+        && !trimmed.contains("//")
+        && path.len() == trimmed.len() + 1
+        && path.starts_with('/')
+    {
         return Ok(std::borrow::Cow::Borrowed(path));
     }
     let mut out = String::with_capacity(path.len() + 1);
     for segment in trimmed.split('/') {
         out.push('/');
+        if segment.is_empty() && !trimmed.is_empty() {
+            out.push('%');
+        }
         for c in percent_decode(segment, "the request path")?.chars() {
             match c {
                 '%' => out.push_str("%25"),
@@ -277,7 +286,9 @@ pub fn error(e: &ApiError, style: Style) -> Response<Body> {
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if !e.allow.is_empty() {
-        set_header(&mut r, "allow", &e.allow.join(", "));
+        if let Ok(v) = HeaderValue::from_str(&e.allow.join(", ")) {
+            r.headers_mut().insert(hyper::header::ALLOW, v);
+        }
     }
     r
 }

@@ -143,6 +143,8 @@ pub struct Table {
     /// The family's error body shape.
     pub style: Style,
     not_found: &'static str,
+    /// Paths outside this prefix get this 404 message instead.
+    outside: Option<(&'static str, &'static str)>,
 }
 
 impl std::fmt::Debug for Table {
@@ -161,7 +163,14 @@ impl Table {
             tree: matchit::Router::new(),
             style,
             not_found,
+            outside: None,
         }
+    }
+
+    /// Paths that are not `prefix` or under it get a 404 saying `message`.
+    pub fn outside(mut self, prefix: &'static str, message: &'static str) -> Self {
+        self.outside = Some((prefix, message));
+        self
     }
 
     /// Adds `pattern` (matchit syntax, `/`-rooted, relative to the
@@ -183,6 +192,17 @@ impl Table {
     /// [`super::request::canonical_path`]), else the family's 404 or a 405
     /// with the route's methods.
     pub fn find(&'static self, method: &Method, path: &str) -> Result<Found, ApiError> {
+        if let Some((prefix, message)) = self.outside {
+            let under = path
+                .strip_prefix(prefix)
+                .is_some_and(|r| r.is_empty() || r.starts_with('/'));
+            if !under {
+                return Err(ApiError::not_found(
+                    crate::opencloud::codes::DetailCode::Unknown,
+                    message,
+                ));
+            }
+        }
         let matched = self.tree.at(path).map_err(|_| self.not_found())?;
         let route = matched.value;
         let mut params: Vec<(&'static str, String)> =
@@ -223,7 +243,10 @@ impl Table {
             .and_then(|(_, v)| v.rsplit_once(':'))
             .map(|(_, v)| v)
             .filter(|v| route.verbs.iter().any(|(rv, _, _)| rv == v));
-        let mut allowed: Vec<&'static str> = match verb {
+        // With a known verb, a route whose methods need verbs lists the
+        // verb's methods; another lists its plain ones (the segment is
+        // also a plain name there).
+        let mut allowed: Vec<&'static str> = match verb.filter(|_| route.verb_required) {
             Some(v) => route
                 .verbs
                 .iter()
@@ -274,9 +297,12 @@ fn method_name(m: &Method) -> &'static str {
 }
 
 /// Decodes a parameter of a canonical path (checked UTF-8 already; only
-/// `%25` and `%2F` remain encoded there).
-fn decode(raw: &str) -> String {
-    if raw.contains('%') {
+/// `%25` and `%2F` remain encoded there, and a lone `%` is an empty
+/// segment: see [`super::request::canonical_path`]).
+pub fn decode(raw: &str) -> String {
+    if raw == "%" {
+        String::new()
+    } else if raw.contains('%') {
         percent_encoding::percent_decode_str(raw)
             .decode_utf8_lossy()
             .into_owned()

@@ -34,7 +34,8 @@ use crate::opencloud::v1 as wire;
 /// The v1 routes, after `/datastores/v1/universes/{u}`.
 pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
     const ENTRY: &str = "/standard-datastores/datastore/entries/entry";
-    Table::new(Style::V1, "no such v1 endpoint")
+    Table::new(Style::V1, "no such v1 data store endpoint")
+        .outside("/standard-datastores", "no such v1 endpoint")
         .route(
             "/standard-datastores",
             Route::new().on(Method::GET, handler(list_stores)),
