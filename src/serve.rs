@@ -11,7 +11,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::bus::MessageBus;
 use crate::clock::Clock;
@@ -119,16 +118,16 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     drop(out);
     tracing::info!(%addr, storage = %config.storage.plugin, "profilestore is serving");
 
-    let (closing, closing_rx) = watch::channel(false);
+    let closing = tokio_util::sync::CancellationToken::new();
     let purge = {
         let datastores = datastores.clone();
-        let mut stop = closing_rx.clone();
+        let stop = closing.clone();
         let every = config.purge_interval();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
-                    _ = stop.wait_for(|c| *c) => return,
+                    () = stop.cancelled() => return,
                 }
                 match datastores.purge_expired().await {
                     Ok(stats) => tracing::info!(
@@ -150,10 +149,10 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         bus,
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
-        closing: closing_rx,
+        closing,
         limits: Limits::new(config.server.max_connections, config.server.max_long_polls),
     };
-    run(listener, state, closing, stop_signal()).await?;
+    run(listener, state, stop_signal()).await?;
     let _ = purge.await;
     if let (Some(path), Some(file)) = (&fixtures.export_on_exit, export_file) {
         let mut file = std::io::BufWriter::new(file);

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::bus::{BusConfig, MessageBus};
 use crate::clock::Clock;
@@ -68,7 +68,7 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
 /// A server's state on a fresh memory store accepting `api_key` (what
 /// [`spawn_test_server`] serves), with the sender that closes it.
 #[doc(hidden)]
-pub fn memory_state(api_key: String, limits: Limits) -> (AppState, watch::Sender<bool>) {
+pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationToken) {
     let clock = Clock::system();
     let datastores = DataStoreService::new(
         Arc::new(profilestore_memory::MemoryPlugin::new()),
@@ -76,7 +76,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, watch::Sender
         DataStoreConfig::default(),
     );
     let bus = MessageBus::new(clock, BusConfig::default());
-    let (closing, closing_rx) = watch::channel(false);
+    let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
         datastores.clone(),
         bus.clone(),
@@ -88,7 +88,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, watch::Sender
         bus,
         api_keys: vec![api_key],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
-        closing: closing_rx,
+        closing: closing.clone(),
         limits,
     };
     (state, closing)
@@ -96,11 +96,11 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, watch::Sender
 
 async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
     let url = format!("http://{}", listener.local_addr().expect("local address"));
-    let (state, closing) = memory_state(api_key.clone(), limits);
+    let (state, _closing) = memory_state(api_key.clone(), limits);
     state.sessions.spawn_reaper();
     let (datastores, bus) = (state.datastores.clone(), state.bus.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(listener, state, closing, async {
+    let task = tokio::spawn(run(listener, state, async {
         let _ = stopped.await;
     }));
     TestServer {

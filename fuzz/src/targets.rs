@@ -260,7 +260,7 @@ pub fn http_request(data: &[u8]) {
         let _ = tokio::time::timeout(Duration::from_secs(7200), both).await;
         // Then shut down as the server does (sessions end with their final
         // saves), so that nothing outlives the runtime.
-        closing.send_replace(true);
+        closing.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(7200), state.sessions.shutdown()).await;
         out
     });

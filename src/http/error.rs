@@ -6,7 +6,9 @@
 //! Invariant: no handler picks a status for an error itself.
 
 use hyper::StatusCode;
-use serde_json::{json, Value};
+
+use crate::opencloud::codes::{DetailCode as D, ErrorCode as C};
+use crate::opencloud::errors::{GatewayError, V1Error, V2Error};
 
 use crate::bus::BusError;
 use crate::datastore::DataStoreError;
@@ -29,101 +31,109 @@ pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// Open Cloud's error code name (`INVALID_ARGUMENT`, `NOT_FOUND`...).
-    pub code: &'static str,
+    pub code: C,
     /// v1's `datastoreErrorCode`.
-    pub detail: &'static str,
+    pub detail: D,
     /// What went wrong and what to do.
     pub message: String,
+    /// A 405's `Allow` list (empty otherwise).
+    pub allow: Vec<&'static str>,
 }
 
 impl ApiError {
-    /// A 400 with a v1 detail code.
-    pub fn bad_request(detail: &'static str, message: impl Into<String>) -> Self {
+    /// An error of `status`, `code` and `detail`.
+    pub fn new(status: StatusCode, code: C, detail: D, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "INVALID_ARGUMENT",
+            status,
+            code,
             detail,
             message: message.into(),
+            allow: Vec::new(),
         }
     }
 
+    /// A 400 with a v1 detail code.
+    pub fn bad_request(detail: D, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, C::InvalidArgument, detail, message)
+    }
+
     /// A 404.
-    pub fn not_found(detail: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "NOT_FOUND",
-            detail,
-            message: message.into(),
-        }
+    pub fn not_found(detail: D, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, C::NotFound, detail, message)
     }
 
     /// A 401 (missing or wrong API key).
     pub fn unauthorized() -> Self {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "UNAUTHENTICATED",
-            detail: "Forbidden",
-            message: "Invalid API Key".to_owned(),
-        }
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            C::Unauthenticated,
+            D::Forbidden,
+            "Invalid API Key".to_owned(),
+        )
     }
 
-    /// A 405: the path exists, but not with this method.
-    pub fn method_not_allowed(method: &str, allowed: &[&str]) -> Self {
-        ApiError {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            code: "INVALID_ARGUMENT",
-            detail: "Unknown",
-            message: format!("{method} is not allowed here; use {}", allowed.join(" or ")),
-        }
+    /// A 405: the path exists, but not with this method (`allowed` goes
+    /// to the `Allow` header).
+    pub fn method_not_allowed(method: &str, allowed: Vec<&'static str>) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            C::InvalidArgument,
+            D::Unknown,
+            format!("{method} is not allowed here; use {}", allowed.join(" or ")),
+        );
+        e.allow = allowed;
+        e
     }
 
     /// A 413 (body larger than the server accepts).
     pub fn too_large(limit: usize) -> Self {
-        ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "INVALID_ARGUMENT",
-            detail: "ContentTooBig",
-            message: format!("request body exceeds {limit} bytes"),
-        }
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            C::InvalidArgument,
+            D::ContentTooBig,
+            format!("request body exceeds {limit} bytes"),
+        )
     }
 
     /// A 408: the request body did not arrive in time (a slow or
     /// abandoned upload must not hold a connection forever).
     pub fn body_timeout(limit: std::time::Duration) -> Self {
-        ApiError {
-            status: StatusCode::REQUEST_TIMEOUT,
-            code: "DEADLINE_EXCEEDED",
-            detail: "Unknown",
-            message: format!(
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            C::DeadlineExceeded,
+            D::Unknown,
+            format!(
                 "the request body did not arrive within {} s",
                 limit.as_secs()
             ),
-        }
+        )
     }
 
     /// A 429: the server's cap on concurrent long-polls is reached.
     pub fn too_many_long_polls(limit: usize) -> Self {
-        ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "RESOURCE_EXHAUSTED",
-            detail: "TooManyRequests",
-            message: format!(
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            C::ResourceExhausted,
+            D::TooManyRequests,
+            format!(
                 "{limit} long-polls are already waiting (server.max_long_polls); retry later or poll with timeout=0"
             ),
-        }
+        )
     }
 
-    /// The body in `style`.
-    pub fn body(&self, style: Style) -> Value {
-        match style {
-            Style::V1 => json!({
-                "error": self.code,
-                "message": self.message,
-                "errorDetails": [{"errorDetailType": "DatastoreErrorInfo", "datastoreErrorCode": self.detail}],
+    /// The body in `style` (compact JSON).
+    pub fn body(&self, style: Style) -> String {
+        let message = self.message.clone();
+        let body = match style {
+            Style::V1 => serde_json::to_string(&V1Error::new(self.code, self.detail, message)),
+            Style::V2 => serde_json::to_string(&V2Error {
+                code: self.code,
+                message,
+                details: Vec::new(),
             }),
-            Style::V2 => json!({"code": self.code, "message": self.message, "details": []}),
-            Style::Gateway => json!({"errors": [{"code": 0, "message": self.message}]}),
-        }
+            Style::Gateway => serde_json::to_string(&GatewayError::new(message)),
+        };
+        body.unwrap_or_default()
     }
 }
 
@@ -132,47 +142,44 @@ impl From<DataStoreError> for ApiError {
         let message = e.to_string();
         let bad = |detail| ApiError::bad_request(detail, message.clone());
         match e {
-            DataStoreError::KeyNameEmpty | DataStoreError::KeyNameLimit => bad("InvalidEntryKey"),
-            DataStoreError::InvalidDataStoreName(_) => bad("InvalidDataStoreName"),
-            DataStoreError::InvalidScope(_) => bad("InvalidDataStoreScope"),
-            DataStoreError::ValueTooLarge { .. } => bad("ContentTooBig"),
+            DataStoreError::KeyNameEmpty | DataStoreError::KeyNameLimit => bad(D::InvalidEntryKey),
+            DataStoreError::InvalidDataStoreName(_) => bad(D::InvalidDataStoreName),
+            DataStoreError::InvalidScope(_) => bad(D::InvalidDataStoreScope),
+            DataStoreError::ValueTooLarge { .. } => bad(D::ContentTooBig),
             DataStoreError::CantStoreValue { .. } | DataStoreError::ValueNotAllowed(_) => {
-                bad("ContentNotJson")
+                bad(D::ContentNotJson)
             }
-            DataStoreError::AttributeSizeTooLarge { .. } => bad("InvalidAttributes"),
+            DataStoreError::AttributeSizeTooLarge { .. } => bad(D::InvalidAttributes),
             DataStoreError::AttributeFormatError("userId")
-            | DataStoreError::UserIdLimitExceeded { .. } => bad("InvalidUserIds"),
-            DataStoreError::AttributeFormatError(_) => bad("InvalidAttributes"),
-            DataStoreError::InvalidTimestamp => bad("InvalidStartTime"),
-            DataStoreError::InvalidVersion(_) => bad("InvalidVersionId"),
-            DataStoreError::InvalidCursor => bad("InvalidCursor"),
-            DataStoreError::InvalidPageSize { .. } => bad("Unknown"),
-            DataStoreError::ExistingValueNotNumeric => bad("ExistingValueNotNumeric"),
-            DataStoreError::IncrementOverflow => bad("IncrementValueTooLarge"),
-            DataStoreError::Storage(StorageError::Unavailable(_)) => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "UNAVAILABLE",
-                detail: "Unknown",
+            | DataStoreError::UserIdLimitExceeded { .. } => bad(D::InvalidUserIds),
+            DataStoreError::AttributeFormatError(_) => bad(D::InvalidAttributes),
+            DataStoreError::InvalidTimestamp => bad(D::InvalidStartTime),
+            DataStoreError::InvalidVersion(_) => bad(D::InvalidVersionId),
+            DataStoreError::InvalidCursor => bad(D::InvalidCursor),
+            DataStoreError::InvalidPageSize { .. } => bad(D::Unknown),
+            DataStoreError::ExistingValueNotNumeric => bad(D::ExistingValueNotNumeric),
+            DataStoreError::IncrementOverflow => bad(D::IncrementValueTooLarge),
+            DataStoreError::Storage(StorageError::Unavailable(_)) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
                 message,
-            },
-            DataStoreError::Remote(ref r) if r.is_transient() => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "UNAVAILABLE",
-                detail: "Unknown",
+            ),
+            DataStoreError::Remote(ref r) if r.is_transient() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
                 message,
-            },
-            DataStoreError::Remote(_) => ApiError {
-                status: StatusCode::BAD_GATEWAY,
-                code: "INTERNAL",
-                detail: "Unknown",
+            ),
+            DataStoreError::Remote(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
+            }
+            DataStoreError::Storage(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                C::Internal,
+                D::Unknown,
                 message,
-            },
-            DataStoreError::Storage(_) => ApiError {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                code: "INTERNAL",
-                detail: "Unknown",
-                message,
-            },
+            ),
         }
     }
 }
@@ -182,27 +189,23 @@ impl From<crate::sessions::SessionError> for ApiError {
         use crate::engine::EngineError;
         use crate::sessions::SessionError;
         let message = e.to_string();
-        let conflict = |message: String| ApiError {
-            status: StatusCode::CONFLICT,
-            code: "ABORTED",
-            detail: "Unknown",
-            message,
-        };
+        let conflict =
+            |message: String| ApiError::new(StatusCode::CONFLICT, C::Aborted, D::Unknown, message);
         match e {
-            SessionError::NotFound { .. } => ApiError::not_found("NotFound", message),
+            SessionError::NotFound { .. } => ApiError::not_found(D::NotFound, message),
             SessionError::Stale { .. } => conflict(message),
-            SessionError::BadRequest(_) => ApiError::bad_request("Unknown", message),
-            SessionError::Closing => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "UNAVAILABLE",
-                detail: "Unknown",
+            SessionError::BadRequest(_) => ApiError::bad_request(D::Unknown, message),
+            SessionError::Closing => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
                 message,
-            },
+            ),
             SessionError::Engine(EngineError::AlreadyActive { .. })
             | SessionError::Engine(EngineError::SessionInactive(_)) => conflict(message),
             SessionError::Engine(EngineError::InvalidName(_))
             | SessionError::Engine(EngineError::DataShape(_)) => {
-                ApiError::bad_request("Unknown", message)
+                ApiError::bad_request(D::Unknown, message)
             }
             SessionError::Engine(EngineError::DataStore(e)) => e.into(),
         }
@@ -211,6 +214,6 @@ impl From<crate::sessions::SessionError> for ApiError {
 
 impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
-        ApiError::bad_request("Unknown", e.to_string())
+        ApiError::bad_request(D::Unknown, e.to_string())
     }
 }

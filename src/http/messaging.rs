@@ -20,12 +20,37 @@
 
 use std::time::Duration;
 
-use hyper::{Request, Response, StatusCode};
-use serde_json::{json, Value};
+use std::sync::LazyLock;
 
-use super::error::ApiError;
+use hyper::{HeaderMap, Method, Response, StatusCode};
+use serde_json::Value;
+
+use super::error::{ApiError, Style};
 use super::request::{self, Body, Query};
+use super::router::{handler, Call, Reply, Route, Table};
 use super::AppState;
+use crate::opencloud::codes::DetailCode as D;
+use crate::opencloud::headers as h;
+use crate::opencloud::messaging as wire;
+
+/// `/messaging-service/v1/universes/{u}/...`: publish and long-poll.
+pub static TABLE_V1: LazyLock<Table> = LazyLock::new(|| {
+    Table::new(Style::V1, "no such messaging endpoint")
+        .route(
+            "/topics/{topic}",
+            Route::new().on(Method::POST, handler(publish_v1)),
+        )
+        .route(
+            "/topics/{topic}/messages",
+            Route::new().on(Method::GET, handler(poll)),
+        )
+});
+
+/// `/cloud/v2/universes/{u}:publishMessage` (the table sees `/`).
+pub static TABLE_V2: LazyLock<Table> = LazyLock::new(|| {
+    Table::new(Style::V2, "no such messaging endpoint")
+        .route("/", Route::new().on(Method::POST, handler(publish_v2)))
+});
 
 /// The longest a long-poll waits.
 pub const MAX_POLL: Duration = Duration::from_secs(60);
@@ -42,69 +67,63 @@ pub fn bus_topic(_universe: u64, topic: &str) -> String {
 /// whole body's `message` value of any JSON type (extension).
 fn payload(body: &[u8]) -> Result<Value, ApiError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("ContentNotJson", format!("the body is not JSON: {e}"))
+        ApiError::bad_request(D::ContentNotJson, format!("the body is not JSON: {e}"))
     })?;
     v.get("message")
         .cloned()
-        .ok_or_else(|| ApiError::bad_request("Unknown", "the body needs a `message` field"))
+        .ok_or_else(|| ApiError::bad_request(D::Unknown, "the body needs a `message` field"))
 }
 
 /// v1 publish.
-pub async fn publish_v1(
-    state: &AppState,
-    universe: u64,
-    topic: &str,
-    body: &[u8],
-) -> Result<Response<Body>, ApiError> {
-    let message = payload(body)?;
-    state
-        .bus
-        .publish(&bus_topic(universe, topic), &message)
-        .await?;
+async fn publish_v1(mut c: Call) -> Reply {
+    let body = c.body().await?;
+    let message = payload(&body)?;
+    let topic = bus_topic(c.universe, c.param("topic"));
+    c.state.bus.publish(&topic, &message).await?;
     Ok(request::empty(StatusCode::OK))
 }
 
 /// v2 `:publishMessage` (`{"topic", "message"}`).
-pub async fn publish_v2(
-    state: &AppState,
-    universe: u64,
-    body: &[u8],
-) -> Result<Response<Body>, ApiError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("ContentNotJson", format!("the body is not JSON: {e}"))
+async fn publish_v2(mut c: Call) -> Reply {
+    let body = c.body().await?;
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(D::ContentNotJson, format!("the body is not JSON: {e}"))
     })?;
     let topic = v
         .get("topic")
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("Unknown", "the body needs a `topic` string"))?;
-    let message = payload(body)?;
-    state
+        .ok_or_else(|| ApiError::bad_request(D::Unknown, "the body needs a `topic` string"))?;
+    let message = payload(&body)?;
+    c.state
         .bus
-        .publish(&bus_topic(universe, topic), &message)
+        .publish(&bus_topic(c.universe, topic), &message)
         .await?;
-    Ok(request::json(StatusCode::OK, &json!({})))
+    Ok(request::json(
+        StatusCode::OK,
+        &crate::opencloud::v2::Empty {},
+    ))
 }
 
 /// Where a read starts: `cursor` (from a previous answer, or the SSE
 /// `Last-Event-ID`), else `since` (epoch ms: the first message published at
 /// or after it), else the current end.
-fn start_cursor<B>(
+fn start_cursor(
     state: &AppState,
     topic: &str,
     q: &Query,
-    req: &Request<B>,
+    headers: &HeaderMap,
 ) -> Result<Option<u64>, ApiError> {
-    let last_event = request::header_text(req.headers(), "last-event-id")?;
+    let last_event = request::header_text(headers, h::LAST_EVENT_ID)?;
     if let Some(c) = q.get("cursor").filter(|c| !c.is_empty()).or(last_event) {
         return state.bus.parse_cursor(c).map(Some).ok_or_else(|| {
-            ApiError::bad_request("InvalidCursor", "cursor must come from a previous answer")
+            ApiError::bad_request(D::InvalidCursor, "cursor must come from a previous answer")
         });
     }
     match q.get("since").filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => {
             let ms = s.parse::<i64>().map_err(|_| {
-                ApiError::bad_request("Unknown", "since is a time in Unix milliseconds")
+                ApiError::bad_request(D::Unknown, "since is a time in Unix milliseconds")
             })?;
             Ok(Some(state.bus.cursor_at(topic, ms)?))
         }
@@ -113,19 +132,14 @@ fn start_cursor<B>(
 
 /// Long-poll (or, with `Accept: text/event-stream` or `?stream=sse`, a
 /// server-sent-events stream): messages after the start cursor.
-pub async fn poll<B>(
-    state: &AppState,
-    universe: u64,
-    topic: &str,
-    req: &Request<B>,
-) -> Result<Response<Body>, ApiError> {
-    let q = Query::of(req)?;
-    let topic = bus_topic(universe, topic);
-    let cursor = start_cursor(state, &topic, &q, req)?;
-    if super::sse::wanted(req, &q) {
+async fn poll(c: Call) -> Reply {
+    let (state, q) = (&*c.state, &c.query);
+    let topic = bus_topic(c.universe, c.param("topic"));
+    let cursor = start_cursor(state, &topic, q, c.headers())?;
+    if super::sse::wanted(c.headers(), q) {
         return sse(state, topic, cursor);
     }
-    let timeout = request::wait_seconds(&q, "timeout", Duration::from_secs(25), MAX_POLL)?;
+    let timeout = request::wait_seconds(q, "timeout", Duration::from_secs(25), MAX_POLL)?;
     let max = q.number("limit", 100usize)?.clamp(1, 1000);
     let (messages, next) = if cursor.is_none() || timeout.is_zero() {
         state.bus.read_since(&topic, cursor, max)?
@@ -134,16 +148,16 @@ pub async fn poll<B>(
             .limits
             .try_long_poll()
             .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
-        let mut closing = state.closing.clone();
         tokio::select! {
             r = state.bus.wait_since(&topic, cursor, max, timeout) => r?,
-            _ = closing.wait_for(|c| *c) => state.bus.read_since(&topic, cursor, max)?,
+            () = state.closing.cancelled() => state.bus.read_since(&topic, cursor, max)?,
         }
     };
-    Ok(request::json(
-        StatusCode::OK,
-        &json!({"messages": messages, "cursor": state.bus.cursor_text(next)}),
-    ))
+    let body = wire::Poll {
+        messages,
+        cursor: state.bus.cursor_text(next),
+    };
+    Ok(request::json(StatusCode::OK, &body))
 }
 
 /// A server-sent-events stream: one `message` event per message, its `id`

@@ -1,20 +1,29 @@
-//! The HTTP server: Open Cloud's DataStore and MessagingService APIs.
+//! The HTTP server: Open Cloud's DataStore and MessagingService APIs and
+//! the session API.
 //!
-//! Owns: accepting connections (hyper, HTTP/1.1), routing, authentication,
-//! request ids, graceful shutdown, the listen-address safety rule, the
-//! resource limits ([`Limits`]). Invariants: every request is authenticated before it is
-//! routed (when keys are configured); without an API key the server only
-//! listens on loopback; at most `max_connections` connections are served
-//! at once (the rest wait in the listen backlog); a connection that takes
-//! longer than [`HEADER_READ_TIMEOUT`] to send a request head (slowloris,
-//! or idle keep-alive) is closed; shutdown stops accepting, lets in-flight
-//! requests finish, then flushes storage.
+//! Owns: accepting connections (hyper, HTTP/1.1), choosing the API family
+//! of a path (each family is a route table, `router::Table`, with its
+//! error body shape), authentication, request ids, graceful shutdown, the
+//! listen-address safety rule, the resource limits ([`Limits`]).
+//! Invariants: every request is authenticated before it is routed (when
+//! keys are configured); a path or query that does not decode to UTF-8 is
+//! a 400 before routing; every error body of a family has that family's
+//! shape (rendered here, in `handle`, and nowhere else); without an API
+//! key the server only listens on loopback; at most `max_connections`
+//! connections are served at once (the rest wait in the listen backlog); a
+//! connection that takes longer than [`HEADER_READ_TIMEOUT`] to send a
+//! request head (slowloris, or idle keep-alive) is closed; shutdown stops
+//! accepting, cancels [`AppState::closing`] (ends long-polls and streams),
+//! ends sessions (final saves), lets in-flight requests finish (every
+//! connection is a task of one `TaskTracker`), then flushes storage.
 
 pub mod error;
 mod messaging;
 pub mod request;
+mod router;
 mod session_api;
 mod sse;
+mod stores;
 mod v1;
 mod v2;
 
@@ -27,17 +36,21 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::bus::MessageBus;
 use crate::datastore::DataStoreService;
+use crate::opencloud::codes::DetailCode as D;
+use crate::opencloud::headers;
 use error::{ApiError, Style};
 use request::{Body, Query};
+use router::Table;
 
 /// What the server serves.
 #[derive(Clone, Debug)]
@@ -50,8 +63,8 @@ pub struct AppState {
     pub api_keys: Vec<String>,
     /// Largest request body.
     pub max_body_bytes: usize,
-    /// Becomes true when the server shuts down (ends long-polls).
-    pub closing: watch::Receiver<bool>,
+    /// Cancelled when the server shuts down (ends long-polls and streams).
+    pub closing: CancellationToken,
     /// The engine run for remote game servers (session API).
     pub sessions: crate::sessions::SessionHost,
     /// Connection and long-poll caps.
@@ -133,104 +146,118 @@ fn style_of(path: &str) -> Style {
     }
 }
 
-/// Parses `universes/{u}` at the start of `segments`.
-fn universe(segments: &[&str]) -> Result<u64, ApiError> {
-    match segments {
-        ["universes", id, ..] => id.parse().map_err(|_| {
-            ApiError::bad_request("InvalidUniverseId", format!("`{id}` is not a universe id"))
-        }),
-        _ => Err(ApiError::not_found("Unknown", "no such endpoint")),
+/// A family's part of a path: its table, the universe segment, the path
+/// after it.
+struct Selected<'p> {
+    table: &'static Table,
+    universe: &'p str,
+    rest: &'p str,
+    /// 404/405 before the universe is checked (`:publishMessage`).
+    method_first: bool,
+}
+
+/// `path` without the segments `prefix` (`Some("")` or `Some("/...")`).
+fn strip_segments<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// `/{first}{rest}` split at the end of its first segment.
+fn first_segment(path: &str) -> (&str, &str) {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    match path.find('/') {
+        Some(i) => (&path[..i], &path[i..]),
+        None => (path, ""),
     }
 }
 
+/// The API family of a canonical path, or the error for a path of none.
+fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style)> {
+    let families: [(&str, &'static Table); 3] = [
+        ("/datastores/v1", &v1::TABLE),
+        ("/messaging-service/v1", &messaging::TABLE_V1),
+        ("/session-api/v1", &session_api::TABLE),
+    ];
+    for (prefix, table) in families {
+        if let Some(after) = strip_segments(path, prefix) {
+            let no_universe = || {
+                let e = ApiError::not_found(D::Unknown, "no such endpoint");
+                (e, table.style)
+            };
+            let after = strip_segments(after, "/universes").ok_or_else(no_universe)?;
+            if after.is_empty() {
+                return Err(no_universe());
+            }
+            let (universe, rest) = first_segment(after);
+            return Ok(Selected {
+                table,
+                universe,
+                rest,
+                method_first: false,
+            });
+        }
+    }
+    if let Some(after) = strip_segments(path, "/cloud/v2/universes").filter(|a| !a.is_empty()) {
+        let (id, rest) = first_segment(after);
+        if let Some(universe) = id
+            .strip_suffix(":publishMessage")
+            .filter(|_| rest.is_empty())
+        {
+            return Ok(Selected {
+                table: &messaging::TABLE_V2,
+                universe,
+                rest: "/",
+                method_first: true,
+            });
+        }
+        if strip_segments(rest, "/data-stores").is_some() {
+            return Ok(Selected {
+                table: &v2::TABLE,
+                universe: id,
+                rest,
+                method_first: false,
+            });
+        }
+    }
+    let e = ApiError::not_found(D::Unknown, format!("no endpoint at {raw}"));
+    Err((e, Style::Gateway))
+}
+
+/// Parses the universe segment of a path.
+fn universe(id: &str) -> Result<u64, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::bad_request(
+            D::InvalidUniverseId,
+            format!("`{}` is not a universe id", router::decode(id)),
+        )
+    })
+}
+
 async fn route(
-    state: &AppState,
+    state: &Arc<AppState>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, (ApiError, Style)> {
-    let path = req.uri().path().to_owned();
-    let decoded = request::path_segments(&path).map_err(|e| (e, style_of(&path)))?;
-    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    if let Err(e) = Query::of(&req) {
-        return Err((e, style_of(&path)));
-    }
-    match segments.as_slice() {
-        ["datastores", "v1", rest @ ..] => {
-            let u = universe(rest).map_err(|e| (e, Style::V1))?;
-            match rest {
-                [_, _, "standard-datastores", tail @ ..] => v1::route(state, req, u, tail)
-                    .await
-                    .map_err(|e| (e, Style::V1)),
-                _ => Err((
-                    ApiError::not_found("Unknown", "no such v1 endpoint"),
-                    Style::V1,
-                )),
-            }
-        }
-        ["messaging-service", "v1", rest @ ..] => {
-            let u = universe(rest).map_err(|e| (e, Style::V1))?;
-            match (req.method().clone(), rest) {
-                (Method::POST, [_, _, "topics", topic]) => {
-                    let topic = topic.to_string();
-                    let body = request::body(req, state.max_body_bytes)
-                        .await
-                        .map_err(|e| (e, Style::V1))?;
-                    messaging::publish_v1(state, u, &topic, &body)
-                        .await
-                        .map_err(|e| (e, Style::V1))
-                }
-                (Method::GET, [_, _, "topics", topic, "messages"]) => {
-                    messaging::poll(state, u, topic, &req)
-                        .await
-                        .map_err(|e| (e, Style::V1))
-                }
-                (method, rest) => {
-                    let allowed: &[&str] = match rest {
-                        [_, _, "topics", _] => &["POST"],
-                        [_, _, "topics", _, "messages"] => &["GET"],
-                        _ => &[],
-                    };
-                    Err((
-                        request::no_route(&method, allowed, "no such messaging endpoint"),
-                        Style::V1,
-                    ))
-                }
-            }
-        }
-        ["session-api", "v1", rest @ ..] => {
-            let u = universe(rest).map_err(|e| (e, Style::V2))?;
-            let tail: Vec<&str> = rest.iter().skip(2).copied().collect();
-            session_api::route(state, req, u, &tail)
-                .await
-                .map_err(|e| (e, Style::V2))
-        }
-        ["cloud", "v2", "universes", id] if id.ends_with(":publishMessage") => {
-            if req.method() != Method::POST {
-                return Err((
-                    ApiError::method_not_allowed(req.method().as_str(), &["POST"]),
-                    Style::V2,
-                ));
-            }
-            let u = universe(&["universes", id.trim_end_matches(":publishMessage")])
-                .map_err(|e| (e, Style::V2))?;
-            let body = request::body(req, state.max_body_bytes)
-                .await
-                .map_err(|e| (e, Style::V2))?;
-            messaging::publish_v2(state, u, &body)
-                .await
-                .map_err(|e| (e, Style::V2))
-        }
-        ["cloud", "v2", "universes", id, rest @ ..] if rest.first() == Some(&"data-stores") => {
-            let u = universe(&["universes", id]).map_err(|e| (e, Style::V2))?;
-            let rest: Vec<&str> = rest.to_vec();
-            v2::route(state, req, u, &rest)
-                .await
-                .map_err(|e| (e, Style::V2))
-        }
-        _ => Err((
-            ApiError::not_found("Unknown", format!("no endpoint at {path}")),
-            Style::Gateway,
-        )),
-    }
+    let uri = req.uri().clone();
+    let raw = uri.path();
+    let path = request::canonical_path(raw).map_err(|e| (e, style_of(raw)))?;
+    let query = Query::of(&req).map_err(|e| (e, style_of(raw)))?;
+    let sel = select(&path, raw)?;
+    let style = sel.table.style;
+    let find = || {
+        sel.table
+            .find(req.method(), sel.rest)
+            .map_err(|e| (e, style))
+    };
+    let (found, universe) = if sel.method_first {
+        let found = find()?;
+        (found, universe(sel.universe).map_err(|e| (e, style))?)
+    } else {
+        let u = universe(sel.universe).map_err(|e| (e, style))?;
+        (find()?, u)
+    };
+    router::call(found, Arc::clone(state), req, universe, query)
+        .await
+        .map_err(|e| (e, style))
 }
 
 /// Serves one request: request id, authentication, routing, error bodies.
@@ -254,7 +281,7 @@ async fn handle(
                 }
             }
         };
-        request::set_header(&mut response, "x-request-id", &id);
+        request::set_header(&mut response, headers::REQUEST_ID, &id);
         tracing::debug!(status = response.status().as_u16(), "answered");
         Ok(response)
     }
@@ -285,18 +312,22 @@ where
         .await
 }
 
-/// Serves `listener` until `shutdown` resolves; then stops accepting, waits
-/// for in-flight requests and flushes storage.
+/// Serves `listener` until `shutdown` resolves; then stops accepting,
+/// cancels `state.closing`, ends the sessions, waits for in-flight requests
+/// and flushes storage.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
-    closing: watch::Sender<bool>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), HttpError> {
     let state = Arc::new(state);
     let connections = Arc::new(Semaphore::new(state.limits.max_connections));
     let builder = connection_builder();
-    let graceful = GracefulShutdown::new();
+    // Connections finish their requests and close once `drain` is
+    // cancelled: after the sessions ended, as their final saves may still
+    // answer requests in flight.
+    let drain = CancellationToken::new();
+    let tasks = TaskTracker::new();
     tokio::pin!(shutdown);
     loop {
         // Take a connection slot before accepting, so that excess clients
@@ -317,9 +348,17 @@ pub async fn run(
                 let state = Arc::clone(&state);
                 let service = service_fn(move |req| handle(Arc::clone(&state), req));
                 let conn = builder.serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                let drain = drain.clone();
+                tasks.spawn(async move {
+                    tokio::pin!(conn);
+                    let ended = tokio::select! {
+                        ended = conn.as_mut() => ended,
+                        () = drain.cancelled() => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
+                    };
+                    if let Err(e) = ended {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                     drop(slot);
@@ -329,11 +368,13 @@ pub async fn run(
         }
     }
     drop(listener);
-    closing.send_replace(true);
+    state.closing.cancel();
     // Sessions first: their final saves are acknowledged writes too, and
     // ending them releases start requests still waiting.
     state.sessions.shutdown().await;
-    graceful.shutdown().await;
+    drain.cancel();
+    tasks.close();
+    tasks.wait().await;
     state
         .datastores
         .flush()

@@ -18,10 +18,11 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use md5::{Digest, Md5};
-use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, Style};
+use crate::opencloud::codes::DetailCode as D;
+use crate::opencloud::headers;
 
 /// The response body type of the server: a whole body, or a stream fed
 /// by a channel (server-sent events).
@@ -92,7 +93,7 @@ impl Query {
     }
 
     /// A required parameter.
-    pub fn require(&self, name: &str, detail: &'static str) -> Result<&str, ApiError> {
+    pub fn require(&self, name: &str, detail: D) -> Result<&str, ApiError> {
         self.get(name).ok_or_else(|| {
             ApiError::bad_request(detail, format!("query parameter `{name}` is required"))
         })
@@ -104,7 +105,7 @@ impl Query {
             None | Some("") | Some("false") | Some("0") => Ok(false),
             Some("true") | Some("1") => Ok(true),
             Some(other) => Err(ApiError::bad_request(
-                "Unknown",
+                D::Unknown,
                 format!("query parameter `{name}` must be true or false, not `{other}`"),
             )),
         }
@@ -116,7 +117,7 @@ impl Query {
             None | Some("") => Ok(default),
             Some(text) => text.parse().map_err(|_| {
                 ApiError::bad_request(
-                    "Unknown",
+                    D::Unknown,
                     format!("query parameter `{name}` must be a number"),
                 )
             }),
@@ -136,7 +137,7 @@ pub fn wait_seconds(
     let secs = q.number(name, default.as_secs_f64())?;
     if !(0.0..=max.as_secs_f64()).contains(&secs) {
         return Err(ApiError::bad_request(
-            "Unknown",
+            D::Unknown,
             format!(
                 "query parameter `{name}` must be a number of seconds from 0 to {}",
                 max.as_secs()
@@ -153,7 +154,7 @@ pub fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h 
         None => Ok(None),
         Some(v) => v.to_str().map(Some).map_err(|_| {
             ApiError::bad_request(
-                "Unknown",
+                D::Unknown,
                 format!("the {name} header must be visible ASCII text"),
             )
         }),
@@ -169,6 +170,43 @@ pub fn path_segments(path: &str) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
+/// The path the route tables match: `/` and the segments of
+/// [`path_segments`] (leading and trailing `/` dropped), each written back
+/// with only `%` and `/` percent-encoded, so that an encoded character of
+/// a fixed segment (`v%31`) matches as the character and an encoded `/`
+/// stays inside its segment; an empty segment is written `%` (which no
+/// segment is otherwise), so that it still fills a parameter (an empty job
+/// id is a 400 of its handler, not a 404). A path that needs no change is
+/// borrowed; one that does not decode to UTF-8 is a 400.
+pub fn canonical_path(path: &str) -> Result<std::borrow::Cow<'_, str>, ApiError> {
+    let trimmed = path.trim_matches('/');
+    if !trimmed.contains('%')
+        && !trimmed.contains("//")
+        && path.len() == trimmed.len() + 1
+        && path.starts_with('/')
+    {
+        return Ok(std::borrow::Cow::Borrowed(path));
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for segment in trimmed.split('/') {
+        out.push('/');
+        if segment.is_empty() && !trimmed.is_empty() {
+            out.push('%');
+        }
+        for c in percent_decode(segment, "the request path")?.chars() {
+            match c {
+                '%' => out.push_str("%25"),
+                '/' => out.push_str("%2F"),
+                c => out.push(c),
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
 /// Percent-decodes `text`; bytes that are not UTF-8 are a 400 naming
 /// `what`, never replaced by U+FFFD (which would name another key or store).
 fn percent_decode(text: &str, what: &str) -> Result<String, ApiError> {
@@ -177,20 +215,10 @@ fn percent_decode(text: &str, what: &str) -> Result<String, ApiError> {
         .map(std::borrow::Cow::into_owned)
         .map_err(|_| {
             ApiError::bad_request(
-                "Unknown",
+                D::Unknown,
                 format!("{what} is not valid UTF-8 once percent-decoded"),
             )
         })
-}
-
-/// The answer for a path that matched no route: 405 when the path exists
-/// with other methods (`allowed`), else a 404 saying `what`.
-pub fn no_route(method: &hyper::Method, allowed: &[&'static str], what: &str) -> ApiError {
-    if allowed.is_empty() || allowed.contains(&method.as_str()) {
-        ApiError::not_found("Unknown", what.to_owned())
-    } else {
-        ApiError::method_not_allowed(method.as_str(), allowed)
-    }
 }
 
 /// Checks the `x-api-key` header against the configured keys (constant time).
@@ -198,7 +226,7 @@ pub fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
     if keys.is_empty() {
         return true;
     }
-    let Some(given) = headers.get("x-api-key").map(HeaderValue::as_bytes) else {
+    let Some(given) = headers.get(headers::API_KEY).map(HeaderValue::as_bytes) else {
         return false;
     };
     // Both sides are compared as 16-byte digests: `ct_eq` on the raw bytes
@@ -220,8 +248,8 @@ pub fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Reads a body of at most `limit` bytes, within [`BODY_READ_TIMEOUT`].
-pub async fn body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
-    let read = Limited::new(req.into_body(), limit).collect();
+pub async fn body(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+    let read = Limited::new(body, limit).collect();
     let Ok(read) = tokio::time::timeout(BODY_READ_TIMEOUT, read).await else {
         return Err(ApiError::body_timeout(BODY_READ_TIMEOUT));
     };
@@ -229,15 +257,15 @@ pub async fn body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiErro
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(limit)),
         Err(e) => Err(ApiError::bad_request(
-            "Unknown",
+            D::Unknown,
             format!("could not read the request body: {e}"),
         )),
     }
 }
 
-/// A JSON response.
-pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
-    let mut r = Response::new(full(value.to_string()));
+/// A JSON response of any serializable body (compact JSON).
+pub fn json<T: serde::Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
+    let mut r = Response::new(full(serde_json::to_vec(value).unwrap_or_default()));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -251,9 +279,18 @@ pub fn empty(status: StatusCode) -> Response<Body> {
     r
 }
 
-/// An error response in `style`.
+/// An error response in `style`; a 405 carries its `Allow` header.
 pub fn error(e: &ApiError, style: Style) -> Response<Body> {
-    json(e.status, &e.body(style))
+    let mut r = Response::new(full(e.body(style)));
+    *r.status_mut() = e.status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if !e.allow.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&e.allow.join(", ")) {
+            r.headers_mut().insert(hyper::header::ALLOW, v);
+        }
+    }
+    r
 }
 
 /// Adds a header, skipping values that are not valid header text.

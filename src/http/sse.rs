@@ -48,7 +48,7 @@ where
         .limits
         .try_long_poll()
         .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?;
-    let mut closing = state.closing.clone();
+    let closing = state.closing.clone();
     let (tx, body) = request::channel(16);
     tokio::spawn(async move {
         let _slot = slot;
@@ -62,7 +62,7 @@ where
         loop {
             let batch = tokio::select! {
                 b = next(cursor, KEEP_ALIVE) => b,
-                _ = closing.wait_for(|c| *c) => return,
+                () = closing.cancelled() => return,
             };
             let Some((events, after)) = batch else { return };
             cursor = after;
@@ -89,11 +89,10 @@ where
 
 /// True when the client asked for server-sent events (`Accept:
 /// text/event-stream` or `?stream=sse`).
-pub fn wanted<B>(req: &hyper::Request<B>, q: &request::Query) -> bool {
+pub fn wanted(headers: &hyper::HeaderMap, q: &request::Query) -> bool {
     q.get("stream")
         .is_some_and(|s| s.eq_ignore_ascii_case("sse"))
-        || req
-            .headers()
+        || headers
             .get(hyper::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/event-stream"))

@@ -9,18 +9,54 @@
 //! `:increment`/`:listRevisions` custom method and the text after the last
 //! `@`; `etag` and `revisionId` are the version id.
 
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use serde_json::{json, Map, Value};
+use std::sync::LazyLock;
 
-use super::error::ApiError;
-use super::request::{self, Body, Query};
+use hyper::{Method, StatusCode};
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, Style};
+use super::request::{self, Query};
+use super::router::{handler, Call, Reply, Route, Table};
+use super::stores;
 use super::AppState;
 use crate::datastore::{
     user_ids_from_json, validate, DataStore, Entry, ListKeysOptions, ListVersionsOptions,
     Precondition, SetOutcome, SortOrder, VersionId, WriteOptions,
 };
+use crate::opencloud::codes::{DetailCode as D, ErrorCode as C};
 use crate::opencloud::time::{body_time, parse_time};
+use crate::opencloud::v2 as wire;
+
+/// The v2 DataStore routes, after `/cloud/v2/universes/{u}`. Any entry id
+/// takes GET, PATCH and DELETE; POST only as `:increment`, and GET as
+/// `:listRevisions` too (another suffix is part of the id).
+pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    let list = || {
+        Route::new()
+            .on(Method::GET, handler(list))
+            .on(Method::POST, handler(create))
+    };
+    let entry = || {
+        Route::new()
+            .on(Method::GET, handler(get))
+            .on(Method::PATCH, handler(patch))
+            .on(Method::DELETE, handler(delete))
+            .verb("increment", Method::POST, handler(increment))
+            .verb("listRevisions", Method::GET, handler(revisions))
+    };
+    Table::new(Style::V2, "no such v2 endpoint")
+        .route(
+            "/data-stores",
+            Route::new().on(Method::GET, handler(list_stores)),
+        )
+        .route("/data-stores/{store}/entries", list())
+        .route("/data-stores/{store}/entries/{entry}", entry())
+        .route("/data-stores/{store}/scopes/{scope}/entries", list())
+        .route(
+            "/data-stores/{store}/scopes/{scope}/entries/{entry}",
+            entry(),
+        )
+});
 
 /// Where an entry lives, as the path named it.
 struct Place<'a> {
@@ -30,7 +66,15 @@ struct Place<'a> {
     scope: Option<&'a str>,
 }
 
-impl Place<'_> {
+impl<'a> Place<'a> {
+    fn of(c: &'a Call) -> Self {
+        Place {
+            universe: c.universe,
+            store: c.param("store"),
+            scope: c.param_opt("scope"),
+        }
+    }
+
     fn prefix(&self) -> String {
         match self.scope {
             Some(s) => format!(
@@ -45,11 +89,7 @@ impl Place<'_> {
     }
 
     fn data_store(&self, state: &AppState) -> Result<DataStore, ApiError> {
-        Ok(state.datastores.data_store(
-            self.universe,
-            self.store,
-            self.scope.unwrap_or("global"),
-        )?)
+        stores::data_store(state, self.universe, self.store, self.scope)
     }
 }
 
@@ -75,30 +115,29 @@ fn id_prefix(q: &Query) -> Result<String, ApiError> {
             .and_then(|r| r.strip_suffix("\")"))
             .map(str::to_owned)
             .ok_or_else(|| {
-                ApiError::bad_request("Unknown", "filter supports only id.startsWith(\"prefix\")")
+                ApiError::bad_request(D::Unknown, "filter supports only id.startsWith(\"prefix\")")
             }),
     }
 }
 
-fn entry_json(place: &Place<'_>, id: &str, entry: &Entry) -> Value {
-    let users: Vec<String> = entry
-        .info
-        .user_ids
-        .iter()
-        .map(|u| format!("users/{u}"))
-        .collect();
-    json!({
-        "path": format!("{}/{id}", place.prefix()),
-        "createTime": body_time(entry.info.created_ms),
-        "revisionId": entry.info.version,
-        "revisionCreateTime": body_time(entry.info.updated_ms),
-        "state": "ACTIVE",
-        "etag": entry.info.version,
-        "value": entry.value,
-        "id": id,
-        "users": users,
-        "attributes": entry.info.metadata,
-    })
+fn entry_body(place: &Place<'_>, id: &str, entry: Entry) -> wire::Entry {
+    let Entry { value, info } = entry;
+    wire::Entry {
+        path: format!("{}/{id}", place.prefix()),
+        create_time: body_time(info.created_ms),
+        revision_id: info.version.clone(),
+        revision_create_time: body_time(info.updated_ms),
+        state: wire::State::Active,
+        etag: info.version,
+        value,
+        id: id.to_owned(),
+        users: info.user_ids.iter().map(|u| format!("users/{u}")).collect(),
+        attributes: info.metadata,
+    }
+}
+
+fn entry_response(place: &Place<'_>, id: &str, entry: Entry) -> Reply {
+    Ok(request::json(StatusCode::OK, &entry_body(place, id, entry)))
 }
 
 /// `value`, `users` (`"users/1"`) and `attributes` of a request body.
@@ -115,7 +154,7 @@ fn write_of(body: &Value) -> Result<WriteOptions, ApiError> {
                         .map(Value::from)
                         .ok_or_else(|| {
                             ApiError::bad_request(
-                                "InvalidUserIds",
+                                D::InvalidUserIds,
                                 "users are \"users/{id}\" strings",
                             )
                         })
@@ -125,7 +164,7 @@ fn write_of(body: &Value) -> Result<WriteOptions, ApiError> {
         }
         Some(_) => {
             return Err(ApiError::bad_request(
-                "InvalidUserIds",
+                D::InvalidUserIds,
                 "users must be a list",
             ))
         }
@@ -140,171 +179,87 @@ fn write_of(body: &Value) -> Result<WriteOptions, ApiError> {
     })
 }
 
-async fn json_body(state: &AppState, req: Request<Incoming>) -> Result<Value, ApiError> {
-    let bytes = request::body(req, state.max_body_bytes).await?;
+/// The JSON body `read` reads (see [`Call::body`]).
+async fn json_body(
+    read: impl std::future::Future<Output = Result<bytes::Bytes, ApiError>>,
+) -> Result<Value, ApiError> {
+    let bytes = read.await?;
     serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("ContentNotJson", format!("the body is not JSON: {e}")))
+        .map_err(|e| ApiError::bad_request(D::ContentNotJson, format!("the body is not JSON: {e}")))
+}
+
+fn value_of(body: &Value) -> Result<Value, ApiError> {
+    body.get("value")
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request(D::ContentNotJson, "value is required"))
 }
 
 fn aborted(message: &str) -> ApiError {
-    ApiError {
-        status: StatusCode::CONFLICT,
-        code: "ABORTED",
-        detail: "PreconditionFailed",
-        message: message.to_owned(),
+    ApiError::new(
+        StatusCode::CONFLICT,
+        C::Aborted,
+        D::PreconditionFailed,
+        message,
+    )
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found(D::EntryNotFound, "Entry not found.")
+}
+
+/// An entry segment: the id and the revision after its last `@`.
+fn id_and_revision(segment: &str) -> (&str, Option<&str>) {
+    match segment.rsplit_once('@') {
+        Some((id, rev)) => (id, Some(rev)),
+        None => (segment, None),
     }
 }
 
-/// Routes `rest`, the path after `universes/{u}`.
-pub async fn route(
-    state: &AppState,
-    req: Request<Incoming>,
-    universe: u64,
-    rest: &[&str],
-) -> Result<Response<Body>, ApiError> {
-    let q = Query::of(&req)?;
-    let method = req.method().clone();
-    match (&method, rest) {
-        (&Method::GET, ["data-stores"]) => {
-            let prefix = id_prefix(&q)?;
-            let limit = page_size(&q, 10, 100)?;
-            let page = state
-                .datastores
-                .list_data_stores(universe, &prefix, limit, token(&q).as_deref())
-                .await?;
-            let stores: Vec<Value> = page
-                .items
-                .iter()
-                .map(|s| json!({"path": format!("universes/{universe}/data-stores/{}", s.name), "id": s.name,
-                                "createTime": body_time(s.created_ms), "state": "ACTIVE"}))
-                .collect();
-            Ok(request::json(
-                StatusCode::OK,
-                &json!({"dataStores": stores, "nextPageToken": page.cursor.unwrap_or_default()}),
-            ))
-        }
-        (_, ["data-stores", store, "entries", tail @ ..]) => {
-            entries(
-                state,
-                req,
-                &q,
-                Place {
-                    universe,
-                    store,
-                    scope: None,
-                },
-                tail,
-            )
-            .await
-        }
-        (_, ["data-stores", store, "scopes", scope, "entries", tail @ ..]) => {
-            let place = Place {
-                universe,
-                store,
-                scope: Some(scope),
-            };
-            entries(state, req, &q, place, tail).await
-        }
-        (method, ["data-stores"]) => Err(request::no_route(method, &["GET"], "")),
-        _ => Err(ApiError::not_found("Unknown", "no such v2 endpoint")),
-    }
-}
-
-async fn entries(
-    state: &AppState,
-    req: Request<Incoming>,
-    q: &Query,
-    place: Place<'_>,
-    tail: &[&str],
-) -> Result<Response<Body>, ApiError> {
-    let method = req.method().clone();
-    match (&method, tail) {
-        (&Method::GET, []) => list(state, q, &place).await,
-        (_, []) if method != Method::POST => Err(request::no_route(&method, &["GET", "POST"], "")),
-        (&Method::POST, []) => {
-            let id = q.require("id", "InvalidEntryKey")?.to_owned();
-            let body = json_body(state, req).await?;
-            let value = body
-                .get("value")
-                .cloned()
-                .ok_or_else(|| ApiError::bad_request("ContentNotJson", "value is required"))?;
-            let options = write_of(&body)?;
-            let ds = place.data_store(state)?;
-            match ds
-                .set_with(&id, &value, &options, &Precondition::ExclusiveCreate)
-                .await?
-            {
-                SetOutcome::Written(info) => Ok(request::json(
-                    StatusCode::OK,
-                    &entry_json(&place, &id, &Entry { value, info }),
-                )),
-                SetOutcome::PreconditionFailed { .. } => {
-                    Err(ApiError::bad_request("Unknown", "Entry already exists."))
-                }
-            }
-        }
-        (_, [segment]) => {
-            if let Some(id) = segment
-                .strip_suffix(":increment")
-                .filter(|_| method == Method::POST)
-            {
-                return increment(state, req, &place, id).await;
-            }
-            if let Some(id) = segment
-                .strip_suffix(":listRevisions")
-                .filter(|_| method == Method::GET)
-            {
-                return revisions(state, q, &place, id).await;
-            }
-            let (id, revision) = match segment.rsplit_once('@') {
-                Some((id, rev)) => (id, Some(rev)),
-                None => (*segment, None),
-            };
-            let ds = place.data_store(state)?;
-            match method {
-                Method::GET => get(&ds, &place, id, revision).await,
-                Method::PATCH => {
-                    // A revision suffix with allowMissing creates a key named with it (documented quirk).
-                    let key = if revision.is_some() { *segment } else { id };
-                    let allow_missing = q.flag("allowMissing")?;
-                    let body = json_body(state, req).await?;
-                    patch(&ds, &place, key, &body, allow_missing).await
-                }
-                Method::DELETE => {
-                    let current = ds.get(id).await?;
-                    let Some(current) = current else {
-                        return Err(ApiError::not_found("EntryNotFound", "Entry not found."));
-                    };
-                    if q.get("etag").is_some_and(|e| e != current.info.version) {
-                        return Err(aborted("the etag does not match the current revision"));
-                    }
-                    ds.remove(id).await?;
-                    Ok(request::json(StatusCode::OK, &json!({})))
-                }
-                _ => {
-                    // Any id takes GET, PATCH and DELETE; POST only with `:increment`.
-                    let allowed = &["GET", "PATCH", "DELETE"];
-                    Err(request::no_route(
-                        &method,
-                        allowed,
-                        "no such v2 entry method",
-                    ))
-                }
-            }
-        }
-        _ => Err(ApiError::not_found("Unknown", "no such v2 endpoint")),
-    }
-}
-
-async fn list(state: &AppState, q: &Query, place: &Place<'_>) -> Result<Response<Body>, ApiError> {
-    let all = place.scope == Some("-");
-    let ds = if all {
-        state
-            .datastores
-            .data_store_all_scopes(place.universe, place.store)?
-    } else {
-        place.data_store(state)?
+async fn list_stores(c: Call) -> Reply {
+    let q = &c.query;
+    let prefix = id_prefix(q)?;
+    let limit = page_size(q, 10, 100)?;
+    let page =
+        stores::list_data_stores(&c.state, c.universe, &prefix, limit, token(q).as_deref()).await?;
+    let body = wire::ListDataStores {
+        data_stores: page
+            .items
+            .into_iter()
+            .map(|s| wire::DataStore {
+                path: format!("universes/{}/data-stores/{}", c.universe, s.name),
+                create_time: body_time(s.created_ms),
+                id: s.name,
+                state: wire::State::Active,
+            })
+            .collect(),
+        next_page_token: page.cursor.unwrap_or_default(),
     };
+    Ok(request::json(StatusCode::OK, &body))
+}
+
+async fn create(mut c: Call) -> Reply {
+    let id = c.query.require("id", D::InvalidEntryKey)?.to_owned();
+    let body = json_body(c.body()).await?;
+    let place = Place::of(&c);
+    let value = value_of(&body)?;
+    let options = write_of(&body)?;
+    let ds = place.data_store(&c.state)?;
+    match ds
+        .set_with(&id, &value, &options, &Precondition::ExclusiveCreate)
+        .await?
+    {
+        SetOutcome::Written(info) => entry_response(&place, &id, Entry { value, info }),
+        SetOutcome::PreconditionFailed { .. } => {
+            Err(ApiError::bad_request(D::Unknown, "Entry already exists."))
+        }
+    }
+}
+
+async fn list(c: Call) -> Reply {
+    let place = Place::of(&c);
+    let q = &c.query;
+    let all = place.scope == Some("-");
+    let ds = stores::data_store_or_all(&c.state, place.universe, place.store, all, place.scope)?;
     let options = ListKeysOptions {
         prefix: id_prefix(q)?,
         page_size: page_size(q, 10, 256)?,
@@ -312,14 +267,14 @@ async fn list(state: &AppState, q: &Query, place: &Place<'_>) -> Result<Response
         exclude_deleted: !q.flag("showDeleted")?,
     };
     let page = ds.list_keys(&options).await?;
-    let items: Vec<Value> = page
+    let items = page
         .items
-        .iter()
+        .into_iter()
         .map(|k| {
             let scope = if all {
                 k.scope.as_str()
             } else {
-                place.scope.unwrap_or("global")
+                stores::scope_or_default(place.scope)
             };
             let path = match place.scope {
                 Some(_) => format!(
@@ -331,28 +286,27 @@ async fn list(state: &AppState, q: &Query, place: &Place<'_>) -> Result<Response
                     place.universe, place.store, k.key
                 ),
             };
-            json!({"path": path, "id": k.key})
+            wire::EntryRef { path, id: k.key }
         })
         .collect();
-    Ok(request::json(
-        StatusCode::OK,
-        &json!({"dataStoreEntries": items, "nextPageToken": page.cursor.unwrap_or_default()}),
-    ))
+    let body = wire::ListEntries {
+        data_store_entries: items,
+        next_page_token: page.cursor.unwrap_or_default(),
+    };
+    Ok(request::json(StatusCode::OK, &body))
 }
 
-async fn get(
-    ds: &DataStore,
-    place: &Place<'_>,
-    id: &str,
-    revision: Option<&str>,
-) -> Result<Response<Body>, ApiError> {
-    let invalid = || ApiError::bad_request("InvalidVersionId", "Invalid version id.");
+async fn get(c: Call) -> Reply {
+    let place = Place::of(&c);
+    let (id, revision) = id_and_revision(c.param("entry"));
+    let ds = place.data_store(&c.state)?;
+    let invalid = || ApiError::bad_request(D::InvalidVersionId, "Invalid version id.");
     let entry = match revision {
         None | Some("latest") => ds.get(id).await?,
         Some(rev) => match rev.strip_prefix("latest:") {
             Some(time) => {
                 let at = parse_time(time).ok_or_else(|| {
-                    ApiError::bad_request("InvalidStartTime", "bad time after @latest:")
+                    ApiError::bad_request(D::InvalidStartTime, "bad time after @latest:")
                 })?;
                 ds.get_version_at_time(id, at).await?
             }
@@ -363,75 +317,78 @@ async fn get(
         },
     };
     match entry {
-        Some(entry) => Ok(request::json(
-            StatusCode::OK,
-            &entry_json(place, id, &entry),
-        )),
-        None => Err(ApiError::not_found("EntryNotFound", "Entry not found.")),
+        Some(entry) => entry_response(&place, id, entry),
+        None => Err(not_found()),
     }
 }
 
-async fn patch(
-    ds: &DataStore,
-    place: &Place<'_>,
-    id: &str,
-    body: &Value,
-    allow_missing: bool,
-) -> Result<Response<Body>, ApiError> {
-    let value = body
-        .get("value")
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request("ContentNotJson", "value is required"))?;
-    let options = write_of(body)?;
-    let current = ds.get(id).await?;
+async fn delete(c: Call) -> Reply {
+    let place = Place::of(&c);
+    let (id, _) = id_and_revision(c.param("entry"));
+    let ds = place.data_store(&c.state)?;
+    let Some(current) = ds.get(id).await? else {
+        return Err(not_found());
+    };
+    if c.query
+        .get("etag")
+        .is_some_and(|e| e != current.info.version)
+    {
+        return Err(aborted("the etag does not match the current revision"));
+    }
+    ds.remove(id).await?;
+    Ok(request::json(StatusCode::OK, &wire::Empty {}))
+}
+
+async fn patch(mut c: Call) -> Reply {
+    let read = c.body();
+    let segment = c.param("entry");
+    let (id, revision) = id_and_revision(segment);
+    // A revision suffix with allowMissing creates a key named with it (documented quirk).
+    let key = if revision.is_some() { segment } else { id };
+    let allow_missing = c.query.flag("allowMissing")?;
+    let place = Place::of(&c);
+    let ds = place.data_store(&c.state)?;
+    let body = json_body(read).await?;
+    let value = value_of(&body)?;
+    let options = write_of(&body)?;
+    let current = ds.get(key).await?;
     let precondition = match (&current, body.get("etag").and_then(Value::as_str)) {
-        (None, _) if !allow_missing => {
-            return Err(ApiError::not_found("EntryNotFound", "Entry not found."))
-        }
+        (None, _) if !allow_missing => return Err(not_found()),
         (Some(c), Some(etag)) if etag != c.info.version => {
             return Err(aborted("the etag does not match the current revision"))
         }
         (Some(c), _) => Precondition::MatchVersion(c.info.version.clone()),
         (None, _) => Precondition::ExclusiveCreate,
     };
-    match ds.set_with(id, &value, &options, &precondition).await? {
-        SetOutcome::Written(info) => Ok(request::json(
-            StatusCode::OK,
-            &entry_json(place, id, &Entry { value, info }),
-        )),
+    match ds.set_with(key, &value, &options, &precondition).await? {
+        SetOutcome::Written(info) => entry_response(&place, key, Entry { value, info }),
         SetOutcome::PreconditionFailed { .. } => Err(aborted(
             "the entry changed while it was being updated; retry",
         )),
     }
 }
 
-async fn increment(
-    state: &AppState,
-    req: Request<Incoming>,
-    place: &Place<'_>,
-    id: &str,
-) -> Result<Response<Body>, ApiError> {
-    let body = json_body(state, req).await?;
+async fn increment(mut c: Call) -> Reply {
+    let body = json_body(c.body()).await?;
+    let place = Place::of(&c);
+    let id = c.param("entry");
     let amount = match body.get("amount") {
         None => 1,
         Some(v) => v
             .as_i64()
-            .ok_or_else(|| ApiError::bad_request("Unknown", "amount must be an integer"))?,
+            .ok_or_else(|| ApiError::bad_request(D::Unknown, "amount must be an integer"))?,
     };
     let options = write_of(&body)?;
-    let ds = place.data_store(state)?;
+    let ds = place.data_store(&c.state)?;
     let (value, info) = ds.increment(id, amount, &options).await?;
-    Ok(request::json(
-        StatusCode::OK,
-        &entry_json(
-            place,
-            id,
-            &Entry {
-                value: Value::from(value),
-                info,
-            },
-        ),
-    ))
+    entry_response(
+        &place,
+        id,
+        Entry {
+            value: Value::from(value),
+            info,
+        },
+    )
 }
 
 /// `revision_create_time >= T && revision_create_time <= T` (either part).
@@ -442,7 +399,7 @@ fn revision_filter(q: &Query) -> Result<(Option<i64>, Option<i64>), ApiError> {
     };
     for part in filter.split("&&") {
         let part = part.trim();
-        let bad = || ApiError::bad_request("Unknown", format!("unsupported filter `{part}`"));
+        let bad = || ApiError::bad_request(D::Unknown, format!("unsupported filter `{part}`"));
         let (op, time) = if let Some(t) = part.strip_prefix("revision_create_time") {
             let t = t.trim_start();
             if let Some(t) = t.strip_prefix(">=") {
@@ -465,14 +422,12 @@ fn revision_filter(q: &Query) -> Result<(Option<i64>, Option<i64>), ApiError> {
     Ok(bounds)
 }
 
-async fn revisions(
-    state: &AppState,
-    q: &Query,
-    place: &Place<'_>,
-    id: &str,
-) -> Result<Response<Body>, ApiError> {
+async fn revisions(c: Call) -> Reply {
+    let place = Place::of(&c);
+    let id = c.param("entry");
+    let q = &c.query;
     let (min_ms, max_ms) = revision_filter(q)?;
-    let ds = place.data_store(state)?;
+    let ds = place.data_store(&c.state)?;
     let options = ListVersionsOptions {
         // Observed order on Roblox: newest first.
         order: SortOrder::Descending,
@@ -482,18 +437,27 @@ async fn revisions(
         cursor: token(q),
     };
     let page = ds.list_versions(id, &options).await?;
-    let items: Vec<Value> = page
+    let prefix = place.prefix();
+    let items = page
         .items
-        .iter()
-        .map(|v| {
-            json!({"path": format!("{}/{id}@{}", place.prefix(), v.version), "id": format!("{id}@{}", v.version),
-                   "createTime": body_time(v.key_created_ms), "revisionCreateTime": body_time(v.created_ms),
-                   "revisionId": v.version, "etag": v.version,
-                   "state": if v.deleted { "DELETED" } else { "ACTIVE" }})
+        .into_iter()
+        .map(|v| wire::Revision {
+            path: format!("{prefix}/{id}@{}", v.version),
+            id: format!("{id}@{}", v.version),
+            create_time: body_time(v.key_created_ms),
+            revision_create_time: body_time(v.created_ms),
+            revision_id: v.version.clone(),
+            etag: v.version,
+            state: if v.deleted {
+                wire::State::Deleted
+            } else {
+                wire::State::Active
+            },
         })
         .collect();
-    Ok(request::json(
-        StatusCode::OK,
-        &json!({"dataStoreEntries": items, "nextPageToken": page.cursor.unwrap_or_default()}),
-    ))
+    let body = wire::ListRevisions {
+        data_store_entries: items,
+        next_page_token: page.cursor.unwrap_or_default(),
+    };
+    Ok(request::json(StatusCode::OK, &body))
 }

@@ -7,8 +7,9 @@
 //! `.await`.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use serde_json::Value;
 use tokio::sync::Notify;
@@ -19,10 +20,6 @@ pub struct EventLog {
     state: Mutex<(u64, VecDeque<(u64, Value)>)>,
     arrivals: Notify,
     capacity: usize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl EventLog {
@@ -37,7 +34,7 @@ impl EventLog {
 
     /// Appends `event` (an object gets its `id`).
     pub fn push(&self, mut event: Value) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         state.0 += 1;
         let id = state.0;
         if let Some(map) = event.as_object_mut() {
@@ -54,7 +51,7 @@ impl EventLog {
     /// Events after `cursor` (from the current end when `None`), at most
     /// `max`, and the cursor to continue from.
     pub fn read_since(&self, cursor: Option<u64>, max: usize) -> (Vec<Value>, u64) {
-        let state = lock(&self.state);
+        let state = self.state.lock();
         let Some(after) = cursor else {
             return (Vec::new(), state.0);
         };

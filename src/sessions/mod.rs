@@ -11,25 +11,34 @@
 //! - a game server that makes no call for longer than the lease loses its
 //!   sessions as a crashed Roblox server does: no final save, the locks
 //!   stay until another server steals them;
-//! - shutdown ends every session with its final save before storage is
-//!   flushed;
-//! - no `std` lock is held across an `.await`.
+//! - shutdown (a [`CancellationToken`]) refuses new game servers, ends
+//!   every session with its final save before storage is flushed, and
+//!   waits for the host's own tasks (the lease reaper, a [`TaskTracker`]);
+//! - no lock guard is held across an `.await` (`parking_lot` locks, never
+//!   poisoned).
+//!
+//! The JSON of every answer and event is typed in [`wire`].
 
 mod events;
+mod server;
+pub mod wire;
 
 pub use events::EventLog;
+pub use server::GameServer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
-use tokio::sync::watch;
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::bus::MessageBus;
-use crate::datastore::{DataStoreService, KeyInfo};
-use crate::engine::{Engine, EngineConfig, EngineError, Profile, ProfileStore, StartOptions};
+use crate::datastore::DataStoreService;
+use crate::engine::{Engine, EngineConfig, EngineError, ProfileStore};
 
 /// Why a session API call was refused.
 #[derive(Debug, thiserror::Error)]
@@ -64,10 +73,6 @@ pub enum SessionError {
     Engine(#[from] EngineError),
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Settings of the session host.
 #[derive(Clone, Debug)]
 pub struct HostConfig {
@@ -86,17 +91,6 @@ impl Default for HostConfig {
     }
 }
 
-/// One remote game server.
-#[derive(Debug)]
-pub struct GameServer {
-    engine: Engine,
-    stores: Mutex<HashMap<String, ProfileStore>>,
-    sessions: Mutex<HashMap<(String, String), Profile>>,
-    /// Its events, read by long-poll or SSE.
-    pub events: EventLog,
-    last_seen_ms: AtomicI64,
-}
-
 /// The session host; clones share it.
 #[derive(Clone, Debug)]
 pub struct SessionHost {
@@ -111,28 +105,8 @@ struct HostInner {
     servers: Mutex<HashMap<(u64, String), Arc<GameServer>>>,
     /// An engine for calls that need no game server (messages, reads).
     api: Mutex<HashMap<u64, Engine>>,
-    closing: watch::Sender<bool>,
-}
-
-/// What the session API returns for a profile.
-pub fn view(store: &str, profile: &Profile) -> Value {
-    json!({
-        "store": store,
-        "key": profile.key(),
-        "loadCount": profile.session_load_count(),
-        "sessionId": profile.session_id(),
-        "active": profile.is_active(),
-        "data": profile.data(),
-        "metadata": profile.roblox_metadata(),
-        "userIds": profile.user_ids(),
-        "firstSessionTime": profile.first_session_time(),
-        "keyInfo": key_info_json(&profile.key_info()),
-    })
-}
-
-/// Key info as the session API writes it.
-pub fn key_info_json(info: &KeyInfo) -> Value {
-    json!({"version": info.version, "createdTime": info.created_ms, "updatedTime": info.updated_ms})
+    closing: CancellationToken,
+    tasks: TaskTracker,
 }
 
 /// The fields of a session update.
@@ -156,7 +130,8 @@ impl SessionHost {
                 config,
                 servers: Mutex::default(),
                 api: Mutex::default(),
-                closing: watch::Sender::new(false),
+                closing: CancellationToken::new(),
+                tasks: TaskTracker::new(),
             }),
         }
     }
@@ -178,7 +153,7 @@ impl SessionHost {
         place_id: u64,
         job: &str,
     ) -> Result<Arc<GameServer>, SessionError> {
-        if *self.inner.closing.borrow() {
+        if self.inner.closing.is_cancelled() {
             return Err(SessionError::Closing);
         }
         if job.is_empty() || job.len() > 100 {
@@ -186,25 +161,19 @@ impl SessionHost {
                 "the job id must be 1 to 100 characters".into(),
             ));
         }
-        let mut servers = lock(&self.inner.servers);
+        let mut servers = self.inner.servers.lock();
         let server = servers
             .entry((universe, job.to_owned()))
             .or_insert_with(|| {
                 tracing::info!(universe, place_id, job, "game server joined");
-                Arc::new(GameServer {
-                    engine: Engine::new(
-                        self.inner.datastores.clone(),
-                        self.inner.bus.clone(),
-                        universe,
-                        place_id,
-                        job,
-                        self.inner.config.engine.clone(),
-                    ),
-                    stores: Mutex::default(),
-                    sessions: Mutex::default(),
-                    events: EventLog::new(1000),
-                    last_seen_ms: AtomicI64::new(0),
-                })
+                Arc::new(GameServer::new(Engine::new(
+                    self.inner.datastores.clone(),
+                    self.inner.bus.clone(),
+                    universe,
+                    place_id,
+                    job,
+                    self.inner.config.engine.clone(),
+                )))
             })
             .clone();
         server.last_seen_ms.store(self.now_ms(), Ordering::SeqCst);
@@ -218,7 +187,10 @@ impl SessionHost {
 
     /// An existing game server (renewing its lease), or `None`.
     pub fn existing(&self, universe: u64, job: &str) -> Option<Arc<GameServer>> {
-        let server = lock(&self.inner.servers)
+        let server = self
+            .inner
+            .servers
+            .lock()
             .get(&(universe, job.to_owned()))
             .cloned()?;
         server.last_seen_ms.store(self.now_ms(), Ordering::SeqCst);
@@ -228,7 +200,10 @@ impl SessionHost {
     /// A store of the host's own engine for `universe` (messages, reads and
     /// `SetAsync`, which need no game server).
     pub fn api_store(&self, universe: u64, name: &str) -> Result<ProfileStore, SessionError> {
-        let engine = lock(&self.inner.api)
+        let engine = self
+            .inner
+            .api
+            .lock()
             .entry(universe)
             .or_insert_with(|| {
                 Engine::new(
@@ -241,13 +216,17 @@ impl SessionHost {
                 )
             })
             .clone();
-        Ok(engine.store(name, json!({}))?)
+        Ok(engine.store(name, Value::Object(Map::new()))?)
     }
 
     /// Ends game server `job`'s sessions with their final saves and forgets
     /// it (the game server is shutting down).
     pub async fn remove_server(&self, universe: u64, job: &str) -> bool {
-        let server = lock(&self.inner.servers).remove(&(universe, job.to_owned()));
+        let server = self
+            .inner
+            .servers
+            .lock()
+            .remove(&(universe, job.to_owned()));
         match server {
             Some(s) => {
                 s.engine.shutdown().await;
@@ -262,7 +241,7 @@ impl SessionHost {
     pub fn expire(&self) -> usize {
         let cutoff = self.now_ms() - i64::try_from(self.lease().as_millis()).unwrap_or(i64::MAX);
         let expired: Vec<((u64, String), Arc<GameServer>)> = {
-            let mut servers = lock(&self.inner.servers);
+            let mut servers = self.inner.servers.lock();
             let keys: Vec<(u64, String)> = servers
                 .iter()
                 .filter(|(_, s)| s.last_seen_ms.load(Ordering::SeqCst) < cutoff)
@@ -283,192 +262,37 @@ impl SessionHost {
         expired.len()
     }
 
-    /// Runs [`expire`](Self::expire) every quarter lease until shutdown.
+    /// Runs [`expire`](Self::expire) every quarter lease until shutdown
+    /// (a task of the host's tracker: [`shutdown`](Self::shutdown) waits
+    /// for it).
     pub fn spawn_reaper(&self) -> tokio::task::JoinHandle<()> {
         let host = self.clone();
-        let mut closing = self.inner.closing.subscribe();
-        tokio::spawn(async move {
+        let closing = self.inner.closing.clone();
+        self.inner.tasks.spawn(async move {
             let every = (host.lease() / 4).max(Duration::from_millis(10));
             loop {
                 tokio::select! {
                     () = tokio::time::sleep(every) => { host.expire(); }
-                    _ = closing.wait_for(|c| *c) => return,
+                    () = closing.cancelled() => return,
                 }
             }
         })
     }
 
-    /// Ends every session of every game server with its final save.
+    /// Ends every session of every game server with its final save, then
+    /// waits for the host's tasks.
     pub async fn shutdown(&self) {
-        self.inner.closing.send_replace(true);
+        self.inner.closing.cancel();
         let servers: Vec<Arc<GameServer>> =
-            lock(&self.inner.servers).drain().map(|(_, s)| s).collect();
+            self.inner.servers.lock().drain().map(|(_, s)| s).collect();
         for s in servers {
             s.engine.shutdown().await;
         }
-        let api: Vec<Engine> = lock(&self.inner.api).drain().map(|(_, e)| e).collect();
+        let api: Vec<Engine> = self.inner.api.lock().drain().map(|(_, e)| e).collect();
         for e in api {
             e.shutdown().await;
         }
-    }
-}
-
-impl GameServer {
-    fn store(&self, name: &str, template: Value) -> Result<ProfileStore, SessionError> {
-        if let Some(s) = lock(&self.stores).get(name) {
-            return Ok(s.clone());
-        }
-        let store = self.engine.store(name, template)?;
-        lock(&self.stores).insert(name.to_owned(), store.clone());
-        Ok(store)
-    }
-
-    /// `StartSessionAsync`: the profile's view, or `None` when it could not
-    /// be had in time (another server keeps it).
-    pub async fn start(
-        self: &Arc<Self>,
-        store_name: &str,
-        key: &str,
-        template: Value,
-        steal: bool,
-        timeout: Option<Duration>,
-    ) -> Result<Option<Value>, SessionError> {
-        let store = self.store(store_name, template)?;
-        let cancel = timeout.map(|t| {
-            let clock = self.engine_clock();
-            let deadline = clock.now_ms() + i64::try_from(t.as_millis()).unwrap_or(i64::MAX);
-            let f: crate::engine::store::CancelFn = Arc::new(move || clock.now_ms() >= deadline);
-            f
-        });
-        let options = StartOptions { steal, cancel };
-        let Some(profile) = store.start_session(key, options).await? else {
-            return Ok(None);
-        };
-        self.watch(store_name, &profile);
-        lock(&self.sessions).insert((store_name.to_owned(), key.to_owned()), profile.clone());
-        Ok(Some(view(store_name, &profile)))
-    }
-
-    fn engine_clock(&self) -> crate::clock::Clock {
-        self.engine.clock()
-    }
-
-    /// Turns the profile's events into entries of this server's event log.
-    fn watch(self: &Arc<Self>, store: &str, profile: &Profile) {
-        let base = json!({"store": store, "key": profile.key(), "loadCount": profile.session_load_count()});
-        let with = |extra: Value| {
-            let mut event = base.clone();
-            if let (Some(e), Value::Object(x)) = (event.as_object_mut(), extra) {
-                e.extend(x);
-            }
-            event
-        };
-        let weak = Arc::downgrade(self);
-        let template = with(json!({"type": "message"}));
-        profile.message_handler(move |message, processed| {
-            if let Some(server) = weak.upgrade() {
-                let mut event = template.clone();
-                event["index"] = json!(processed.index());
-                event["message"] = message.clone();
-                server.events.push(event);
-            }
-        });
-        let weak = Arc::downgrade(self);
-        let template = with(json!({"type": "sessionEnding"}));
-        profile.on_last_save(move |reason| {
-            if let Some(server) = weak.upgrade() {
-                let mut event = template.clone();
-                event["reason"] = json!(format!("{reason:?}"));
-                server.events.push(event);
-            }
-        });
-        let weak = Arc::downgrade(self);
-        let template = with(json!({"type": "sessionEnded"}));
-        let (store, key, count) = (
-            store.to_owned(),
-            profile.key().to_owned(),
-            profile.session_load_count(),
-        );
-        profile.on_session_end(move |()| {
-            if let Some(server) = weak.upgrade() {
-                let mut sessions = lock(&server.sessions);
-                let slot = (store.clone(), key.clone());
-                if sessions
-                    .get(&slot)
-                    .is_some_and(|p| p.session_load_count() == count)
-                {
-                    sessions.remove(&slot);
-                }
-                drop(sessions);
-                server.events.push(template.clone());
-            }
-        });
-    }
-
-    /// The active session of `store`/`key` if its load count is `load_count`.
-    pub fn session(
-        &self,
-        store: &str,
-        key: &str,
-        load_count: u64,
-    ) -> Result<Profile, SessionError> {
-        let profile = lock(&self.sessions)
-            .get(&(store.to_owned(), key.to_owned()))
-            .cloned();
-        match profile {
-            Some(p) if p.session_load_count() == load_count && p.is_active() => Ok(p),
-            Some(p) => Err(SessionError::Stale {
-                key: key.to_owned(),
-                given: load_count,
-                active: if p.is_active() {
-                    p.session_load_count()
-                } else {
-                    0
-                },
-            }),
-            None => Err(SessionError::Stale {
-                key: key.to_owned(),
-                given: load_count,
-                active: 0,
-            }),
-        }
-    }
-
-    /// The active session of `store`/`key`, whatever its load count.
-    pub fn current(&self, store: &str, key: &str) -> Result<Profile, SessionError> {
-        lock(&self.sessions)
-            .get(&(store.to_owned(), key.to_owned()))
-            .filter(|p| p.is_active())
-            .cloned()
-            .ok_or_else(|| SessionError::NotFound {
-                store: store.to_owned(),
-                key: key.to_owned(),
-            })
-    }
-
-    /// Replaces data, metadata and/or user ids of a fenced session.
-    pub fn patch(&self, profile: &Profile, patch: Patch) -> Result<(), SessionError> {
-        if let Some(data) = patch.data {
-            if !data.is_object() {
-                return Err(SessionError::BadRequest(
-                    "`data` must be a JSON object".into(),
-                ));
-            }
-            profile.update_data(|d| *d = data)?;
-        }
-        if let Some(metadata) = patch.metadata {
-            profile.set_roblox_metadata(metadata)?;
-        }
-        if let Some(ids) = patch.user_ids {
-            for old in profile.user_ids() {
-                if !ids.contains(&old) {
-                    profile.remove_user_id(old)?;
-                }
-            }
-            for id in ids {
-                profile.add_user_id(id)?;
-            }
-        }
-        Ok(())
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
     }
 }

@@ -1,0 +1,60 @@
+//! What DataStore v1 and v2 share: the default scope, scope selection
+//! (one scope or every scope) and the data store listing.
+//!
+//! Owns: [`DEFAULT_SCOPE`], [`data_store`], [`data_store_or_all`],
+//! [`list_data_stores`]. Invariants: a missing or empty scope is
+//! `global`; listing every scope never takes a scope other than `global`
+//! (v1 refuses the combination, v2 spells it `-`).
+
+use super::error::ApiError;
+use super::AppState;
+use crate::datastore::{DataStore, DataStoreInfo, Listing};
+
+/// The scope of a request that names none.
+pub const DEFAULT_SCOPE: &str = "global";
+
+/// `scope`, or [`DEFAULT_SCOPE`] when it is absent or empty.
+pub fn scope_or_default(scope: Option<&str>) -> &str {
+    scope.filter(|s| !s.is_empty()).unwrap_or(DEFAULT_SCOPE)
+}
+
+/// Data store `name` in `scope` (default `global`).
+pub fn data_store(
+    state: &AppState,
+    universe: u64,
+    name: &str,
+    scope: Option<&str>,
+) -> Result<DataStore, ApiError> {
+    Ok(state
+        .datastores
+        .data_store(universe, name, scope_or_default(scope))?)
+}
+
+/// Data store `name` over every scope when `all`, else in `scope`.
+pub fn data_store_or_all(
+    state: &AppState,
+    universe: u64,
+    name: &str,
+    all: bool,
+    scope: Option<&str>,
+) -> Result<DataStore, ApiError> {
+    if all {
+        Ok(state.datastores.data_store_all_scopes(universe, name)?)
+    } else {
+        data_store(state, universe, name, scope)
+    }
+}
+
+/// A page of the universe's data stores whose names start with `prefix`.
+pub async fn list_data_stores(
+    state: &AppState,
+    universe: u64,
+    prefix: &str,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Listing<DataStoreInfo>, ApiError> {
+    Ok(state
+        .datastores
+        .list_data_stores(universe, prefix, limit, cursor)
+        .await?)
+}
