@@ -5,7 +5,7 @@ use super::raw::{request, Case, Shape};
 
 /// What the tables need from the seeded server.
 #[derive(Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub key: String,
     /// A valid cursor of another listing (keys of store `t`).
     pub foreign_keys_cursor: String,
@@ -21,7 +21,7 @@ const MSG: &str = "/messaging-service/v1/universes/1/topics";
 const SAPI: &str = "/session-api/v1/universes/1";
 
 /// Largest body the test server reads (its `max_body_bytes`).
-pub const MAX_BODY: usize = 4 * 1024 * 1024 + 64 * 1024;
+pub(crate) const MAX_BODY: usize = 4 * 1024 * 1024 + 64 * 1024;
 
 fn long(n: usize) -> String {
     "x".repeat(n)
@@ -101,7 +101,7 @@ fn bad_bodies() -> Vec<(&'static str, Vec<u8>, u16)> {
 }
 
 #[rustfmt::skip]
-pub fn v1(ctx: &Ctx) -> Vec<Case> {
+pub(crate) fn v1(ctx: &Ctx) -> Vec<Case> {
     let mut t = Table::new("Open Cloud v1 DataStore", ctx);
     let entry = format!("{V1}/datastore/entries/entry?datastoreName=s&entryKey=k");
     let keys = format!("{V1}/datastore/entries?datastoreName=s");
@@ -227,7 +227,7 @@ pub fn v1(ctx: &Ctx) -> Vec<Case> {
 }
 
 #[rustfmt::skip]
-pub fn v2(ctx: &Ctx) -> Vec<Case> {
+pub(crate) fn v2(ctx: &Ctx) -> Vec<Case> {
     let mut t = Table::new("Open Cloud v2 DataStore", ctx);
     let s = Shape::V2;
     let entries = format!("{V2}/s/entries");
@@ -315,7 +315,7 @@ pub fn v2(ctx: &Ctx) -> Vec<Case> {
 }
 
 #[rustfmt::skip]
-pub fn messaging(ctx: &Ctx) -> Vec<Case> {
+pub(crate) fn messaging(ctx: &Ctx) -> Vec<Case> {
     let mut t = Table::new("messaging publish and subscribe", ctx);
     let (s1, s2) = (Shape::V1, Shape::V2);
     let publish = format!("{MSG}/t");
@@ -381,7 +381,7 @@ pub fn messaging(ctx: &Ctx) -> Vec<Case> {
 }
 
 #[rustfmt::skip]
-pub fn session_api(ctx: &Ctx) -> Vec<Case> {
+pub(crate) fn session_api(ctx: &Ctx) -> Vec<Case> {
     let mut t = Table::new("session API", ctx);
     let s = Shape::V2;
     let start = format!("{SAPI}/servers/j/sessions");
@@ -461,7 +461,7 @@ pub fn session_api(ctx: &Ctx) -> Vec<Case> {
 }
 
 #[rustfmt::skip]
-pub fn gateway(ctx: &Ctx) -> Vec<Case> {
+pub(crate) fn gateway(ctx: &Ctx) -> Vec<Case> {
     let mut t = Table::new("gateway: keys, unknown routes, malformed HTTP", ctx);
     let g = Shape::Gateway;
     let routes = [
