@@ -1,5 +1,5 @@
 //! A small HTTP client that reports failures instead of panicking, shared
-//! by the crash harness (`tests/crash.rs`, through `support`) and the load
+//! by the crash harness (`tests/crash/`, through `support`) and the load
 //! bench (`benches/load.rs`, which includes this file with `#[path]`), and
 //! the one way to launch `profilestore serve` ([`process`], declared here so
 //! the bench gets it too).
