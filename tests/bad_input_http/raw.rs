@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 
 /// Which error body a route family answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// `{"error", "message", "errorDetails": [{"datastoreErrorCode"}]}`.
     V1,
     /// `{"code", "message", "details"}`.
@@ -25,7 +25,7 @@ pub enum Shape {
 
 /// One row of a table.
 #[derive(Debug)]
-pub struct Case {
+pub(crate) struct Case {
     /// The route family (for the counts).
     pub family: &'static str,
     /// What is wrong.
@@ -40,7 +40,7 @@ pub struct Case {
 
 /// A parsed answer.
 #[derive(Debug)]
-pub struct Raw {
+pub(crate) struct Raw {
     pub status: u16,
     pub head: String,
     pub body: Vec<u8>,
@@ -48,7 +48,7 @@ pub struct Raw {
 
 /// A request: `method target`, the API key unless `key` is `None`, the
 /// extra header lines (raw bytes) and a body with its content-length.
-pub fn request(
+pub(crate) fn request(
     method: &str,
     target: &[u8],
     key: Option<&str>,
@@ -79,7 +79,7 @@ pub fn request(
 
 /// Sends `raw` on a new connection and reads the answer until the server
 /// closes it (status 0 when it closed without one, or sent none in 10 s).
-pub async fn exchange(addr: &str, raw: &[u8]) -> Raw {
+pub(crate) async fn exchange(addr: &str, raw: &[u8]) -> Raw {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (mut rd, mut wr) = stream.into_split();
     // Read while writing: a server may answer (413, 400) before reading
@@ -128,7 +128,7 @@ pub async fn exchange(addr: &str, raw: &[u8]) -> Raw {
 }
 
 /// Checks one answer against its case; `Err` says what is wrong.
-pub fn check(case: &Case, got: &Raw) -> Result<(), String> {
+pub(crate) fn check(case: &Case, got: &Raw) -> Result<(), String> {
     if case.status == 0 && got.status == 0 {
         return Ok(());
     }
@@ -171,7 +171,7 @@ pub fn check(case: &Case, got: &Raw) -> Result<(), String> {
 /// Everything stored in universes 1 and 2 (every version of every key of
 /// every scope of every data store, with its value and key info) and the
 /// messages retained on the test topics.
-pub async fn snapshot(ds: &DataStoreService, bus: &MessageBus) -> Vec<String> {
+pub(crate) async fn snapshot(ds: &DataStoreService, bus: &MessageBus) -> Vec<String> {
     let mut out = Vec::new();
     for universe in [1u64, 2] {
         let mut cursor: Option<String> = None;

@@ -60,7 +60,7 @@ async fn read_all(world: &World, keys: &[String]) -> Docs {
 
 /// Checks the commit log; returns the sessions that released their profile
 /// with a final save.
-pub fn ownership(world: &World, v: &mut Vec<String>) -> BTreeSet<String> {
+pub(crate) fn ownership(world: &World, v: &mut Vec<String>) -> BTreeSet<String> {
     let crashes = world.ledger.lock().crashes.clone();
     let mut released = BTreeSet::new();
     for (key, commits) in world.recorder.log() {
@@ -256,7 +256,7 @@ async fn settle(world: &World, keys: &[String]) {
 }
 
 /// All checks; violations as readable lines.
-pub async fn check(world: &World, keys: &[String]) -> Vec<String> {
+pub(crate) async fn check(world: &World, keys: &[String]) -> Vec<String> {
     let mut v = Vec::new();
     // Before settling only to classify losses; checked in full after it.
     let released = ownership(world, &mut Vec::new());

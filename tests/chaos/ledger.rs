@@ -15,13 +15,13 @@ use serde_json::Value;
 
 /// Who minted an item.
 #[derive(Clone, Debug)]
-pub struct Mint {
+pub(crate) struct Mint {
     pub session: String,
 }
 
 /// A trade whose message `MessageAsync` acknowledged.
 #[derive(Clone, Debug)]
-pub struct Trade {
+pub(crate) struct Trade {
     pub item: String,
     pub from: String,
     pub to: String,
@@ -29,7 +29,7 @@ pub struct Trade {
 
 /// Counters of one run (summed over runs for the report).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub runs: u64,
     pub servers: u64,
     pub sessions: u64,
@@ -48,7 +48,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn add(&mut self, o: &Counts) {
+    pub(crate) fn add(&mut self, o: &Counts) {
         let Counts {
             runs,
             servers,
@@ -85,7 +85,7 @@ impl Counts {
 }
 
 #[derive(Debug, Default)]
-pub struct State {
+pub(crate) struct State {
     next_item: u64,
     next_trade: u64,
     pub minted: BTreeMap<String, Mint>,
@@ -106,26 +106,26 @@ pub struct State {
 
 /// Shared by every player task; a std mutex, never held across `.await`.
 #[derive(Debug, Default)]
-pub struct Ledger(Mutex<State>);
+pub(crate) struct Ledger(Mutex<State>);
 
 impl Ledger {
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn new_item_id(&self) -> String {
+    pub(crate) fn new_item_id(&self) -> String {
         let mut s = self.lock();
         s.next_item += 1;
         format!("i{}", s.next_item)
     }
 
-    pub fn new_trade_id(&self) -> String {
+    pub(crate) fn new_trade_id(&self) -> String {
         let mut s = self.lock();
         s.next_trade += 1;
         format!("t{}", s.next_trade)
     }
 
-    pub fn minted(&self, item: &str, session: &str) {
+    pub(crate) fn minted(&self, item: &str, session: &str) {
         let mut s = self.lock();
         s.counts.mints += 1;
         s.minted.insert(
@@ -137,31 +137,31 @@ impl Ledger {
     }
 
     /// `OnAfterSave(data)`: every item in `data` is now stored.
-    pub fn saved(&self, data: &Value) {
+    pub(crate) fn saved(&self, data: &Value) {
         let items = super::workload::items_of(data);
         let mut s = self.lock();
         s.persisted.extend(items);
     }
 
-    pub fn session_started(&self, session: &str, job: &str) {
+    pub(crate) fn session_started(&self, session: &str, job: &str) {
         let mut s = self.lock();
         s.counts.sessions += 1;
         s.sessions.insert(session.to_owned(), job.to_owned());
     }
 
-    pub fn session_ended(&self, session: &str) {
+    pub(crate) fn session_ended(&self, session: &str) {
         self.lock().ended.insert(session.to_owned());
     }
 
     /// Server `job` crashed at `at_ms` with `active` sessions on it.
-    pub fn crashed(&self, job: &str, at_ms: i64, active: impl IntoIterator<Item = String>) {
+    pub(crate) fn crashed(&self, job: &str, at_ms: i64, active: impl IntoIterator<Item = String>) {
         let mut s = self.lock();
         s.counts.crashes += 1;
         s.crashes.insert(job.to_owned(), at_ms);
         s.crashed_sessions.extend(active);
     }
 
-    pub fn acknowledged(&self, trade: &str, t: Trade) {
+    pub(crate) fn acknowledged(&self, trade: &str, t: Trade) {
         let mut s = self.lock();
         if s.acknowledged.insert(trade.to_owned(), t).is_none() {
             s.counts.trades += 1;

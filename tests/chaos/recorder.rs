@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// One committed write of a profile key.
 #[derive(Clone, Debug)]
-pub struct Written {
+pub(crate) struct Written {
     /// The writer's clock, epoch ms.
     pub at_ms: i64,
     /// The document written (`Null` for a tombstone).
@@ -25,13 +25,13 @@ pub struct Written {
 
 /// Logs every committed write to the data store named `store`.
 #[derive(Debug, Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     log: Mutex<HashMap<String, Vec<Written>>>,
 }
 
 impl Recorder {
     /// A recorder of `faulty`'s commits to `store`.
-    pub fn attach(faulty: &FaultyPlugin, store: &str) -> Arc<Self> {
+    pub(crate) fn attach(faulty: &FaultyPlugin, store: &str) -> Arc<Self> {
         let recorder = Arc::new(Recorder::default());
         let (log, store) = (Arc::clone(&recorder), store.to_owned());
         faulty.on_commit(move |commit, outcome| {
@@ -57,7 +57,7 @@ impl Recorder {
     }
 
     /// Every key's commits, in commit order.
-    pub fn log(&self) -> HashMap<String, Vec<Written>> {
+    pub(crate) fn log(&self) -> HashMap<String, Vec<Written>> {
         self.log.lock().expect("recorder lock").clone()
     }
 }

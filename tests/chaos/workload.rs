@@ -41,11 +41,11 @@ use super::world::{Server, World};
 
 /// A handler's way back to its profile, cut at the end of the run (a
 /// handler holding its own profile would keep the whole world alive).
-pub type Cell = Arc<Mutex<Option<Profile>>>;
+pub(crate) type Cell = Arc<Mutex<Option<Profile>>>;
 
 /// Deliberate bugs, to show the checks can fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sabotage {
+pub(crate) enum Sabotage {
     None,
     /// The receiver applies every delivery, repeated or not.
     NoDedup,
@@ -53,7 +53,7 @@ pub enum Sabotage {
     SendUnsaved,
 }
 
-pub fn strings(v: &Value) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn strings(v: &Value) -> impl Iterator<Item = String> + '_ {
     v.as_array()
         .into_iter()
         .flatten()
@@ -61,7 +61,7 @@ pub fn strings(v: &Value) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Every item a profile's data holds: in `Items` and in its `Outbox`.
-pub fn items_of(data: &Value) -> Vec<String> {
+pub(crate) fn items_of(data: &Value) -> Vec<String> {
     let mut items: Vec<String> = strings(&data["Items"]).collect();
     if let Some(outbox) = data["Outbox"].as_object() {
         items.extend(
@@ -75,7 +75,7 @@ pub fn items_of(data: &Value) -> Vec<String> {
 
 /// Hooks a fresh session into the ledger and installs the receiving side
 /// of the trade protocol.
-pub fn attach(world: &World, server: &Server, p: &Profile) {
+pub(crate) fn attach(world: &World, server: &Server, p: &Profile) {
     let ledger = Arc::clone(&world.ledger);
     ledger.session_started(p.session_id(), &server.job);
     let l = Arc::clone(&ledger);
@@ -116,7 +116,7 @@ fn receive(cell: &Cell, ledger: &Ledger, sabotage: Sabotage, m: &Value, done: &P
 }
 
 /// Sends every stored outgoing trade still in the data (step 2).
-pub async fn pump(world: &World, server: &Server, p: &Profile) {
+pub(crate) async fn pump(world: &World, server: &Server, p: &Profile) {
     let stored = if world.sabotage == Sabotage::SendUnsaved {
         p.data()
     } else {
@@ -230,7 +230,7 @@ async fn play(
 
 /// One player until `until`: join a random server (sometimes stealing),
 /// play a while, leave, again.
-pub async fn player(
+pub(crate) async fn player(
     world: Arc<World>,
     key: String,
     keys: Arc<Vec<String>>,

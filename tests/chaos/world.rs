@@ -25,18 +25,18 @@ use super::recorder::Recorder;
 use super::support::world::{World as MemoryWorld, T0};
 use super::workload::{Cell, Sabotage};
 
-pub const STORE: &str = "Players";
+pub(crate) const STORE: &str = "Players";
 
 /// The shape of one run, drawn from its seed.
 #[derive(Clone, Copy, Debug)]
-pub struct Shape {
+pub(crate) struct Shape {
     pub servers: usize,
     pub players: usize,
     pub duration: Duration,
 }
 
 impl Shape {
-    pub fn of(rng: &mut SmallRng) -> Self {
+    pub(crate) fn of(rng: &mut SmallRng) -> Self {
         Shape {
             servers: rng.random_range(2..=5),
             players: rng.random_range(4..=10),
@@ -46,20 +46,20 @@ impl Shape {
 }
 
 /// The data every profile starts from.
-pub fn template() -> Value {
+pub(crate) fn template() -> Value {
     json!({"Items": [], "Outbox": {}, "Received": {}})
 }
 
 /// One game server slot: the engine now running in it.
 #[derive(Clone, Debug)]
-pub struct Server {
+pub(crate) struct Server {
     pub engine: Engine,
     pub store: ProfileStore,
     pub job: String,
 }
 
 #[derive(Debug)]
-pub struct World {
+pub(crate) struct World {
     pub datastores: DataStoreService,
     pub bus: MessageBus,
     pub faulty: Arc<FaultyPlugin>,
@@ -74,7 +74,7 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(shape: &Shape, sabotage: Sabotage) -> Arc<Self> {
+    pub(crate) fn new(shape: &Shape, sabotage: Sabotage) -> Arc<Self> {
         let (memory, faulty) = MemoryWorld::faulty(Clock::tokio(T0));
         let recorder = Recorder::attach(&faulty, STORE);
         let world = World {
@@ -96,7 +96,7 @@ impl World {
     }
 
     /// A new game server with job id `job`.
-    pub fn server(&self, job: &str) -> Server {
+    pub(crate) fn server(&self, job: &str) -> Server {
         self.ledger.lock().counts.servers += 1;
         let engine = Engine::new(
             self.datastores.clone(),
@@ -114,12 +114,12 @@ impl World {
         }
     }
 
-    pub fn pick(&self, rng: &mut SmallRng) -> Server {
+    pub(crate) fn pick(&self, rng: &mut SmallRng) -> Server {
         let slots = self.slots.lock().expect("slots");
         slots[rng.random_range(0..slots.len())].0.clone()
     }
 
-    pub fn servers(&self) -> Vec<Server> {
+    pub(crate) fn servers(&self) -> Vec<Server> {
         let slots = self.slots.lock().expect("slots");
         slots.iter().map(|(s, _)| s.clone()).collect()
     }
@@ -147,7 +147,7 @@ impl World {
     /// a burst of commit failures, or new bus faults. Then the surviving
     /// servers shut down, with players still in them and a few ambiguous
     /// failures armed, so final saves race the players' last changes.
-    pub async fn chaos(self: Arc<Self>, mut rng: SmallRng, until: tokio::time::Instant) {
+    pub(crate) async fn chaos(self: Arc<Self>, mut rng: SmallRng, until: tokio::time::Instant) {
         loop {
             let wait = Duration::from_secs(rng.random_range(10..=120));
             if tokio::time::Instant::now() + wait >= until {
@@ -179,7 +179,7 @@ impl World {
     /// (final saves), crashed servers' locks stay where they are.
     /// Faults still armed stay armed through the shutdown (final saves meet
     /// them too) and are cleared after it.
-    pub async fn calm_down(&self) {
+    pub(crate) async fn calm_down(&self) {
         let servers = self.servers();
         let shutdowns: Vec<_> = servers
             .into_iter()
@@ -194,13 +194,13 @@ impl World {
     }
 
     /// Cuts the handlers' links so the run's engines can be dropped.
-    pub fn release(&self) {
+    pub(crate) fn release(&self) {
         for cell in self.cells.lock().expect("cells").drain(..) {
             cell.lock().expect("cell").take();
         }
     }
 
-    pub fn rng(seed: u64, stream: u64) -> SmallRng {
+    pub(crate) fn rng(seed: u64, stream: u64) -> SmallRng {
         SmallRng::seed_from_u64(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 }

@@ -12,12 +12,12 @@ use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// Lune and the real module, when configured.
-pub struct LuneSetup {
+pub(crate) struct LuneSetup {
     bin: PathBuf,
     module: PathBuf,
 }
 
-pub fn lune_setup(test: &str) -> Option<LuneSetup> {
+pub(crate) fn lune_setup(test: &str) -> Option<LuneSetup> {
     let bin = std::env::var_os("PROFILESTORE_LUNE").map(PathBuf::from);
     let module = std::env::var_os("PROFILESTORE_PS_MODULE").map(PathBuf::from);
     let required = std::env::var("PROFILESTORE_REQUIRE_LUNE").is_ok_and(|v| v == "1");
@@ -37,7 +37,7 @@ pub fn lune_setup(test: &str) -> Option<LuneSetup> {
 
 /// A running Lune script: its stdout lines as they come, everything it
 /// printed (for failure messages).
-pub struct Script {
+pub(crate) struct Script {
     name: String,
     child: Child,
     lines: UnboundedReceiver<String>,
@@ -47,7 +47,7 @@ pub struct Script {
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(90);
 
-pub fn run_script(
+pub(crate) fn run_script(
     setup: &LuneSetup,
     name: &str,
     url: &str,
@@ -102,7 +102,7 @@ impl Script {
     }
 
     /// The next `RESULT {...}` line.
-    pub async fn result(&mut self) -> Value {
+    pub(crate) async fn result(&mut self) -> Value {
         let wait = async {
             while let Some(line) = self.lines.recv().await {
                 if let Some(json) = line.strip_prefix("RESULT ") {
@@ -118,7 +118,7 @@ impl Script {
     }
 
     /// Waits for the script to exit and asserts every check in it passed.
-    pub async fn finish(mut self) -> String {
+    pub(crate) async fn finish(mut self) -> String {
         let mut child = std::mem::replace(
             &mut self.child,
             Command::new("true").spawn().expect("placeholder"),

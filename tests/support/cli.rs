@@ -37,7 +37,7 @@ const CLEARED_ENV: &[&str] = &[
 
 /// One `profilestore ARGS` run to make.
 #[derive(Debug, Clone, Default)]
-pub struct Cli {
+pub(crate) struct Cli {
     args: Vec<OsString>,
     stdin: Vec<u8>,
     envs: Vec<(OsString, OsString)>,
@@ -47,13 +47,13 @@ pub struct Cli {
 
 impl Cli {
     /// `profilestore` with no arguments yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Cli::default()
     }
 
     /// `profilestore --data-dir DIR --storage KIND --durability off`: the
     /// data commands on a local folder.
-    pub fn on(dir: &Path, storage: &str) -> Self {
+    pub(crate) fn on(dir: &Path, storage: &str) -> Self {
         Cli::new()
             .arg("--data-dir")
             .arg(dir)
@@ -62,20 +62,20 @@ impl Cli {
 
     /// `profilestore --url URL --key KEY --data-dir DIR`: the data commands
     /// against a running server.
-    pub fn remote(url: &str, key: &str, dir: &Path) -> Self {
+    pub(crate) fn remote(url: &str, key: &str, dir: &Path) -> Self {
         Cli::new()
             .args(["--url", url, "--key", key, "--data-dir"])
             .arg(dir)
     }
 
     /// One more argument.
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());
         self
     }
 
     /// More arguments.
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -86,33 +86,33 @@ impl Cli {
     }
 
     /// What the command reads on stdin (nothing by default).
-    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+    pub(crate) fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = bytes.into();
         self
     }
 
     /// An environment variable for the command.
-    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.envs
             .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
 
     /// The command's working directory.
-    pub fn current_dir(mut self, dir: &Path) -> Self {
+    pub(crate) fn current_dir(mut self, dir: &Path) -> Self {
         self.dir = Some(dir.to_owned());
         self
     }
 
     /// Kills the command if it runs longer than `limit` (a `serve` started
     /// by mistake must fail a test, not hang it).
-    pub fn time_limit(mut self, limit: Duration) -> Self {
+    pub(crate) fn time_limit(mut self, limit: Duration) -> Self {
         self.limit = Some(limit);
         self
     }
 
     /// Runs it to completion.
-    pub fn run(&self) -> CliOutput {
+    pub(crate) fn run(&self) -> CliOutput {
         let mut command = Command::new(env!("CARGO_BIN_EXE_profilestore"));
         command.args(&self.args);
         for var in CLEARED_ENV {
@@ -169,7 +169,7 @@ impl Cli {
 
 /// What one run did.
 #[derive(Debug)]
-pub struct CliOutput {
+pub(crate) struct CliOutput {
     /// Its arguments (for failure messages).
     pub args: Vec<OsString>,
     pub status: ExitStatus,
@@ -181,12 +181,12 @@ pub struct CliOutput {
 
 impl CliOutput {
     /// The exit code; `None` when killed by a signal.
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 
     /// Asserts it succeeded; returns stdout.
-    pub fn success(&self) -> String {
+    pub(crate) fn success(&self) -> String {
         assert!(
             self.status.success(),
             "command failed: {:?}: {}",
@@ -197,12 +197,12 @@ impl CliOutput {
     }
 
     /// Asserts it succeeded; returns stdout as one JSON value.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(self.success().trim()).expect("stdout is JSON")
     }
 
     /// Asserts it succeeded; returns each line of stdout as JSON.
-    pub fn json_lines(&self) -> Vec<Value> {
+    pub(crate) fn json_lines(&self) -> Vec<Value> {
         self.success()
             .lines()
             .map(|l| serde_json::from_str(l).expect("JSON line"))
@@ -210,7 +210,7 @@ impl CliOutput {
     }
 
     /// Asserts it failed; returns stderr.
-    pub fn failure(&self) -> String {
+    pub(crate) fn failure(&self) -> String {
         assert!(
             !self.status.success(),
             "command succeeded: {:?}: {}",
@@ -222,7 +222,7 @@ impl CliOutput {
 
     /// Asserts it failed with every one of `texts` on stderr; returns
     /// stderr.
-    pub fn failure_with(&self, texts: &[&str]) -> String {
+    pub(crate) fn failure_with(&self, texts: &[&str]) -> String {
         let stderr = self.failure();
         for text in texts {
             assert!(

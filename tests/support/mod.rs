@@ -6,13 +6,13 @@
 
 #![allow(dead_code)]
 
-pub mod cli;
-pub mod raw_client;
-pub mod world;
+pub(crate) mod cli;
+pub(crate) mod raw_client;
+pub(crate) mod world;
 
 /// Declared in `raw_client.rs`, which the load bench includes on its own.
 #[allow(unused_imports)]
-pub use raw_client::process;
+pub(crate) use raw_client::process;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -24,25 +24,25 @@ use serde_json::Value;
 
 /// One answer.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 impl Answer {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
 /// Sends one request.
-pub async fn send(
+pub(crate) async fn send(
     method: Method,
     url: &str,
     headers: &[(&str, &str)],

@@ -28,7 +28,7 @@ use std::time::Duration;
 /// The `PROFILESTORE_*` settings a server must not inherit from the test
 /// runner (`PROFILESTORE_LOG` is not one: a developer may set it to see a
 /// failing test's server log).
-pub const SETTINGS_ENV: &[&str] = &[
+pub(crate) const SETTINGS_ENV: &[&str] = &[
     "PROFILESTORE_API_KEY",
     "PROFILESTORE_API_KEYS",
     "PROFILESTORE_CONFIG",
@@ -47,7 +47,7 @@ const ADDRESS_LINE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Where the server's stderr goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stderr {
+pub(crate) enum Stderr {
     /// Discarded (the default).
     Null,
     /// Shown with the test's output.
@@ -58,7 +58,7 @@ pub enum Stderr {
 
 /// How to start one `profilestore serve`; see [`ServeProcess::builder`].
 #[derive(Debug)]
-pub struct ServeBuilder {
+pub(crate) struct ServeBuilder {
     exe: PathBuf,
     data_dir: PathBuf,
     storage: Option<String>,
@@ -71,31 +71,31 @@ pub struct ServeBuilder {
 
 impl ServeBuilder {
     /// `--storage KIND` (without it the server's default, SQLite).
-    pub fn storage(mut self, kind: &str) -> Self {
+    pub(crate) fn storage(mut self, kind: &str) -> Self {
         self.storage = Some(kind.to_owned());
         self
     }
 
     /// `--durability MODE`.
-    pub fn durability(mut self, mode: &str) -> Self {
+    pub(crate) fn durability(mut self, mode: &str) -> Self {
         self.durability = Some(mode.to_owned());
         self
     }
 
     /// `--api-key KEY`, also remembered as [`ServeProcess::api_key`].
-    pub fn api_key(mut self, key: &str) -> Self {
+    pub(crate) fn api_key(mut self, key: &str) -> Self {
         self.api_key = Some(key.to_owned());
         self
     }
 
     /// One more argument after the others.
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());
         self
     }
 
     /// More arguments after the others.
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -106,7 +106,7 @@ impl ServeBuilder {
     }
 
     /// An environment variable for the server.
-    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+    pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.envs
             .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
@@ -114,7 +114,7 @@ impl ServeBuilder {
 
     /// `PROFILESTORE_LOG=level` unless the test runner's environment sets
     /// `PROFILESTORE_LOG` (to keep long runs readable by default).
-    pub fn log_unless_set(self, level: &str) -> Self {
+    pub(crate) fn log_unless_set(self, level: &str) -> Self {
         if std::env::var_os("PROFILESTORE_LOG").is_some() {
             self
         } else {
@@ -123,21 +123,21 @@ impl ServeBuilder {
     }
 
     /// Where stderr goes (discarded by default).
-    pub fn stderr(mut self, stderr: Stderr) -> Self {
+    pub(crate) fn stderr(mut self, stderr: Stderr) -> Self {
         self.stderr = stderr;
         self
     }
 
     /// Another executable taking `serve` (the default is this package's
     /// `profilestore`).
-    pub fn exe(mut self, exe: impl Into<PathBuf>) -> Self {
+    pub(crate) fn exe(mut self, exe: impl Into<PathBuf>) -> Self {
         self.exe = exe.into();
         self
     }
 
     /// Starts the server and waits for its address line; panics when it
     /// exits without one.
-    pub fn start(self) -> ServeProcess {
+    pub(crate) fn start(self) -> ServeProcess {
         let shown = format!("{:?}", self.command_line());
         self.try_start()
             .unwrap_or_else(|| panic!("profilestore serve exited without an address line: {shown}"))
@@ -145,7 +145,7 @@ impl ServeBuilder {
 
     /// Starts the server and waits for its address line; `None` when it
     /// exited without one (it could not open its store, say).
-    pub fn try_start(self) -> Option<ServeProcess> {
+    pub(crate) fn try_start(self) -> Option<ServeProcess> {
         let mut command = Command::new(&self.exe);
         command.args(self.command_line());
         for var in SETTINGS_ENV {
@@ -233,7 +233,7 @@ impl ServeBuilder {
 
 /// A running `profilestore serve`, killed and reaped when dropped.
 #[derive(Debug)]
-pub struct ServeProcess {
+pub(crate) struct ServeProcess {
     /// `None` once stopped or killed.
     child: Option<Child>,
     /// Its announced base URL, e.g. `http://127.0.0.1:54321`.
@@ -246,7 +246,7 @@ pub struct ServeProcess {
 
 impl ServeProcess {
     /// A server on data folder `data_dir`, with nothing else set.
-    pub fn builder(data_dir: &Path) -> ServeBuilder {
+    pub(crate) fn builder(data_dir: &Path) -> ServeBuilder {
         ServeBuilder {
             exe: PathBuf::from(env!("CARGO_BIN_EXE_profilestore")),
             data_dir: data_dir.to_owned(),
@@ -260,35 +260,35 @@ impl ServeProcess {
     }
 
     /// Its API key; panics when it was started without one.
-    pub fn key(&self) -> &str {
+    pub(crate) fn key(&self) -> &str {
         self.api_key.as_deref().expect("started with an API key")
     }
 
     /// Its process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
 
     /// The child process itself.
-    pub fn child(&mut self) -> &mut Child {
+    pub(crate) fn child(&mut self) -> &mut Child {
         self.child.as_mut().expect("running")
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix), then reap: a crash.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let mut child = self.child.take().expect("running");
         child.kill().expect("SIGKILL");
         let _ = child.wait();
     }
 
     /// SIGTERM (a graceful stop), then waits for the exit.
-    pub fn stop(self) -> ExitStatus {
+    pub(crate) fn stop(self) -> ExitStatus {
         self.stop_with_stderr().0
     }
 
     /// [`ServeProcess::stop`], with everything the server wrote on stderr
     /// (empty unless started with [`Stderr::Capture`]).
-    pub fn stop_with_stderr(mut self) -> (ExitStatus, String) {
+    pub(crate) fn stop_with_stderr(mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("running");
         let sent = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -309,7 +309,7 @@ impl ServeProcess {
     }
 
     /// The process's resident set size in KiB (Linux `/proc`), if readable.
-    pub fn rss_kib(&self) -> Option<u64> {
+    pub(crate) fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
         status
             .lines()

@@ -1,5 +1,5 @@
 //! A small HTTP client that reports failures instead of panicking, shared
-//! by the crash harness (`tests/crash.rs`, through `support`) and the load
+//! by the crash harness (`tests/crash/`, through `support`) and the load
 //! bench (`benches/load.rs`, which includes this file with `#[path]`), and
 //! the one way to launch `profilestore serve` ([`process`], declared here so
 //! the bench gets it too).
@@ -22,33 +22,33 @@ use hyper_util::rt::TokioExecutor;
 
 /// One answer.
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 impl Reply {
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
 /// A pooled client that sends one API key.
 #[derive(Clone, Debug)]
-pub struct Http {
+pub(crate) struct Http {
     client: Client<HttpConnector, Full<Bytes>>,
     base: String,
     key: String,
 }
 
 impl Http {
-    pub fn new(base: &str, key: &str) -> Self {
+    pub(crate) fn new(base: &str, key: &str) -> Self {
         Http {
             client: Client::builder(TokioExecutor::new()).build_http(),
             base: base.to_owned(),
@@ -56,13 +56,13 @@ impl Http {
         }
     }
 
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// Sends `method path_and_query` with `body`; `Err` when no answer came
     /// back (connection refused, reset, closed mid-request).
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path_and_query: &str,
@@ -97,12 +97,12 @@ impl Http {
 }
 
 #[path = "process.rs"]
-pub mod process;
+pub(crate) mod process;
 
 /// The load bench's handle on a `profilestore serve` (`benches/load.rs`):
 /// [`process::ServeProcess`] under the name and signatures it uses.
 #[derive(Debug)]
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     server: process::ServeProcess,
     pub url: String,
 }
@@ -111,7 +111,12 @@ impl ServerProcess {
     /// Starts `exe serve` on a free loopback port with `args`, and waits for
     /// its address line. `None` when it exited without one (it could not
     /// open the store); its stderr is inherited when `show_stderr`.
-    pub fn start(exe: &str, data_dir: &Path, args: &[&str], show_stderr: bool) -> Option<Self> {
+    pub(crate) fn start(
+        exe: &str,
+        data_dir: &Path,
+        args: &[&str],
+        show_stderr: bool,
+    ) -> Option<Self> {
         let server = process::ServeProcess::builder(data_dir)
             .exe(exe)
             .args(args)
@@ -127,22 +132,22 @@ impl ServerProcess {
         Some(ServerProcess { server, url })
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.server.pid()
     }
 
     /// SIGKILL, then reap.
-    pub fn kill(self) {
+    pub(crate) fn kill(self) {
         self.server.kill();
     }
 
     /// SIGTERM (graceful stop), then reap; true when it exited cleanly.
-    pub fn stop(self) -> bool {
+    pub(crate) fn stop(self) -> bool {
         self.server.stop().success()
     }
 
     /// The process's resident set size in KiB (Linux `/proc`), if readable.
-    pub fn rss_kib(&self) -> Option<u64> {
+    pub(crate) fn rss_kib(&self) -> Option<u64> {
         self.server.rss_kib()
     }
 }

@@ -21,24 +21,24 @@ use profilestore::testing::TestServer;
 use profilestore_memory::MemoryPlugin;
 
 /// The wall time simulated clocks start at (2023-11-14T22:13:20Z).
-pub const T0: i64 = 1_700_000_000_000;
+pub(crate) const T0: i64 = 1_700_000_000_000;
 
 /// The universe of every engine and store made here.
-pub const UNIVERSE: u64 = 1;
+pub(crate) const UNIVERSE: u64 = 1;
 
 /// A fresh memory plugin.
-pub fn memory() -> Arc<MemoryPlugin> {
+pub(crate) fn memory() -> Arc<MemoryPlugin> {
     Arc::new(MemoryPlugin::new())
 }
 
 /// A fresh memory plugin behind a fault injector.
-pub fn faulty_memory() -> Arc<FaultyPlugin> {
+pub(crate) fn faulty_memory() -> Arc<FaultyPlugin> {
     Arc::new(FaultyPlugin::new(memory()))
 }
 
 /// A DataStore service and a bus on one clock.
 #[derive(Clone, Debug)]
-pub struct World {
+pub(crate) struct World {
     pub clock: Clock,
     pub datastores: DataStoreService,
     pub bus: MessageBus,
@@ -46,43 +46,50 @@ pub struct World {
 
 impl World {
     /// A fresh memory store and bus on `clock`, with default settings.
-    pub fn new(clock: Clock) -> Self {
+    pub(crate) fn new(clock: Clock) -> Self {
         World::on(memory(), clock, DataStoreConfig::default())
     }
 
     /// [`World::new`] on tokio's clock from [`T0`] (paused in the
     /// simulated-time tests). Must be called inside a tokio runtime.
-    pub fn simulated() -> Self {
+    pub(crate) fn simulated() -> Self {
         World::new(Clock::tokio(T0))
     }
 
     /// [`World::new`] with the memory plugin behind a fault injector,
     /// returned too.
-    pub fn faulty(clock: Clock) -> (Self, Arc<FaultyPlugin>) {
+    pub(crate) fn faulty(clock: Clock) -> (Self, Arc<FaultyPlugin>) {
         let plugin = faulty_memory();
         let world = World::on(plugin.clone(), clock, DataStoreConfig::default());
         (world, plugin)
     }
 
     /// [`World::simulated`] with bus settings `bus`.
-    pub fn simulated_with_bus(bus: BusConfig) -> Self {
+    pub(crate) fn simulated_with_bus(bus: BusConfig) -> Self {
         World::with_bus(memory(), Clock::tokio(T0), DataStoreConfig::default(), bus)
     }
 
     /// A world on `plugin` with DataStore settings `config`, on a manual
     /// clock reading [`T0`], returned with its hand.
-    pub fn manual(plugin: Arc<dyn StoragePlugin>, config: DataStoreConfig) -> (Self, ManualClock) {
+    pub(crate) fn manual(
+        plugin: Arc<dyn StoragePlugin>,
+        config: DataStoreConfig,
+    ) -> (Self, ManualClock) {
         let (clock, hand) = Clock::manual(T0);
         (World::on(plugin, clock, config), hand)
     }
 
     /// A world on `plugin` with DataStore settings `config`.
-    pub fn on(plugin: Arc<dyn StoragePlugin>, clock: Clock, config: DataStoreConfig) -> Self {
+    pub(crate) fn on(
+        plugin: Arc<dyn StoragePlugin>,
+        clock: Clock,
+        config: DataStoreConfig,
+    ) -> Self {
         World::with_bus(plugin, clock, config, BusConfig::default())
     }
 
     /// [`World::on`] with bus settings `bus`.
-    pub fn with_bus(
+    pub(crate) fn with_bus(
         plugin: Arc<dyn StoragePlugin>,
         clock: Clock,
         config: DataStoreConfig,
@@ -97,7 +104,7 @@ impl World {
 
     /// The world an in-process test server serves (its DataStore service
     /// and bus), to put engines beside its HTTP clients.
-    pub fn of_server(server: &TestServer) -> Self {
+    pub(crate) fn of_server(server: &TestServer) -> Self {
         World {
             clock: server.datastores.clock().clone(),
             datastores: server.datastores.clone(),
@@ -106,7 +113,12 @@ impl World {
     }
 
     /// An engine for game server `(place_id, job)` on this world.
-    pub fn engine(&self, place_id: u64, job: impl Into<String>, config: EngineConfig) -> Engine {
+    pub(crate) fn engine(
+        &self,
+        place_id: u64,
+        job: impl Into<String>,
+        config: EngineConfig,
+    ) -> Engine {
         Engine::new(
             self.datastores.clone(),
             self.bus.clone(),
@@ -118,12 +130,12 @@ impl World {
     }
 
     /// A session host (the session API's game-server side) on this world.
-    pub fn session_host(&self, config: HostConfig) -> SessionHost {
+    pub(crate) fn session_host(&self, config: HostConfig) -> SessionHost {
         SessionHost::new(self.datastores.clone(), self.bus.clone(), config)
     }
 
     /// Data store `name`, scope `scope`.
-    pub fn data_store(&self, name: &str, scope: &str) -> DataStore {
+    pub(crate) fn data_store(&self, name: &str, scope: &str) -> DataStore {
         self.datastores
             .data_store(UNIVERSE, name, scope)
             .expect("store")

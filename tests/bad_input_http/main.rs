@@ -10,11 +10,10 @@
 //! afterwards. Slow and abandoned connections are at the end (the header
 //! and body timeouts themselves are in `tests/security.rs`).
 
+#[path = "../support/mod.rs"]
 mod support;
 
-#[path = "bad_input_http/cases.rs"]
 mod cases;
-#[path = "bad_input_http/raw.rs"]
 mod raw;
 
 use std::collections::BTreeMap;
