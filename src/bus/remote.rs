@@ -17,11 +17,12 @@ use parking_lot::Mutex;
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::hub::Hub;
 use super::{BusError, BusMessage};
 use crate::backoff::Backoff;
+use crate::opencloud::messaging::{Poll, PublishV1};
 use crate::remote::{enc, status_error, RemoteClient};
 
 /// How long one long-poll may wait on the server.
@@ -60,7 +61,11 @@ impl Link {
 
     /// Publishes on the server (limits were checked by the caller).
     pub(super) async fn publish(&self, topic: &str, data: &Value) -> Result<(), BusError> {
-        let body = Bytes::from(json!({ "message": data }).to_string());
+        let body = serde_json::to_vec(&PublishV1 {
+            message: data.clone(),
+        })
+        .map(Bytes::from)
+        .map_err(|e| BusError::Remote(self.client.protocol(e.to_string())))?;
         let answer = self
             .client
             .send(Method::POST, &topic_path(topic), &[], body, Duration::ZERO)
@@ -137,22 +142,19 @@ impl Poller {
                 .await;
             let failure = match result {
                 Ok(answer) if answer.status == StatusCode::OK => {
-                    let body = answer.json();
-                    if let Some(next) = body.get("cursor").and_then(Value::as_str) {
-                        cursor = Some(next.to_owned());
-                    }
-                    let messages: Vec<BusMessage> = body
-                        .get("messages")
-                        .cloned()
-                        .and_then(|m| serde_json::from_value(m).ok())
-                        .unwrap_or_default();
-                    if let Some(hub) = self.hub.upgrade() {
-                        for m in &messages {
-                            hub.deliver_local(&self.topic, m);
+                    match serde_json::from_slice::<Poll<BusMessage>>(&answer.body) {
+                        Ok(poll) => {
+                            cursor = Some(poll.cursor);
+                            if let Some(hub) = self.hub.upgrade() {
+                                for m in &poll.messages {
+                                    hub.deliver_local(&self.topic, m);
+                                }
+                            }
+                            backoff.reset();
+                            None
                         }
+                        Err(e) => Some(self.client.protocol(format!("a poll answer: {e}"))),
                     }
-                    backoff.reset();
-                    None
                 }
                 Ok(answer) => Some(status_error(&answer)),
                 Err(e) => Some(e),

@@ -21,7 +21,10 @@ use super::{
     ListKeysOptions, ListVersionsOptions, Listing, Precondition, RetryCap, SetOutcome, SortOrder,
     Transform, VersionId, VersionSummary, WriteOptions,
 };
+use crate::opencloud::codes::DetailCode;
+use crate::opencloud::headers as h;
 use crate::opencloud::time::{body_time, parse_time};
+use crate::opencloud::v1 as wire;
 use crate::remote::{enc, status_error, Answer, RemoteClient, RemoteError};
 
 /// The error of a call Open Cloud v1 has no request for.
@@ -30,17 +33,29 @@ pub(super) fn unsupported(what: &'static str) -> DataStoreError {
 }
 
 impl From<RemoteError> for DataStoreError {
+    /// The DataStore error a server's answer stands for: the detail codes
+    /// the server maps its own errors to (`http/error.rs`) map back to the
+    /// same variants, so a caller sees one error for one cause, local or
+    /// remote.
     fn from(e: RemoteError) -> Self {
         if let RemoteError::Status {
-            detail, message, ..
+            detail: Some(detail),
+            message,
+            ..
         } = &e
         {
-            match detail.as_str() {
-                "InvalidVersionId" => return DataStoreError::InvalidVersion(message.clone()),
-                "InvalidCursor" => return DataStoreError::InvalidCursor,
-                "ExistingValueNotNumeric" => return DataStoreError::ExistingValueNotNumeric,
-                "IncrementValueTooLarge" => return DataStoreError::IncrementOverflow,
-                "InvalidStartTime" | "InvalidEndTime" => return DataStoreError::InvalidTimestamp,
+            match detail {
+                DetailCode::InvalidVersionId => {
+                    return DataStoreError::InvalidVersion(message.clone())
+                }
+                DetailCode::InvalidCursor => return DataStoreError::InvalidCursor,
+                DetailCode::ExistingValueNotNumeric => {
+                    return DataStoreError::ExistingValueNotNumeric
+                }
+                DetailCode::IncrementValueTooLarge => return DataStoreError::IncrementOverflow,
+                DetailCode::InvalidStartTime | DetailCode::InvalidEndTime => {
+                    return DataStoreError::InvalidTimestamp
+                }
                 _ => {}
             }
         }
@@ -66,49 +81,65 @@ fn entry_path(ds: &DataStore, key: &str, tail: &str) -> DsResult<String> {
     ))
 }
 
-fn parse_header_time(answer: &Answer, name: &str) -> DsResult<i64> {
+/// The error of an answer without what it should carry.
+fn protocol(client: &RemoteClient, reason: impl Into<String>) -> DataStoreError {
+    DataStoreError::Remote(client.protocol(reason))
+}
+
+/// A body in the server's own wire type.
+fn body_of<T: serde::de::DeserializeOwned>(client: &RemoteClient, answer: &Answer) -> DsResult<T> {
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        protocol(
+            client,
+            format!("the {} body: {e}", std::any::type_name::<T>()),
+        )
+    })
+}
+
+fn parse_header_time(client: &RemoteClient, answer: &Answer, name: &str) -> DsResult<i64> {
     answer
         .header(name)
         .and_then(parse_time)
-        .ok_or_else(|| protocol(format!("the answer has no valid `{name}` header")))
+        .ok_or_else(|| protocol(client, format!("the answer has no valid `{name}` header")))
 }
 
-fn protocol(message: String) -> DataStoreError {
-    DataStoreError::Remote(RemoteError::Status {
-        status: 200,
-        detail: "Protocol".into(),
-        message,
-    })
+fn parse_body_time(client: &RemoteClient, text: &str, field: &str) -> DsResult<i64> {
+    parse_time(text).ok_or_else(|| protocol(client, format!("`{field}` is not a time: {text}")))
 }
 
 /// An entry from a v1 entry answer (body and `roblox-entry-*` headers).
-fn entry_of(answer: &Answer) -> DsResult<Entry> {
+fn entry_of(client: &RemoteClient, answer: &Answer) -> DsResult<Entry> {
     let value: Value = serde_json::from_slice(&answer.body)
-        .map_err(|e| protocol(format!("the entry body is not JSON: {e}")))?;
+        .map_err(|e| protocol(client, format!("the entry body is not JSON: {e}")))?;
     Ok(Entry {
         value,
-        info: key_info_of(answer)?,
+        info: key_info_of(client, answer)?,
     })
 }
 
-fn key_info_of(answer: &Answer) -> DsResult<KeyInfo> {
+fn key_info_of(client: &RemoteClient, answer: &Answer) -> DsResult<KeyInfo> {
     let version = answer
-        .header("roblox-entry-version")
-        .ok_or_else(|| protocol("the answer has no roblox-entry-version header".into()))?
+        .header(h::ENTRY_VERSION)
+        .ok_or_else(|| {
+            protocol(
+                client,
+                format!("the answer has no {} header", h::ENTRY_VERSION),
+            )
+        })?
         .to_owned();
-    let user_ids = match answer.header("roblox-entry-userids") {
+    let user_ids = match answer.header(h::ENTRY_USERIDS) {
         None | Some("") => Vec::new(),
         Some(text) => serde_json::from_str::<Vec<i64>>(text)
-            .map_err(|e| protocol(format!("bad roblox-entry-userids: {e}")))?,
+            .map_err(|e| protocol(client, format!("bad {}: {e}", h::ENTRY_USERIDS)))?,
     };
-    let metadata = match answer.header("roblox-entry-attributes") {
+    let metadata = match answer.header(h::ENTRY_ATTRIBUTES) {
         None | Some("") => Map::new(),
         Some(text) => serde_json::from_str::<Map<String, Value>>(text)
-            .map_err(|e| protocol(format!("bad roblox-entry-attributes: {e}")))?,
+            .map_err(|e| protocol(client, format!("bad {}: {e}", h::ENTRY_ATTRIBUTES)))?,
     };
     Ok(KeyInfo {
-        created_ms: parse_header_time(answer, "roblox-entry-created-time")?,
-        updated_ms: parse_header_time(answer, "roblox-entry-version-created-time")?,
+        created_ms: parse_header_time(client, answer, h::ENTRY_CREATED_TIME)?,
+        updated_ms: parse_header_time(client, answer, h::ENTRY_VERSION_CREATED_TIME)?,
         version,
         user_ids,
         metadata,
@@ -117,23 +148,21 @@ fn key_info_of(answer: &Answer) -> DsResult<KeyInfo> {
 
 fn write_headers(options: &WriteOptions) -> Vec<(&'static str, String)> {
     let mut headers = vec![(
-        "roblox-entry-userids",
+        h::ENTRY_USERIDS,
         Value::from(options.user_ids.clone()).to_string(),
     )];
     if !options.metadata.is_empty() {
         headers.push((
-            "roblox-entry-attributes",
+            h::ENTRY_ATTRIBUTES,
             Value::Object(options.metadata.clone()).to_string(),
         ));
     }
     headers
 }
 
-fn time_of(body: &Value, field: &str) -> DsResult<i64> {
-    body.get(field)
-        .and_then(Value::as_str)
-        .and_then(parse_time)
-        .ok_or_else(|| protocol(format!("the answer has no valid `{field}`")))
+/// The cursor of the next page (`None` on the last page).
+fn next_cursor(cursor: String) -> Option<String> {
+    (!cursor.is_empty()).then_some(cursor)
 }
 
 async fn send(
@@ -157,7 +186,7 @@ pub(super) async fn get(
     let path = entry_path(ds, key, "/entry")?;
     let answer = send(client, Method::GET, &path, &[], Bytes::new()).await?;
     match answer.status {
-        StatusCode::OK => entry_of(&answer).map(Some),
+        StatusCode::OK => entry_of(client, &answer).map(Some),
         StatusCode::NOT_FOUND => Ok(None),
         _ => Err(status_error(&answer).into()),
     }
@@ -190,15 +219,15 @@ pub(super) async fn set_with(
     let answer = send(client, Method::POST, &path, &headers, Bytes::from(text)).await?;
     match answer.status {
         StatusCode::OK => {
-            let body = answer.json();
-            let version = body
-                .get("version")
-                .and_then(Value::as_str)
-                .ok_or_else(|| protocol("the set answer has no `version`".into()))?;
+            let written: wire::Version = body_of(client, &answer)?;
             Ok(SetOutcome::Written(KeyInfo {
-                created_ms: time_of(&body, "objectCreatedTime")?,
-                updated_ms: time_of(&body, "createdTime")?,
-                version: version.to_owned(),
+                created_ms: parse_body_time(
+                    client,
+                    &written.object_created_time,
+                    "objectCreatedTime",
+                )?,
+                updated_ms: parse_body_time(client, &written.created_time, "createdTime")?,
+                version: written.version,
                 user_ids: options.user_ids.clone(),
                 metadata: options.metadata.clone(),
             }))
@@ -262,11 +291,11 @@ pub(super) async fn increment(
     if answer.status != StatusCode::OK {
         return Err(status_error(&answer).into());
     }
-    let entry = entry_of(&answer)?;
+    let entry = entry_of(client, &answer)?;
     let value = entry
         .value
         .as_i64()
-        .ok_or_else(|| protocol("the increment answer is not an integer".into()))?;
+        .ok_or_else(|| protocol(client, "the increment answer is not an integer"))?;
     Ok((value, entry.info))
 }
 
@@ -303,7 +332,7 @@ pub(super) async fn get_version(
     );
     let answer = send(client, Method::GET, &path, &[], Bytes::new()).await?;
     match answer.status {
-        StatusCode::OK => entry_of(&answer).map(Some),
+        StatusCode::OK => entry_of(client, &answer).map(Some),
         StatusCode::NOT_FOUND => Ok(None),
         StatusCode::BAD_REQUEST => match status_error(&answer).into() {
             DataStoreError::InvalidVersion(_) => {
@@ -370,37 +399,28 @@ pub(super) async fn list_versions(
     if answer.status != StatusCode::OK {
         return Err(status_error(&answer).into());
     }
-    let body = answer.json();
-    let items = body
-        .get("versions")
-        .and_then(Value::as_array)
-        .ok_or_else(|| protocol("the versions answer has no `versions`".into()))?
-        .iter()
+    let page: wire::ListVersions = body_of(client, &answer)?;
+    let items = page
+        .versions
+        .into_iter()
         .map(|v| {
             Ok(VersionSummary {
-                version: v
-                    .get("version")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| protocol("a version has no id".into()))?
-                    .to_owned(),
-                created_ms: time_of(v, "createdTime")?,
-                key_created_ms: time_of(v, "objectCreatedTime")?,
-                deleted: v.get("deleted").and_then(Value::as_bool).unwrap_or(false),
-                content_length: v.get("contentLength").and_then(Value::as_u64).unwrap_or(0),
+                created_ms: parse_body_time(client, &v.created_time, "createdTime")?,
+                key_created_ms: parse_body_time(
+                    client,
+                    &v.object_created_time,
+                    "objectCreatedTime",
+                )?,
+                version: v.version,
+                deleted: v.deleted,
+                content_length: v.content_length,
             })
         })
         .collect::<DsResult<Vec<_>>>()?;
     Ok(Listing {
         items,
-        cursor: next_cursor(&body),
+        cursor: next_cursor(page.next_page_cursor),
     })
-}
-
-fn next_cursor(body: &Value) -> Option<String> {
-    body.get("nextPageCursor")
-        .and_then(Value::as_str)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
 }
 
 /// `ListKeysAsync`. `exclude_deleted` is not part of Open Cloud v1 and is
@@ -432,28 +452,17 @@ pub(super) async fn list_keys(
     if answer.status != StatusCode::OK {
         return Err(status_error(&answer).into());
     }
-    let body = answer.json();
-    let items = body
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| protocol("the keys answer has no `keys`".into()))?
-        .iter()
-        .map(|k| KeyName {
-            scope: k
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-            key: k
-                .get("key")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned(),
-        })
-        .collect();
+    let page: wire::ListKeys = body_of(client, &answer)?;
     Ok(Listing {
-        items,
-        cursor: next_cursor(&body),
+        items: page
+            .keys
+            .into_iter()
+            .map(|k| KeyName {
+                scope: k.scope,
+                key: k.key,
+            })
+            .collect(),
+        cursor: next_cursor(page.next_page_cursor),
     })
 }
 
@@ -478,20 +487,14 @@ pub(super) async fn list_data_stores(
     if answer.status != StatusCode::OK {
         return Err(status_error(&answer).into());
     }
-    let body = answer.json();
-    let items = body
-        .get("datastores")
-        .and_then(Value::as_array)
-        .ok_or_else(|| protocol("the answer has no `datastores`".into()))?
-        .iter()
+    let page: wire::ListDataStores = body_of(client, &answer)?;
+    let items = page
+        .datastores
+        .into_iter()
         .map(|s| {
-            let created_ms = time_of(s, "createdTime")?;
+            let created_ms = parse_body_time(client, &s.created_time, "createdTime")?;
             Ok(DataStoreInfo {
-                name: s
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
+                name: s.name,
                 created_ms,
                 updated_ms: created_ms,
             })
@@ -499,6 +502,6 @@ pub(super) async fn list_data_stores(
         .collect::<DsResult<Vec<_>>>()?;
     Ok(Listing {
         items,
-        cursor: next_cursor(&body),
+        cursor: next_cursor(page.next_page_cursor),
     })
 }

@@ -18,6 +18,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+use crate::opencloud::codes::{DetailCode, ErrorCode};
+use crate::opencloud::errors::{GatewayError, V1Error, V2Error};
+use crate::opencloud::headers;
+
 /// Why a call to a remote profilestore server failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RemoteError {
@@ -63,11 +67,22 @@ pub enum RemoteError {
     Status {
         /// HTTP status.
         status: u16,
-        /// Open Cloud's error detail (`errorDetails[0].datastoreErrorCode`
-        /// in v1, `code` in v2), when present.
-        detail: String,
+        /// Open Cloud's status name (`error` in v1, `code` in v2), when the
+        /// body had one.
+        code: Option<ErrorCode>,
+        /// v1's `errorDetails[0].datastoreErrorCode`, when present.
+        detail: Option<DetailCode>,
         /// The error message of the body.
         message: String,
+    },
+    /// The server answered something this client cannot read (a missing
+    /// header or field): a version mismatch between client and server.
+    #[error("the profilestore server at {url} sent an answer this client cannot read: {reason}")]
+    Protocol {
+        /// Base URL.
+        url: String,
+        /// What was wrong with the answer.
+        reason: String,
     },
 }
 
@@ -79,7 +94,8 @@ impl RemoteError {
             RemoteError::Status { status, .. } => *status >= 500 || *status == 429,
             RemoteError::BadUrl { .. }
             | RemoteError::Unauthorized { .. }
-            | RemoteError::Unsupported { .. } => false,
+            | RemoteError::Unsupported { .. }
+            | RemoteError::Protocol { .. } => false,
         }
     }
 }
@@ -176,7 +192,7 @@ impl RemoteClient {
         let uri = format!("{}{}", self.base, path);
         let mut req = Request::builder().method(method).uri(&uri);
         if let Some(key) = &self.api_key {
-            req = req.header("x-api-key", key);
+            req = req.header(headers::API_KEY, key);
         }
         if !body.is_empty() {
             req = req.header("content-type", "application/json");
@@ -240,6 +256,14 @@ impl RemoteClient {
         }
     }
 
+    /// The error of an answer this client cannot read.
+    pub(crate) fn protocol(&self, reason: impl Into<String>) -> RemoteError {
+        RemoteError::Protocol {
+            url: self.base.clone(),
+            reason: reason.into(),
+        }
+    }
+
     fn unreachable(&self, e: &dyn std::fmt::Display) -> RemoteError {
         RemoteError::Unreachable {
             url: self.base.clone(),
@@ -248,23 +272,24 @@ impl RemoteClient {
     }
 }
 
-/// The error an error answer stands for (v1, v2 and gateway bodies).
+/// The error an error answer stands for: the v1 body (`error`, `message`,
+/// `errorDetails`), the v2 and session API body (`code`, `message`) or the
+/// gateway's (`errors[0].message`), read with the server's own types.
 pub(crate) fn status_error(answer: &Answer) -> RemoteError {
-    let body = answer.json();
-    let message = body
-        .get("message")
-        .and_then(Value::as_str)
-        .or_else(|| body.pointer("/errors/0/message").and_then(Value::as_str))
-        .unwrap_or("")
-        .to_owned();
-    let detail = body
-        .pointer("/errorDetails/0/datastoreErrorCode")
-        .and_then(Value::as_str)
-        .or_else(|| body.get("code").and_then(Value::as_str))
-        .unwrap_or("")
-        .to_owned();
+    let (code, detail, message) = if let Ok(e) = serde_json::from_slice::<V1Error>(&answer.body) {
+        let detail = (!e.error_details.is_empty()).then(|| e.detail());
+        (Some(e.error), detail, e.message)
+    } else if let Ok(e) = serde_json::from_slice::<V2Error>(&answer.body) {
+        (Some(e.code), None, e.message)
+    } else if let Ok(e) = serde_json::from_slice::<GatewayError>(&answer.body) {
+        let message = e.errors.into_iter().next().map(|e| e.message);
+        (None, None, message.unwrap_or_default())
+    } else {
+        (None, None, String::new())
+    };
     RemoteError::Status {
         status: answer.status.as_u16(),
+        code,
         detail,
         message: if message.is_empty() {
             String::from_utf8_lossy(&answer.body).into_owned()
@@ -277,4 +302,70 @@ pub(crate) fn status_error(answer: &Answer) -> RemoteError {
 /// Percent-encodes one query value.
 pub(crate) fn enc(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn error_bodies_of_every_family_are_read_with_the_wire_types() {
+        let v1 = V1Error::new(
+            ErrorCode::InvalidArgument,
+            DetailCode::InvalidVersionId,
+            "bad id",
+        );
+        let e = status_error(&answer(400, &serde_json::to_string(&v1).expect("json")));
+        match e {
+            RemoteError::Status {
+                status: 400,
+                code,
+                detail,
+                message,
+            } => {
+                assert_eq!(code, Some(ErrorCode::InvalidArgument));
+                assert_eq!(detail, Some(DetailCode::InvalidVersionId));
+                assert_eq!(message, "bad id");
+            }
+            other => panic!("{other:?}"),
+        }
+        let v2 = r#"{"code":"NOT_FOUND","message":"no entry","details":[]}"#;
+        match status_error(&answer(404, v2)) {
+            RemoteError::Status {
+                code,
+                detail,
+                message,
+                ..
+            } => {
+                assert_eq!((code, detail), (Some(ErrorCode::NotFound), None));
+                assert_eq!(message, "no entry");
+            }
+            other => panic!("{other:?}"),
+        }
+        let gateway = r#"{"errors":[{"code":0,"message":"Invalid API Key"}]}"#;
+        match status_error(&answer(403, gateway)) {
+            RemoteError::Status {
+                code: None,
+                message,
+                ..
+            } => assert_eq!(message, "Invalid API Key"),
+            other => panic!("{other:?}"),
+        }
+        match status_error(&answer(502, "upstream down")) {
+            RemoteError::Status {
+                status: 502,
+                message,
+                ..
+            } => assert_eq!(message, "upstream down"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
