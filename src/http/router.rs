@@ -207,21 +207,21 @@ impl Table {
         let route = matched.value;
         let mut params: Vec<(&'static str, String)> =
             matched.params.iter().map(|(k, v)| (k, decode(v))).collect();
-        if let Some((name, verb)) = params
+        let verb_call = params
             .last()
             .and_then(|(_, v)| v.rsplit_once(':'))
-            .map(|(n, v)| (n.len(), v.to_owned()))
-        {
-            if let Some((_, _, h)) = route
-                .verbs
-                .iter()
-                .find(|(v, m, _)| *v == verb && m == method)
-            {
-                if let Some((_, last)) = params.last_mut() {
-                    last.truncate(name);
-                }
-                return Ok((h, params));
+            .and_then(|(name, verb)| {
+                let found = route
+                    .verbs
+                    .iter()
+                    .find(|(v, m, _)| *v == verb && m == method);
+                found.map(|(_, _, h)| (name.len(), h))
+            });
+        if let Some((name, h)) = verb_call {
+            if let Some((_, last)) = params.last_mut() {
+                last.truncate(name);
             }
+            return Ok((h, params));
         }
         if let Some((_, h)) = route.plain.iter().find(|(m, _)| m == method) {
             return Ok((h, params));
@@ -251,9 +251,9 @@ impl Table {
                 .verbs
                 .iter()
                 .filter(|(rv, _, _)| *rv == v)
-                .map(|(_, m, _)| method_name(m))
+                .map(|(_, m, _)| m.as_str())
                 .collect(),
-            None => route.plain.iter().map(|(m, _)| method_name(m)).collect(),
+            None => route.plain.iter().map(|(m, _)| m.as_str()).collect(),
         };
         allowed.dedup();
         if allowed.is_empty() {
@@ -283,17 +283,6 @@ pub async fn call(
         params,
     })
     .await
-}
-
-fn method_name(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        _ => "OPTIONS",
-    }
 }
 
 /// Decodes a parameter of a canonical path (checked UTF-8 already; only

@@ -2,9 +2,11 @@
 //! (one scope or every scope) and the data store listing.
 //!
 //! Owns: [`DEFAULT_SCOPE`], [`data_store`], [`data_store_or_all`],
-//! [`list_data_stores`]. Invariants: a missing or empty scope is
-//! `global`; listing every scope never takes a scope other than `global`
-//! (v1 refuses the combination, v2 spells it `-`).
+//! [`list_data_stores`]. Invariants: a request that names no scope
+//! addresses `global` (v1 counts an empty `scope=` as none; v2's path
+//! always names one or none, and an empty one is refused by validation);
+//! listing every scope never takes a scope other than `global` (v1 refuses
+//! the combination, v2 spells it `-`).
 
 use super::error::ApiError;
 use super::AppState;
@@ -13,9 +15,9 @@ use crate::datastore::{DataStore, DataStoreInfo, Listing};
 /// The scope of a request that names none.
 pub const DEFAULT_SCOPE: &str = "global";
 
-/// `scope`, or [`DEFAULT_SCOPE`] when it is absent or empty.
+/// `scope`, or [`DEFAULT_SCOPE`] when there is none.
 pub fn scope_or_default(scope: Option<&str>) -> &str {
-    scope.filter(|s| !s.is_empty()).unwrap_or(DEFAULT_SCOPE)
+    scope.unwrap_or(DEFAULT_SCOPE)
 }
 
 /// Data store `name` in `scope` (default `global`).

@@ -145,7 +145,12 @@ fn write_options(headers: &hyper::HeaderMap) -> Result<WriteOptions, ApiError> {
 
 fn store(state: &AppState, universe: u64, q: &Query) -> Result<DataStore, ApiError> {
     let name = q.require("datastoreName", D::InvalidDataStoreName)?;
-    stores::data_store(state, universe, name, q.get("scope"))
+    stores::data_store(state, universe, name, scope(q))
+}
+
+/// The `scope` parameter; an empty one counts as none.
+fn scope(q: &Query) -> Option<&str> {
+    q.get("scope").filter(|s| !s.is_empty())
 }
 
 fn cursor_in(q: &Query) -> Option<String> {
@@ -232,7 +237,7 @@ async fn list_keys(c: Call) -> Reply {
     let q = &c.query;
     let name = q.require("datastoreName", D::InvalidDataStoreName)?;
     let all = q.flag("allScopes")?;
-    let scope = q.get("scope").filter(|s| !s.is_empty());
+    let scope = scope(q);
     if all && scope.is_some_and(|s| s != stores::DEFAULT_SCOPE) {
         return Err(ApiError::bad_request(
             D::InvalidDataStoreScope,

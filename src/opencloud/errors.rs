@@ -3,8 +3,9 @@
 //! (`{"code", "message", "details"}`) and the gateway in front of them
 //! (authentication and unknown routes: `{"errors": [{"code": 0, "message"}]}`).
 //!
-//! Owns: [`V1Error`], [`V2Error`], [`GatewayError`]. Invariant: the field
-//! order is the wire's; each type both writes (server) and reads (client).
+//! Owns: [`V1Error`], [`V2Error`], [`GatewayError`] and [`AnyError`] (what
+//! a client reads). Invariant: the field order is the wire's; each type
+//! both writes (server) and reads (client).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,5 +93,86 @@ impl GatewayError {
                 message: message.into(),
             }],
         }
+    }
+}
+
+/// Any of the three error bodies, as a client reads an error answer.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum AnyError {
+    /// DataStore v1 and messaging v1.
+    V1(V1Error),
+    /// v2 and the session API.
+    V2(V2Error),
+    /// Authentication and unknown routes.
+    Gateway(GatewayError),
+}
+
+impl AnyError {
+    /// The error body in `body`, or `None` when it is none of the shapes
+    /// (a proxy's page, an unknown status name).
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice(body).ok()
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        match self {
+            AnyError::V1(e) => &e.message,
+            AnyError::V2(e) => &e.message,
+            AnyError::Gateway(e) => e.errors.first().map_or("", |i| i.message.as_str()),
+        }
+    }
+
+    /// The status name (none in a gateway body).
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            AnyError::V1(e) => Some(e.error),
+            AnyError::V2(e) => Some(e.code),
+            AnyError::Gateway(_) => None,
+        }
+    }
+
+    /// v1's detail code (only v1 bodies carry one).
+    pub fn detail(&self) -> Option<DetailCode> {
+        match self {
+            AnyError::V1(e) => Some(e.detail()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_shape_reads_back_as_what_was_written() {
+        let v1 = V1Error::new(ErrorCode::NotFound, DetailCode::EntryNotFound, "gone");
+        let text = serde_json::to_string(&v1).unwrap();
+        assert_eq!(
+            text,
+            r#"{"error":"NOT_FOUND","message":"gone","errorDetails":[{"errorDetailType":"DatastoreErrorInfo","datastoreErrorCode":"EntryNotFound"}]}"#
+        );
+        let read = AnyError::parse(text.as_bytes()).unwrap();
+        assert_eq!(read.detail(), Some(DetailCode::EntryNotFound));
+        assert_eq!(read.code(), Some(ErrorCode::NotFound));
+        let v2 = V2Error {
+            code: ErrorCode::Aborted,
+            message: "stale".into(),
+            details: Vec::new(),
+        };
+        let text = serde_json::to_string(&v2).unwrap();
+        assert_eq!(text, r#"{"code":"ABORTED","message":"stale","details":[]}"#);
+        assert_eq!(AnyError::parse(text.as_bytes()), Some(AnyError::V2(v2)));
+        let g = GatewayError::new("Invalid API Key");
+        let text = serde_json::to_string(&g).unwrap();
+        assert_eq!(
+            text,
+            r#"{"errors":[{"code":0,"message":"Invalid API Key"}]}"#
+        );
+        let read = AnyError::parse(text.as_bytes()).unwrap();
+        assert_eq!((read.message(), read.code()), ("Invalid API Key", None));
+        assert_eq!(AnyError::parse(b"<html>"), None);
     }
 }
