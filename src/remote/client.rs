@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::opencloud::codes::{DetailCode, ErrorCode};
-use crate::opencloud::errors::{GatewayError, V1Error, V2Error};
+use crate::opencloud::errors::AnyError;
 use crate::opencloud::headers;
 
 /// Why a call to a remote profilestore server failed.
@@ -276,25 +276,16 @@ impl RemoteClient {
 /// `errorDetails`), the v2 and session API body (`code`, `message`) or the
 /// gateway's (`errors[0].message`), read with the server's own types.
 pub(crate) fn status_error(answer: &Answer) -> RemoteError {
-    let (code, detail, message) = if let Ok(e) = serde_json::from_slice::<V1Error>(&answer.body) {
-        let detail = (!e.error_details.is_empty()).then(|| e.detail());
-        (Some(e.error), detail, e.message)
-    } else if let Ok(e) = serde_json::from_slice::<V2Error>(&answer.body) {
-        (Some(e.code), None, e.message)
-    } else if let Ok(e) = serde_json::from_slice::<GatewayError>(&answer.body) {
-        let message = e.errors.into_iter().next().map(|e| e.message);
-        (None, None, message.unwrap_or_default())
-    } else {
-        (None, None, String::new())
-    };
+    let parsed = AnyError::parse(&answer.body);
+    let message = parsed.as_ref().map_or("", AnyError::message);
     RemoteError::Status {
         status: answer.status.as_u16(),
-        code,
-        detail,
+        code: parsed.as_ref().and_then(AnyError::code),
+        detail: parsed.as_ref().and_then(AnyError::detail),
         message: if message.is_empty() {
             String::from_utf8_lossy(&answer.body).into_owned()
         } else {
-            message
+            message.to_owned()
         },
     }
 }
@@ -307,6 +298,7 @@ pub(crate) fn enc(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::opencloud::errors::V1Error;
 
     fn answer(status: u16, body: &str) -> Answer {
         Answer {
