@@ -34,7 +34,7 @@ use crate::opencloud::headers as h;
 use crate::opencloud::messaging as wire;
 
 /// `/messaging-service/v1/universes/{u}/...`: publish and long-poll.
-pub static TABLE_V1: LazyLock<Table> = LazyLock::new(|| {
+pub(super) static TABLE_V1: LazyLock<Table> = LazyLock::new(|| {
     Table::new(Style::V1, "no such messaging endpoint")
         .route(
             "/topics/{topic}",
@@ -47,19 +47,19 @@ pub static TABLE_V1: LazyLock<Table> = LazyLock::new(|| {
 });
 
 /// `/cloud/v2/universes/{u}:publishMessage` (the table sees `/`).
-pub static TABLE_V2: LazyLock<Table> = LazyLock::new(|| {
+pub(super) static TABLE_V2: LazyLock<Table> = LazyLock::new(|| {
     Table::new(Style::V2, "no such messaging endpoint")
         .route("/", Route::new().on(Method::POST, handler(publish_v2)))
 });
 
 /// The longest a long-poll waits.
-pub const MAX_POLL: Duration = Duration::from_secs(60);
+pub(super) const MAX_POLL: Duration = Duration::from_secs(60);
 
 /// The bus topic of an Open Cloud topic. One server has one bus, shared by
 /// every universe it serves, so that a game server publishing over HTTP
 /// reaches engines in this process (whose `PS_<session>` topics carry no
 /// universe); the universe in the path is validated, not used.
-pub fn bus_topic(_universe: u64, topic: &str) -> String {
+pub(super) fn bus_topic(_universe: u64, topic: &str) -> String {
     topic.to_owned()
 }
 

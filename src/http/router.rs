@@ -22,15 +22,15 @@ use super::request::{Body, Query};
 use super::AppState;
 
 /// What a handler answers: a response, or an error the family renders.
-pub type Reply = Result<Response<Body>, ApiError>;
+pub(super) type Reply = Result<Response<Body>, ApiError>;
 
 type BoxReply = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
 /// A route's handler.
-pub type Handler = Box<dyn Fn(Call) -> BoxReply + Send + Sync>;
+pub(super) type Handler = Box<dyn Fn(Call) -> BoxReply + Send + Sync>;
 
 /// Boxes an `async fn(Call) -> Reply` as a [`Handler`].
-pub fn handler<F, Fut>(f: F) -> Handler
+pub(super) fn handler<F, Fut>(f: F) -> Handler
 where
     F: Fn(Call) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Reply> + Send + 'static,
@@ -41,7 +41,7 @@ where
 /// Everything a handler gets: the state, the request, the universe of the
 /// path, the decoded path parameters and the parsed query.
 #[derive(Debug)]
-pub struct Call {
+pub(super) struct Call {
     /// The server's state.
     pub state: Arc<AppState>,
     /// The request's method, URI and headers.
@@ -57,7 +57,7 @@ pub struct Call {
 impl Call {
     /// The decoded path parameter `name` (the route's pattern names it;
     /// for a verb route, the last one is without its `:verb`).
-    pub fn param(&self, name: &str) -> &str {
+    pub(super) fn param(&self, name: &str) -> &str {
         self.params
             .iter()
             .find(|(k, _)| *k == name)
@@ -65,14 +65,16 @@ impl Call {
     }
 
     /// The request headers.
-    pub fn headers(&self) -> &hyper::HeaderMap {
+    pub(super) fn headers(&self) -> &hyper::HeaderMap {
         &self.head.headers
     }
 
     /// The request body, read (within the body limit and time) when the
     /// returned future runs; it borrows nothing, so a handler can check
     /// its path and query before reading. A second call reads nothing.
-    pub fn body(&mut self) -> impl Future<Output = Result<Bytes, ApiError>> + Send + 'static {
+    pub(super) fn body(
+        &mut self,
+    ) -> impl Future<Output = Result<Bytes, ApiError>> + Send + 'static {
         let body = self.body.take();
         let limit = self.state.max_body_bytes;
         async move {
@@ -84,7 +86,7 @@ impl Call {
     }
 
     /// The decoded path parameter `name`, `None` when the route has none.
-    pub fn param_opt(&self, name: &str) -> Option<&str> {
+    pub(super) fn param_opt(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| *k == name)
@@ -94,7 +96,7 @@ impl Call {
 
 /// The methods of one path pattern.
 #[derive(Default)]
-pub struct Route {
+pub(super) struct Route {
     plain: Vec<(Method, Handler)>,
     verbs: Vec<(&'static str, Method, Handler)>,
     verb_required: bool,
@@ -113,32 +115,32 @@ impl std::fmt::Debug for Route {
 
 impl Route {
     /// A route taking no method yet.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Route::default()
     }
 
     /// `method` on the path as it is.
-    pub fn on(mut self, method: Method, h: Handler) -> Self {
+    pub(super) fn on(mut self, method: Method, h: Handler) -> Self {
         self.plain.push((method, h));
         self
     }
 
     /// `method` on `{last}:verb` (the handler sees `last` without it).
-    pub fn verb(mut self, verb: &'static str, method: Method, h: Handler) -> Self {
+    pub(super) fn verb(mut self, verb: &'static str, method: Method, h: Handler) -> Self {
         self.verbs.push((verb, method, h));
         self
     }
 
     /// A method that takes verbs here takes nothing else: another (or no)
     /// `:suffix` with it is a 404 naming the verbs, not a plain call.
-    pub fn verb_required(mut self) -> Self {
+    pub(super) fn verb_required(mut self) -> Self {
         self.verb_required = true;
         self
     }
 }
 
 /// One API family's routes, with its error body shape.
-pub struct Table {
+pub(super) struct Table {
     tree: matchit::Router<Route>,
     /// The family's error body shape.
     pub style: Style,
@@ -154,11 +156,11 @@ impl std::fmt::Debug for Table {
 }
 
 /// A matched route: the handler and its decoded parameters.
-pub type Found = (&'static Handler, Vec<(&'static str, String)>);
+pub(super) type Found = (&'static Handler, Vec<(&'static str, String)>);
 
 impl Table {
     /// An empty table; `not_found` is the message of its 404s.
-    pub fn new(style: Style, not_found: &'static str) -> Self {
+    pub(super) fn new(style: Style, not_found: &'static str) -> Self {
         Table {
             tree: matchit::Router::new(),
             style,
@@ -168,7 +170,7 @@ impl Table {
     }
 
     /// Paths that are not `prefix` or under it get a 404 saying `message`.
-    pub fn outside(mut self, prefix: &'static str, message: &'static str) -> Self {
+    pub(super) fn outside(mut self, prefix: &'static str, message: &'static str) -> Self {
         self.outside = Some((prefix, message));
         self
     }
@@ -176,7 +178,7 @@ impl Table {
     /// Adds `pattern` (matchit syntax, `/`-rooted, relative to the
     /// family's prefix). Tables are built once at start-up; a bad pattern
     /// is a bug, caught by every test.
-    pub fn route(mut self, pattern: &str, route: Route) -> Self {
+    pub(super) fn route(mut self, pattern: &str, route: Route) -> Self {
         if let Err(e) = self.tree.insert(pattern, route) {
             panic!("route {pattern}: {e}");
         }
@@ -184,14 +186,14 @@ impl Table {
     }
 
     /// The 404 of this family.
-    pub fn not_found(&self) -> ApiError {
+    pub(super) fn not_found(&self) -> ApiError {
         ApiError::not_found(crate::opencloud::codes::DetailCode::Unknown, self.not_found)
     }
 
     /// The handler of `method` on `path` (canonical: see
     /// [`super::request::canonical_path`]), else the family's 404 or a 405
     /// with the route's methods.
-    pub fn find(&'static self, method: &Method, path: &str) -> Result<Found, ApiError> {
+    pub(super) fn find(&'static self, method: &Method, path: &str) -> Result<Found, ApiError> {
         if let Some((prefix, message)) = self.outside {
             let under = path
                 .strip_prefix(prefix)
@@ -265,7 +267,7 @@ impl Table {
 }
 
 /// Runs a matched handler.
-pub async fn call(
+pub(super) async fn call(
     found: Found,
     state: Arc<AppState>,
     req: Request<Incoming>,
@@ -288,7 +290,7 @@ pub async fn call(
 /// Decodes a parameter of a canonical path (checked UTF-8 already; only
 /// `%25` and `%2F` remain encoded there, and a lone `%` is an empty
 /// segment: see [`super::request::canonical_path`]).
-pub fn decode(raw: &str) -> String {
+pub(super) fn decode(raw: &str) -> String {
     if raw == "%" {
         String::new()
     } else if raw.contains('%') {

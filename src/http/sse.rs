@@ -18,11 +18,11 @@ use super::AppState;
 
 /// How long an idle stream waits before a keep-alive comment, so proxies
 /// and clients see the connection is alive.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+pub(super) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// One event: `id` (what `Last-Event-ID` resumes from), `event` and `data`.
 #[derive(Debug)]
-pub struct Event {
+pub(super) struct Event {
     /// The event id.
     pub id: String,
     /// The event name.
@@ -34,7 +34,7 @@ pub struct Event {
 /// Starts a stream. `next(cursor, wait)` waits up to `wait` for events
 /// after `cursor` and returns them with the next cursor, or `None` to end
 /// the stream.
-pub fn stream<C, F, Fut>(
+pub(super) fn stream<C, F, Fut>(
     state: &AppState,
     mut cursor: C,
     mut next: F,
@@ -89,7 +89,7 @@ where
 
 /// True when the client asked for server-sent events (`Accept:
 /// text/event-stream` or `?stream=sse`).
-pub fn wanted(headers: &hyper::HeaderMap, q: &request::Query) -> bool {
+pub(super) fn wanted(headers: &hyper::HeaderMap, q: &request::Query) -> bool {
     q.get("stream")
         .is_some_and(|s| s.eq_ignore_ascii_case("sse"))
         || headers

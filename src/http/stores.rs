@@ -13,15 +13,15 @@ use super::AppState;
 use crate::datastore::{DataStore, DataStoreInfo, Listing};
 
 /// The scope of a request that names none.
-pub const DEFAULT_SCOPE: &str = "global";
+pub(super) const DEFAULT_SCOPE: &str = "global";
 
 /// `scope`, or [`DEFAULT_SCOPE`] when there is none.
-pub fn scope_or_default(scope: Option<&str>) -> &str {
+pub(super) fn scope_or_default(scope: Option<&str>) -> &str {
     scope.unwrap_or(DEFAULT_SCOPE)
 }
 
 /// Data store `name` in `scope` (default `global`).
-pub fn data_store(
+pub(super) fn data_store(
     state: &AppState,
     universe: u64,
     name: &str,
@@ -33,7 +33,7 @@ pub fn data_store(
 }
 
 /// Data store `name` over every scope when `all`, else in `scope`.
-pub fn data_store_or_all(
+pub(super) fn data_store_or_all(
     state: &AppState,
     universe: u64,
     name: &str,
@@ -48,7 +48,7 @@ pub fn data_store_or_all(
 }
 
 /// A page of the universe's data stores whose names start with `prefix`.
-pub async fn list_data_stores(
+pub(super) async fn list_data_stores(
     state: &AppState,
     universe: u64,
     prefix: &str,

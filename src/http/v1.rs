@@ -32,7 +32,7 @@ use crate::opencloud::time::{body_time, header_time, parse_time};
 use crate::opencloud::v1 as wire;
 
 /// The v1 routes, after `/datastores/v1/universes/{u}`.
-pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
+pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
     const ENTRY: &str = "/standard-datastores/datastore/entries/entry";
     Table::new(Style::V1, "no such v1 data store endpoint")
         .outside("/standard-datastores", "no such v1 endpoint")

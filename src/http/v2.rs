@@ -30,7 +30,7 @@ use crate::opencloud::v2 as wire;
 /// The v2 DataStore routes, after `/cloud/v2/universes/{u}`. Any entry id
 /// takes GET, PATCH and DELETE; POST only as `:increment`, and GET as
 /// `:listRevisions` too (another suffix is part of the id).
-pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
+pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let list = || {
         Route::new()
             .on(Method::GET, handler(list))

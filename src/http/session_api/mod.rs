@@ -31,7 +31,7 @@ use crate::sessions::{GameServer, Patch, SessionError};
 
 /// The routes after `/session-api/v1/universes/{u}`. A POST on a profile
 /// path is always a `:verb` call (another suffix is a 404).
-pub static TABLE: LazyLock<Table> = LazyLock::new(|| {
+pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
     Table::new(
         Style::V2,
         "no such session API endpoint; see docs/session-api.md",
