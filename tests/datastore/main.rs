@@ -11,36 +11,9 @@ mod retention;
 mod versions;
 mod writes;
 
-use std::sync::Arc;
-
-use profilestore::clock::ManualClock;
-use profilestore::datastore::{
-    DataStore, DataStoreConfig, DataStoreService, ListVersionsOptions, Retention, Transform,
-    WriteOptions,
-};
-use profilestore::plugin_api::StoragePlugin;
+use profilestore::datastore::{DataStore, ListVersionsOptions, Transform, WriteOptions};
 use serde_json::{Map, Value};
-use support::world::{memory, World};
-
-fn service_with(
-    plugin: Arc<dyn StoragePlugin>,
-    retention: Retention,
-) -> (DataStoreService, ManualClock) {
-    let config = DataStoreConfig {
-        retention,
-        ..DataStoreConfig::default()
-    };
-    let (world, hand) = World::manual(plugin, config);
-    (world.datastores, hand)
-}
-
-fn setup() -> (DataStore, ManualClock) {
-    let (service, hand) = service_with(memory(), Retention::PerWrite);
-    (
-        service.data_store(1, "Players", "global").expect("store"),
-        hand,
-    )
-}
+use support::world::{players as setup, service_with};
 
 fn opts(user_ids: &[i64], metadata: Value) -> WriteOptions {
     WriteOptions {

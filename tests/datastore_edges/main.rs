@@ -16,35 +16,11 @@ mod versions;
 
 use std::sync::Arc;
 
-use profilestore::clock::ManualClock;
-use profilestore::datastore::{
-    DataStore, DataStoreConfig, DataStoreService, ListVersionsOptions, Retention, Transform,
-    WriteOptions,
-};
+use profilestore::datastore::{DataStore, ListVersionsOptions, Retention, Transform, WriteOptions};
 use profilestore::faults::FaultyPlugin;
-use profilestore::plugin_api::{NewVersion, StoragePlugin};
+use profilestore::plugin_api::NewVersion;
 use serde_json::{json, Map, Value};
-use support::world::{faulty_memory, memory, World};
-
-fn service_on(
-    plugin: Arc<dyn StoragePlugin>,
-    retention: Retention,
-) -> (DataStoreService, ManualClock) {
-    let config = DataStoreConfig {
-        retention,
-        ..DataStoreConfig::default()
-    };
-    let (world, hand) = World::manual(plugin, config);
-    (world.datastores, hand)
-}
-
-fn setup() -> (DataStore, ManualClock) {
-    let (service, hand) = service_on(memory(), Retention::PerWrite);
-    (
-        service.data_store(1, "Players", "global").expect("store"),
-        hand,
-    )
-}
+use support::world::{faulty_memory, players as setup, service_with as service_on};
 
 /// A store on the memory plugin behind a fault injector, which can slip one
 /// competing version in right before the next commit, or fail commits.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use profilestore::bus::{BusConfig, MessageBus};
 use profilestore::clock::{Clock, ManualClock};
-use profilestore::datastore::{DataStore, DataStoreConfig, DataStoreService};
+use profilestore::datastore::{DataStore, DataStoreConfig, DataStoreService, Retention};
 use profilestore::engine::{Engine, EngineConfig};
 use profilestore::faults::FaultyPlugin;
 use profilestore::plugin_api::StoragePlugin;
@@ -140,4 +140,30 @@ impl World {
             .data_store(UNIVERSE, name, scope)
             .expect("store")
     }
+}
+
+/// A DataStore service on `plugin` with `retention`, on a manual clock
+/// starting at [`T0`] (the hand that moves it comes back).
+pub(crate) fn service_with(
+    plugin: Arc<dyn StoragePlugin>,
+    retention: Retention,
+) -> (DataStoreService, ManualClock) {
+    let config = DataStoreConfig {
+        retention,
+        ..DataStoreConfig::default()
+    };
+    let (world, hand) = World::manual(plugin, config);
+    (world.datastores, hand)
+}
+
+/// The `Players`/`global` data store of a fresh memory service on a manual
+/// clock (retention per write).
+pub(crate) fn players() -> (DataStore, ManualClock) {
+    let (service, hand) = service_with(memory(), Retention::PerWrite);
+    (
+        service
+            .data_store(UNIVERSE, "Players", "global")
+            .expect("store"),
+        hand,
+    )
 }
