@@ -16,7 +16,7 @@ use crate::bus::MessageBus;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::datastore::DataStoreService;
-use crate::http::{check_bind_safety, run, AppState, HttpError, Limits};
+use crate::http::{check_bind_safety, run, AppState, HttpError};
 use crate::storage::OpenError;
 use crate::transfer::{self, create_output, read_export, TransferError};
 
@@ -150,7 +150,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
         closing,
-        limits: Limits::new(config.server.max_connections, config.server.max_long_polls),
+        limits: config.limits(),
     };
     run(listener, state, stop_signal()).await?;
     let _ = purge.await;

@@ -1,8 +1,14 @@
 //! The server's defensive defaults, each proven over real sockets: the
 //! listen-address rule, API key comparison, no secret in logs, the header
 //! and body timeouts (slowloris), header and body size limits, the
-//! connection cap, and the long-poll cap and timeout range. Timeouts run on
-//! tokio's paused clock, so a 60 s wait takes no real time.
+//! connection cap, and the long-poll cap and timeout range.
+//!
+//! Everything here runs on real time: tokio's paused clock jumps ahead
+//! whenever the runtime waits on I/O, so a timeout could fire before the
+//! kernel delivers bytes over loopback. The timeout tests start servers
+//! with short limits ([`SHORT`]) instead; every wait for something that
+//! must happen gives up only after [`GIVE_UP`], and the server's state is
+//! waited for as an event ([`wait_until`]), never as a sleep.
 
 mod support;
 
@@ -14,7 +20,7 @@ use profilestore::http::{check_bind_safety, Limits, HEADER_READ_TIMEOUT};
 use profilestore::testing::{spawn_test_server, spawn_test_server_with};
 use support::process::{ServeProcess, Stderr};
 use support::send;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -22,12 +28,29 @@ fn host_port(url: &str) -> &str {
     url.trim_start_matches("http://")
 }
 
-/// How long a test waits for the server before failing (simulated time in
-/// the paused tests, so it costs nothing there).
-const GIVE_UP: Duration = Duration::from_secs(600);
+/// The header or body time limit of the servers the timeout tests start.
+const SHORT: Duration = Duration::from_millis(400);
+
+/// How long a test waits for something that must happen before failing:
+/// far more than a loaded machine needs, and less than the 60 s a
+/// long-poll may wait (so that a slot freed by the poll's own end is not
+/// taken for one freed by its client leaving).
+const GIVE_UP: Duration = Duration::from_secs(30);
+
+/// A connection closed by a [`SHORT`] limit is closed before this: far
+/// more than a loaded machine needs, far less than the default limits, so
+/// the configured limit is the one that fired.
+const CLOSED_BY: Duration = Duration::from_secs(10);
+
+/// How long a test watches for something that must not happen. Only a
+/// wrong server can fail such a check, however slow the machine.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// How often a trickling client sends its next byte.
+const TRICKLE: Duration = Duration::from_millis(50);
 
 /// Reads until the server closes the connection; returns what it sent.
-async fn read_to_close(stream: &mut TcpStream) -> String {
+async fn read_to_close(stream: &mut (impl AsyncRead + Unpin)) -> String {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     let read_all = async {
@@ -45,7 +68,7 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
 }
 
 /// Reads until one whole response head has arrived.
-async fn read_head(stream: &mut TcpStream) -> String {
+async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> String {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     let read = async {
@@ -65,6 +88,24 @@ async fn read_head(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Waits until `done` holds, checking every few milliseconds; fails after
+/// [`GIVE_UP`] naming `what`.
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + GIVE_UP;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {GIVE_UP:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Writes `byte` every [`TRICKLE`] until the server stops taking them.
+async fn trickle(out: &mut (impl AsyncWrite + Unpin), byte: u8) {
+    while out.write_all(&[byte]).await.is_ok() {
+        tokio::time::sleep(TRICKLE).await;
+    }
+    // Keep the connection open: the server, not the client, ends it.
+    std::future::pending::<()>().await;
+}
 #[test]
 fn without_a_key_only_loopback_addresses_are_allowed() {
     for (addr, key, ok) in [
@@ -132,29 +173,48 @@ async fn api_keys_never_reach_the_log_even_at_trace_level() {
     assert!(!log.contains(wrong), "a wrong key was logged: {log}");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_client_trickling_its_headers_is_disconnected() {
-    let server = spawn_test_server().await;
+    assert!(CLOSED_BY < HEADER_READ_TIMEOUT);
+    let limits = Limits::default().with_header_read_timeout(SHORT);
+    let server = spawn_test_server_with(limits).await;
+    // Timed from before the connection exists: the server's clock for the
+    // head cannot have started earlier.
+    let start = Instant::now();
     let mut stream = TcpStream::connect(host_port(&server.url))
         .await
         .expect("connect");
-    let start = Instant::now();
     stream
-        .write_all(b"GET /datastores/v1/universes/1/standard-datastores HTTP/1.1\r\nhost: x\r\n")
+        .write_all(
+            b"GET /datastores/v1/universes/1/standard-datastores HTTP/1.1\r\nhost: x\r\nx-slow: ",
+        )
         .await
         .expect("write");
-    read_to_close(&mut stream).await;
+    // A byte every 50 ms: never idle, never done.
+    let (mut rd, mut wr) = stream.split();
+    let answer = tokio::select! {
+        answer = read_to_close(&mut rd) => answer,
+        () = trickle(&mut wr, b'a') => unreachable!("trickle never returns"),
+    };
     let waited = start.elapsed();
     assert!(
-        waited >= HEADER_READ_TIMEOUT && waited < HEADER_READ_TIMEOUT * 2,
-        "closed after {waited:?}"
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    assert!(
+        waited >= SHORT && waited < CLOSED_BY,
+        "closed after {waited:?} (limit {SHORT:?})"
     );
     server.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
-    let server = spawn_test_server().await;
+    let limits = Limits::default().with_header_read_timeout(SHORT);
+    let server = spawn_test_server_with(limits).await;
+    // Timed from before the request: the server's idle clock starts once
+    // it has answered, so later than this.
+    let start = Instant::now();
     let mut stream = TcpStream::connect(host_port(&server.url))
         .await
         .expect("connect");
@@ -164,33 +224,51 @@ async fn an_idle_keep_alive_connection_is_closed() {
         .expect("write");
     let head = read_head(&mut stream).await;
     assert!(head.starts_with("HTTP/1.1 401"), "{head}");
-    let start = Instant::now();
+    assert!(
+        !head.to_ascii_lowercase().contains("connection: close"),
+        "kept alive: {head}"
+    );
     read_to_close(&mut stream).await;
-    assert!(start.elapsed() >= HEADER_READ_TIMEOUT);
+    let waited = start.elapsed();
+    assert!(
+        waited >= SHORT && waited < CLOSED_BY,
+        "closed after {waited:?} (limit {SHORT:?})"
+    );
     server.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_trickled_body_gets_408_and_writes_nothing() {
-    let server = spawn_test_server().await;
+    assert!(CLOSED_BY < BODY_READ_TIMEOUT);
+    let limits = Limits::default().with_body_read_timeout(SHORT);
+    let server = spawn_test_server_with(limits).await;
+    let path = "/datastores/v1/universes/1/standard-datastores/datastore/entries/entry?datastoreName=D&entryKey=k";
+    let start = Instant::now();
     let mut stream = TcpStream::connect(host_port(&server.url))
         .await
         .expect("connect");
-    let path = "/datastores/v1/universes/1/standard-datastores/datastore/entries/entry?datastoreName=D&entryKey=k";
-    let start = Instant::now();
+    // A body announced far longer than the trickle can ever send.
     stream
         .write_all(
             format!(
-                "POST {path} HTTP/1.1\r\nhost: x\r\nx-api-key: {}\r\ncontent-length: 100\r\n\r\n[1,",
+                "POST {path} HTTP/1.1\r\nhost: x\r\nx-api-key: {}\r\ncontent-length: 1000000\r\n\r\n[1,",
                 server.api_key
             )
             .as_bytes(),
         )
         .await
         .expect("write");
-    let head = read_head(&mut stream).await;
+    let (mut rd, mut wr) = stream.split();
+    let head = tokio::select! {
+        head = read_head(&mut rd) => head,
+        () = trickle(&mut wr, b'1') => unreachable!("trickle never returns"),
+    };
+    let waited = start.elapsed();
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
-    assert!(start.elapsed() >= BODY_READ_TIMEOUT);
+    assert!(
+        waited >= SHORT && waited < CLOSED_BY,
+        "answered after {waited:?} (limit {SHORT:?})"
+    );
     let store = server
         .datastores
         .data_store(1, "D", "global")
@@ -245,33 +323,42 @@ async fn oversized_headers_and_bodies_are_refused() {
     server.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn connections_beyond_the_cap_wait_until_one_closes() {
-    let server = spawn_test_server_with(Limits::new(2, 1)).await;
+    // Idle connections stay open for the whole test: only closing one may
+    // free a slot.
+    let limits = Limits::new(2, 1).with_header_read_timeout(Duration::from_secs(600));
+    let server = spawn_test_server_with(limits).await;
     let addr = host_port(&server.url).to_owned();
-    let first = TcpStream::connect(&addr).await.expect("connect");
-    let _second = TcpStream::connect(&addr).await.expect("connect");
-    // Let the server accept both.
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    let request = b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n";
+    // An answer on each proves the server has accepted both (and holds
+    // both slots: they stay open, kept alive).
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&addr).await.expect("connect");
+        stream.write_all(request).await.expect("write");
+        let head = read_head(&mut stream).await;
+        assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+        held.push(stream);
+    }
     let mut third = TcpStream::connect(&addr).await.expect("kernel backlog");
-    third
-        .write_all(b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .expect("write");
+    third.write_all(request).await.expect("write");
     let mut buf = [0u8; 64];
-    let early = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf)).await;
+    let early = tokio::time::timeout(QUIET, third.read(&mut buf)).await;
     assert!(early.is_err(), "served beyond the cap: {early:?}");
-    drop(first);
-    let head = tokio::time::timeout(Duration::from_secs(5), read_head(&mut third))
-        .await
-        .expect("served once a slot is free");
-    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    drop(held.remove(0));
+    let head = read_head(&mut third).await;
+    assert!(
+        head.starts_with("HTTP/1.1 401"),
+        "served once a slot is free: {head}"
+    );
     server.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn long_polls_beyond_the_cap_answer_429() {
-    let server = spawn_test_server_with(Limits::new(64, 2)).await;
+    let limits = Limits::new(64, 2);
+    let server = spawn_test_server_with(limits.clone()).await;
     let key = server.api_key.clone();
     let topic = format!("{}/messaging-service/v1/universes/1/topics/t", server.url);
     let start = send(
@@ -290,7 +377,10 @@ async fn long_polls_beyond_the_cap_answer_429() {
             tokio::spawn(async move { send(Method::GET, &url, &[("x-api-key", &key)], "").await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_until("both polls wait in a slot", || {
+        limits.busy_long_polls() == 2
+    })
+    .await;
     let refused = send(Method::GET, &poll_url, &[("x-api-key", &key)], "").await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(refused.json()["error"], "RESOURCE_EXHAUSTED");
@@ -311,18 +401,24 @@ async fn long_polls_beyond_the_cap_answer_429() {
     .await;
     assert_eq!(published.status, StatusCode::OK);
     for w in waiting {
-        let a = w.await.expect("join");
+        let a = tokio::time::timeout(GIVE_UP, w)
+            .await
+            .expect("the publish ends the poll")
+            .expect("join");
         assert_eq!(a.status, StatusCode::OK);
         assert_eq!(a.json()["messages"][0]["data"], "hi");
     }
+    // A poll gives its slot back before it answers.
+    assert_eq!(limits.busy_long_polls(), 0, "slots are given back");
     let again = send(Method::GET, &poll_url, &[("x-api-key", &key)], "").await;
     assert_eq!(again.status, StatusCode::OK, "slots are given back");
     server.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn an_abandoned_long_poll_gives_its_slot_back() {
-    let server = spawn_test_server_with(Limits::new(64, 1)).await;
+    let limits = Limits::new(64, 1);
+    let server = spawn_test_server_with(limits.clone()).await;
     let key = server.api_key.clone();
     let topic = format!("{}/messaging-service/v1/universes/1/topics/t", server.url);
     let poll = format!("{topic}/messages?cursor=0&timeout=60");
@@ -338,11 +434,15 @@ async fn an_abandoned_long_poll_gives_its_slot_back() {
         )
         .await
         .expect("write");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_until("the poll waits in a slot", || limits.busy_long_polls() == 1).await;
     let busy = send(Method::GET, &poll, &[("x-api-key", &key)], "").await;
     assert_eq!(busy.status, StatusCode::TOO_MANY_REQUESTS);
     drop(stream);
-    let start = Instant::now();
+    // Within GIVE_UP (30 s), long before the poll's own 60 s end.
+    wait_until("the abandoned poll gives its slot back", || {
+        limits.busy_long_polls() == 0
+    })
+    .await;
     let freed = send(
         Method::GET,
         &format!("{topic}/messages?cursor=0&timeout=1"),
@@ -351,7 +451,6 @@ async fn an_abandoned_long_poll_gives_its_slot_back() {
     )
     .await;
     assert_eq!(freed.status, StatusCode::OK);
-    assert!(start.elapsed() < Duration::from_secs(5));
     server.shutdown().await;
 }
 

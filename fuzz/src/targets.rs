@@ -485,6 +485,6 @@ pub fn config(data: &[u8]) {
     let _ = c.bus_config();
     let _ = c.host_config();
     let _ = c.purge_interval();
-    let _ = f::Limits::new(c.server.max_connections, c.server.max_long_polls);
+    let _ = c.limits();
     let _ = c.apply(profilestore::config::Overrides::default());
 }

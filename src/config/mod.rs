@@ -87,6 +87,11 @@ pub struct ServerSection {
     pub max_connections: usize,
     /// Long-polls waiting at once (default 512); more answer 429.
     pub max_long_polls: usize,
+    /// Seconds a client may take to send a request's head; also how long
+    /// an idle keep-alive connection stays open (default 30).
+    pub header_read_timeout_secs: f64,
+    /// Seconds a request body may take to arrive, else a 408 (default 60).
+    pub body_read_timeout_secs: f64,
     /// Universe id used when a client does not name one (CLI, engine).
     pub universe: u64,
     /// Session API: seconds a game server may make no call before its
@@ -102,6 +107,8 @@ impl Default for ServerSection {
             max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
             max_connections: 1024,
             max_long_polls: 512,
+            header_read_timeout_secs: crate::http::HEADER_READ_TIMEOUT.as_secs_f64(),
+            body_read_timeout_secs: crate::http::request::BODY_READ_TIMEOUT.as_secs_f64(),
             universe: 1,
             session_lease_secs: 60.0,
         }
@@ -360,7 +367,17 @@ impl Config {
                     .into(),
             });
         }
-        positive("server.session_lease_secs", self.server.session_lease_secs)?;
+        let s = &self.server;
+        for (key, v) in [
+            ("server.session_lease_secs", s.session_lease_secs),
+            (
+                "server.header_read_timeout_secs",
+                s.header_read_timeout_secs,
+            ),
+            ("server.body_read_timeout_secs", s.body_read_timeout_secs),
+        ] {
+            positive(key, v)?;
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {
                 key: "server.max_body_bytes",
@@ -431,6 +448,14 @@ impl Config {
             engine: self.engine_config(),
             lease: Duration::from_secs_f64(self.server.session_lease_secs),
         }
+    }
+
+    /// The HTTP server's caps and time limits.
+    pub fn limits(&self) -> crate::http::Limits {
+        let s = &self.server;
+        crate::http::Limits::new(s.max_connections, s.max_long_polls)
+            .with_header_read_timeout(Duration::from_secs_f64(s.header_read_timeout_secs))
+            .with_body_read_timeout(Duration::from_secs_f64(s.body_read_timeout_secs))
     }
 
     /// How often expired versions are purged.

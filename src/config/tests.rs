@@ -21,6 +21,43 @@ fn the_default_engine_section_is_the_luau_modules_constants() {
 }
 
 #[test]
+fn the_server_time_limits_default_to_the_http_constants_and_can_be_set() {
+    let limits = Config::default().limits();
+    assert_eq!(limits.header_read_timeout, crate::http::HEADER_READ_TIMEOUT);
+    assert_eq!(
+        limits.body_read_timeout,
+        crate::http::request::BODY_READ_TIMEOUT
+    );
+    let fast = Config::from_toml(
+        "[server]\nheader_read_timeout_secs = 0.5\nbody_read_timeout_secs = 2.0\n",
+        Path::new("c.toml"),
+    )
+    .expect("parse");
+    let limits = fast.limits();
+    assert_eq!(limits.header_read_timeout, Duration::from_millis(500));
+    assert_eq!(limits.body_read_timeout, Duration::from_secs(2));
+    for bad in ["0", "-1", "nan", "inf", "1e10"] {
+        let err = Config::from_toml(
+            &format!("[server]\nheader_read_timeout_secs = {bad}\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("server.header_read_timeout_secs"),
+            "{bad}: {err}"
+        );
+    }
+    let err = Config::from_toml(
+        "[server]\nbody_read_timeout_secs = 0.0\n",
+        Path::new("c.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("server.body_read_timeout_secs"), "{err}");
+}
+
+#[test]
 fn unknown_keys_are_errors_naming_the_key() {
     let err = Config::from_toml(
         "[server]\nlisten_addr = \"127.0.0.1:1\"\n",

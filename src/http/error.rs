@@ -104,7 +104,7 @@ impl ApiError {
             D::Unknown,
             format!(
                 "the request body did not arrive within {} s",
-                limit.as_secs()
+                limit.as_secs_f64()
             ),
         )
     }

@@ -11,8 +11,11 @@
 //! shape (rendered here, in `handle`, and nowhere else); without an API
 //! key the server only listens on loopback; at most `max_connections`
 //! connections are served at once (the rest wait in the listen backlog); a
-//! connection that takes longer than [`HEADER_READ_TIMEOUT`] to send a
-//! request head (slowloris, or idle keep-alive) is closed; shutdown stops
+//! connection that takes longer than [`Limits::header_read_timeout`]
+//! (default [`HEADER_READ_TIMEOUT`]) to send a request head (slowloris, or
+//! idle keep-alive) is closed; a body that takes longer than
+//! [`Limits::body_read_timeout`] (default
+//! [`request::BODY_READ_TIMEOUT`]) is a 408; shutdown stops
 //! accepting, cancels [`AppState::closing`] (ends long-polls and streams),
 //! ends sessions (final saves), lets in-flight requests finish (every
 //! connection is a task of one `TaskTracker`), then flushes storage.
@@ -71,40 +74,78 @@ pub struct AppState {
     pub limits: Limits,
 }
 
-/// The longest a client may take to send a request's head; also how long
-/// an idle keep-alive connection stays open.
+/// The default longest a client may take to send a request's head; also
+/// how long an idle keep-alive connection stays open
+/// ([`Limits::header_read_timeout`]).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Caps on what clients can hold on the server. Cloning shares the
-/// long-poll slots.
+/// The shortest time limit [`Limits`] accepts (shorter ones are raised to
+/// it): a zero limit would close every connection before its first byte.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// Caps on what clients can hold on the server, and how long they may
+/// take to send a request. Cloning shares the long-poll slots.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Connections served at once.
     pub max_connections: usize,
     /// Long-polls waiting at once.
     pub max_long_polls: usize,
+    /// The longest a client may take to send a request's head; also how
+    /// long an idle keep-alive connection stays open (default
+    /// [`HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: Duration,
+    /// The longest a request body may take to arrive, else a 408 (default
+    /// [`request::BODY_READ_TIMEOUT`]).
+    pub body_read_timeout: Duration,
     long_polls: Arc<Semaphore>,
 }
 
 impl Limits {
     /// Caps of `max_connections` connections and `max_long_polls` waiting
-    /// long-polls (each at least 1).
+    /// long-polls (each at least 1), with the default time limits.
     pub fn new(max_connections: usize, max_long_polls: usize) -> Self {
         Limits {
             max_connections: max_connections.max(1),
             max_long_polls: max_long_polls.max(1),
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_read_timeout: request::BODY_READ_TIMEOUT,
             long_polls: Arc::new(Semaphore::new(max_long_polls.max(1))),
         }
+    }
+
+    /// These limits with a request head (and an idle keep-alive connection)
+    /// given at most `timeout` (at least 1 ms).
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(MIN_TIMEOUT);
+        self
+    }
+
+    /// These limits with a request body given at most `timeout` to arrive
+    /// (at least 1 ms).
+    #[must_use]
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout.max(MIN_TIMEOUT);
+        self
     }
 
     /// A long-poll slot, held while the poll waits; `None` when all are taken.
     pub fn try_long_poll(&self) -> Option<OwnedSemaphorePermit> {
         Arc::clone(&self.long_polls).try_acquire_owned().ok()
     }
+
+    /// How many long-poll slots are held right now (by these limits or a
+    /// clone of them): what a test or a metric reads, never a decision.
+    pub fn busy_long_polls(&self) -> usize {
+        self.max_long_polls
+            .saturating_sub(self.long_polls.available_permits())
+    }
 }
 
 impl Default for Limits {
-    /// `config.toml`'s defaults: 1024 connections, 512 long-polls.
+    /// `config.toml`'s defaults: 1024 connections, 512 long-polls, 30 s for
+    /// a request head, 60 s for a body.
     fn default() -> Self {
         Limits::new(1024, 512)
     }
@@ -289,13 +330,13 @@ async fn handle(
     .await
 }
 
-/// The HTTP/1.1 settings of every connection.
-fn connection_builder() -> http1::Builder {
+/// The HTTP/1.1 settings of every connection under `limits`.
+fn connection_builder(limits: &Limits) -> http1::Builder {
     let mut builder = http1::Builder::new();
     // Without a timer hyper enforces no header timeout at all.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(limits.header_read_timeout);
     builder
 }
 
@@ -306,10 +347,9 @@ pub async fn serve_io<I>(state: Arc<AppState>, io: I) -> Result<(), hyper::Error
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let builder = connection_builder(&state.limits);
     let service = service_fn(move |req| handle(Arc::clone(&state), req));
-    connection_builder()
-        .serve_connection(TokioIo::new(io), service)
-        .await
+    builder.serve_connection(TokioIo::new(io), service).await
 }
 
 /// Serves `listener` until `shutdown` resolves; then stops accepting,
@@ -322,7 +362,7 @@ pub async fn run(
 ) -> Result<(), HttpError> {
     let state = Arc::new(state);
     let connections = Arc::new(Semaphore::new(state.limits.max_connections));
-    let builder = connection_builder();
+    let builder = connection_builder(&state.limits);
     // Connections finish their requests and close once `drain` is
     // cancelled: after the sessions ended, as their final saves may still
     // answer requests in flight.

@@ -3,8 +3,9 @@
 //! Owns: query parameters (names matched case-insensitively, booleans read
 //! leniently, as real Open Cloud clients send them), bounded body reading,
 //! the API key check, and response builders. Invariants: a body is never
-//! read past the configured limit nor for longer than
-//! [`BODY_READ_TIMEOUT`]; keys are compared in constant time; an API key
+//! read past the configured limit nor for longer than the configured
+//! time ([`super::Limits::body_read_timeout`], default
+//! [`BODY_READ_TIMEOUT`]); keys are compared in constant time; an API key
 //! never reaches a log.
 
 use std::time::Duration;
@@ -243,15 +244,16 @@ pub fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
         .into()
 }
 
-/// The longest a request body may take to arrive (a 4 MiB value at
-/// 70 KB/s), so that a trickled or abandoned upload frees its connection.
+/// The default longest a request body may take to arrive (a 4 MiB value
+/// at 70 KB/s), so that a trickled or abandoned upload frees its
+/// connection ([`super::Limits::body_read_timeout`]).
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Reads a body of at most `limit` bytes, within [`BODY_READ_TIMEOUT`].
-pub async fn body(body: Incoming, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads a body of at most `limit` bytes, within `timeout` (else a 408).
+pub async fn body(body: Incoming, limit: usize, timeout: Duration) -> Result<Bytes, ApiError> {
     let read = Limited::new(body, limit).collect();
-    let Ok(read) = tokio::time::timeout(BODY_READ_TIMEOUT, read).await else {
-        return Err(ApiError::body_timeout(BODY_READ_TIMEOUT));
+    let Ok(read) = tokio::time::timeout(timeout, read).await else {
+        return Err(ApiError::body_timeout(timeout));
     };
     match read {
         Ok(collected) => Ok(collected.to_bytes()),

@@ -77,9 +77,10 @@ impl Call {
     ) -> impl Future<Output = Result<Bytes, ApiError>> + Send + 'static {
         let body = self.body.take();
         let limit = self.state.max_body_bytes;
+        let timeout = self.state.limits.body_read_timeout;
         async move {
             match body {
-                Some(b) => super::request::body(b, limit).await,
+                Some(b) => super::request::body(b, limit, timeout).await,
                 None => Ok(Bytes::new()),
             }
         }
