@@ -20,13 +20,14 @@ mod local;
 mod ops;
 mod remote;
 pub mod validate;
-pub mod version_id;
 
+/// Roblox's version id format (kept in the wire module, re-exported here).
+pub use crate::opencloud::version_id;
+pub use crate::opencloud::version_id::VersionId;
 pub(crate) use cursor::fingerprint;
 pub use error::DataStoreError;
 pub use profilestore_plugin_api::{KeyName, SortOrder};
 pub use validate::{parse_value_str, parse_value_text, user_ids_from_json};
-pub use version_id::VersionId;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -27,9 +27,9 @@ use profilestore_plugin_api::{
 use serde_json::{Map, Value};
 
 use super::validate;
-use super::version_id::format_version;
 use super::{DataStoreConfig, DataStoreError, DsResult, Entry, KeyInfo, Retention, WriteOptions};
 use crate::clock::Clock;
+use crate::opencloud::version_id::format_version;
 use crate::storage::Storage;
 
 /// Largest page of key and data store listings.

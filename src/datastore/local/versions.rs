@@ -11,10 +11,10 @@ use profilestore_plugin_api::{EntryId, SortOrder, VersionQuery, VersionRecord};
 
 use super::{live_entry, page_size, Local};
 use crate::datastore::cursor;
-use crate::datastore::version_id::{format_version, VersionId};
 use crate::datastore::{
     DataStore, DataStoreError, DsResult, Entry, ListVersionsOptions, Listing, VersionSummary,
 };
+use crate::opencloud::version_id::{format_version, VersionId};
 
 /// Default and largest page of `ListVersionsAsync`.
 const VERSION_PAGE: usize = 1024;
