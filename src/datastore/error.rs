@@ -13,9 +13,18 @@ pub enum DataStoreError {
     /// 101: the key is empty.
     #[error("101: Key name can't be empty.")]
     KeyNameEmpty,
-    /// 102: the key is longer than 50 bytes.
-    #[error("102: Key name exceeds the 50 character limit.")]
-    KeyNameLimit,
+    /// 102: the key is longer than 50 bytes of UTF-8. Roblox's message says
+    /// "character", but Roblox counts with `string.len`, which counts bytes;
+    /// its code and text stay first, the precise unit follows.
+    #[error(
+        "102: Key name exceeds the 50 character limit (a key is at most 50 bytes of UTF-8; this one is {bytes} bytes in {chars} characters)."
+    )]
+    KeyNameLimit {
+        /// The key's length in bytes of UTF-8.
+        bytes: usize,
+        /// The key's length in characters (Unicode scalar values).
+        chars: usize,
+    },
     /// 103: an update function produced a value of a type that cannot be stored.
     #[error("103: Can't allow {0} in DataStore.")]
     ValueNotAllowed(String),
@@ -54,10 +63,11 @@ pub enum DataStoreError {
     /// 513: a user id is not an integer, or metadata is not an object.
     #[error("513: Attribute {0} format is invalid.")]
     AttributeFormatError(&'static str),
-    /// The data store name is empty or longer than 50 bytes.
-    #[error("Data store name is invalid: {0}. Names are 1 to 50 bytes.")]
+    /// The data store name is empty or longer than 50 bytes of UTF-8.
+    #[error("Data store name is invalid: {0}. Names are 1 to 50 bytes of UTF-8.")]
     InvalidDataStoreName(String),
-    /// The scope is empty, longer than 50 bytes, or misused with AllScopes.
+    /// The scope is empty, longer than 50 bytes of UTF-8, or misused with
+    /// AllScopes.
     #[error("Scope is invalid: {0}.")]
     InvalidScope(String),
     /// A timestamp outside `1..=now + 10 minutes`.
@@ -98,7 +108,7 @@ impl DataStoreError {
     pub fn code(&self) -> Option<u16> {
         Some(match self {
             DataStoreError::KeyNameEmpty => 101,
-            DataStoreError::KeyNameLimit => 102,
+            DataStoreError::KeyNameLimit { .. } => 102,
             DataStoreError::ValueNotAllowed(_) => 103,
             DataStoreError::CantStoreValue { .. } => 104,
             DataStoreError::ValueTooLarge { .. } => 105,

@@ -81,7 +81,7 @@ impl DataStoreService {
     }
 
     /// `GetDataStore(name, scope)`: validates the name and scope
-    /// (1..=50 bytes each).
+    /// (1..=50 bytes of UTF-8 each).
     pub fn data_store(&self, universe: u64, name: &str, scope: &str) -> DsResult<DataStore> {
         validate::data_store_name(name)?;
         validate::scope(scope)?;

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 use super::{DataStoreError, DsResult};
 
-/// Longest key, data store name or scope, in bytes.
+/// Longest key, data store name or scope, in bytes of UTF-8. Roblox's docs
+/// call the limit "50 characters" but measure it with `string.len`, which
+/// counts bytes (so 25 `é` fit and 26 do not).
 pub const MAX_NAME_BYTES: usize = 50;
 /// Longest serialized value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 4_194_304;
@@ -22,12 +24,15 @@ pub const MAX_METADATA_VALUE_CHARS: usize = 250;
 /// Largest total of metadata keys and serialized values, in characters.
 pub const MAX_METADATA_TOTAL_CHARS: usize = 300;
 
-/// Checks a key: 1..=50 bytes (101, 102).
+/// Checks a key: 1..=50 bytes of UTF-8 (101, 102).
 pub fn key(key: &str) -> DsResult<()> {
     if key.is_empty() {
         Err(DataStoreError::KeyNameEmpty)
     } else if key.len() > MAX_NAME_BYTES {
-        Err(DataStoreError::KeyNameLimit)
+        Err(DataStoreError::KeyNameLimit {
+            bytes: key.len(),
+            chars: key.chars().count(),
+        })
     } else {
         Ok(())
     }
@@ -37,13 +42,17 @@ fn name_problem(text: &str) -> Option<String> {
     if text.is_empty() {
         Some("it is empty".to_owned())
     } else if text.len() > MAX_NAME_BYTES {
-        Some(format!("it is {} bytes long", text.len()))
+        Some(format!(
+            "it is {} bytes in {} characters",
+            text.len(),
+            text.chars().count()
+        ))
     } else {
         None
     }
 }
 
-/// Checks a data store name: 1..=50 bytes.
+/// Checks a data store name: 1..=50 bytes of UTF-8.
 pub fn data_store_name(name: &str) -> DsResult<()> {
     match name_problem(name) {
         Some(p) => Err(DataStoreError::InvalidDataStoreName(p)),
@@ -51,11 +60,11 @@ pub fn data_store_name(name: &str) -> DsResult<()> {
     }
 }
 
-/// Checks a scope: 1..=50 bytes.
+/// Checks a scope: 1..=50 bytes of UTF-8.
 pub fn scope(scope: &str) -> DsResult<()> {
     match name_problem(scope) {
         Some(p) => Err(DataStoreError::InvalidScope(format!(
-            "`{scope}` is not a valid scope: {p}; scopes are 1 to 50 bytes"
+            "`{scope}` is not a valid scope: {p}; scopes are 1 to 50 bytes of UTF-8"
         ))),
         None => Ok(()),
     }
@@ -226,14 +235,22 @@ mod tests {
         assert!(key(&"k".repeat(50)).is_ok());
         assert!(matches!(
             key(&"k".repeat(51)),
-            Err(DataStoreError::KeyNameLimit)
+            Err(DataStoreError::KeyNameLimit {
+                bytes: 51,
+                chars: 51
+            })
         ));
         // Bytes, not characters: 17 three-byte characters are 51 bytes.
         assert!(matches!(
             key(&"€".repeat(17)),
-            Err(DataStoreError::KeyNameLimit)
+            Err(DataStoreError::KeyNameLimit {
+                bytes: 51,
+                chars: 17
+            })
         ));
-        assert_eq!(DataStoreError::KeyNameLimit.code(), Some(102));
+        assert!(key(&"€".repeat(16)).is_ok(), "48 bytes fit");
+        assert_eq!(key("").unwrap_err().code(), Some(101));
+        assert_eq!(key(&"k".repeat(51)).unwrap_err().code(), Some(102));
     }
 
     #[test]
@@ -244,6 +261,14 @@ mod tests {
         assert!(scope(&"s".repeat(50)).is_ok());
         assert!(scope(&"s".repeat(51)).is_err());
         assert!(scope("").is_err());
+        // Bytes here too, and the message says so.
+        assert!(data_store_name(&"é".repeat(25)).is_ok());
+        let name = data_store_name(&"é".repeat(26)).unwrap_err().to_string();
+        assert!(name.contains("52 bytes in 26 characters"), "{name}");
+        assert!(name.contains("1 to 50 bytes of UTF-8"), "{name}");
+        let sc = scope(&"é".repeat(26)).unwrap_err().to_string();
+        assert!(sc.contains("52 bytes in 26 characters"), "{sc}");
+        assert!(sc.contains("1 to 50 bytes of UTF-8"), "{sc}");
     }
 
     #[test]

@@ -142,7 +142,9 @@ impl From<DataStoreError> for ApiError {
         let message = e.to_string();
         let bad = |detail| ApiError::bad_request(detail, message.clone());
         match e {
-            DataStoreError::KeyNameEmpty | DataStoreError::KeyNameLimit => bad(D::InvalidEntryKey),
+            DataStoreError::KeyNameEmpty | DataStoreError::KeyNameLimit { .. } => {
+                bad(D::InvalidEntryKey)
+            }
             DataStoreError::InvalidDataStoreName(_) => bad(D::InvalidDataStoreName),
             DataStoreError::InvalidScope(_) => bad(D::InvalidDataStoreScope),
             DataStoreError::ValueTooLarge { .. } => bad(D::ContentTooBig),

@@ -34,6 +34,49 @@ async fn keys_at_their_edges() {
 }
 
 #[tokio::test]
+async fn a_long_key_is_measured_in_bytes_and_the_message_says_so() {
+    // Roblox counts key length with `string.len` (bytes) and words error
+    // 102 as "50 character limit": its code and text come first, the unit
+    // follows.
+    let (ds, _) = setup();
+    let none = WriteOptions::default();
+    let key = "é".repeat(30);
+    let err = ds.set(&key, &json!(1), &none).await.unwrap_err();
+    assert_eq!(err.code(), Some(102));
+    assert_eq!(
+        err.to_string(),
+        "102: Key name exceeds the 50 character limit (a key is at most 50 bytes of UTF-8; \
+         this one is 60 bytes in 30 characters)."
+    );
+    let ascii = ds
+        .set(&"k".repeat(51), &json!(1), &none)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(ascii.starts_with("102: Key name exceeds the 50 character limit"));
+    assert!(
+        ascii.contains("this one is 51 bytes in 51 characters"),
+        "{ascii}"
+    );
+    // At the boundary: 50 bytes pass whatever the characters (50 ASCII,
+    // 25 two-byte, 12 four-byte + 2 ASCII); 51 bytes do not.
+    for fits in ["k".repeat(50), "é".repeat(25), "😀".repeat(12) + "kk"] {
+        assert_eq!(fits.len(), 50);
+        ds.set(&fits, &json!(1), &none).await.expect("50 bytes fit");
+        assert_eq!(
+            ds.get(&fits).await.expect("get").map(|e| e.value),
+            Some(json!(1))
+        );
+    }
+    let over = "😀".repeat(12) + "kkk";
+    assert_eq!(
+        ds.get(&over).await.unwrap_err().code(),
+        Some(102),
+        "51 bytes in 15 characters"
+    );
+}
+
+#[tokio::test]
 async fn user_ids_at_their_edge() {
     let (ds, _) = setup();
     let info = ds
