@@ -120,7 +120,10 @@ async fn a_session_is_fenced_by_its_load_count() {
     assert!(stale.json()["message"]
         .as_str()
         .expect("message")
-        .contains("stale"));
+        .contains(&format!(
+            "load count {} is not the active session",
+            count + 5
+        )));
     let got = api
         .call(
             Method::GET,
@@ -411,5 +414,163 @@ async fn bad_requests_are_clear_and_change_nothing() {
         .data_store(1, "PlayerData", "global")
         .expect("ds");
     assert_eq!(ds.get("p").await.expect("get"), None);
+    server.shutdown().await;
+}
+
+/// The message of a 409 answer, checked to be the session API's conflict.
+fn conflict_message(a: &Answer) -> String {
+    assert_eq!(a.status, StatusCode::CONFLICT, "{:?}", a.body);
+    assert_eq!(a.json()["code"], "ABORTED", "{:?}", a.body);
+    a.json()["message"].as_str().expect("message").to_owned()
+}
+
+#[tokio::test]
+async fn a_fence_with_no_active_session_says_so_and_what_to_do() {
+    let server = spawn_test_server().await;
+    let api = Api { server: &server };
+    // Never started here: the game server exists, the profile has no session.
+    api.start("job-a", "other", json!({})).await;
+    let never = api
+        .call(
+            Method::PATCH,
+            "servers/job-a/sessions/PlayerData/p?loadCount=1",
+            json!({"data": {"Coins": 1}}),
+        )
+        .await;
+    assert_eq!(
+        conflict_message(&never),
+        "no session of `p` in `PlayerData` is active for this game server, so load count 1 \
+         names none: the session ended (released, taken over by another game server, or its \
+         lease expired) or was never started here; nothing was written: start a new session"
+    );
+
+    // Ended: the same message, never "the active session's (0)".
+    let count = api.start("job-a", "p", json!({})).await.json()["profile"]["loadCount"]
+        .as_u64()
+        .expect("count");
+    api.call(
+        Method::POST,
+        &format!("servers/job-a/sessions/PlayerData/p:end?loadCount={count}"),
+        Value::Null,
+    )
+    .await;
+    for (method, path) in [
+        (
+            Method::PATCH,
+            format!("servers/job-a/sessions/PlayerData/p?loadCount={count}"),
+        ),
+        (
+            Method::POST,
+            format!("servers/job-a/sessions/PlayerData/p:save?loadCount={count}"),
+        ),
+        (
+            Method::POST,
+            format!("servers/job-a/sessions/PlayerData/p:end?loadCount={count}"),
+        ),
+    ] {
+        let message = conflict_message(&api.call(method, &path, json!({"data": {}})).await);
+        assert!(
+            message.starts_with(&format!(
+                "no session of `p` in `PlayerData` is active for this game server, so load count {count} names none"
+            )),
+            "{path}: {message}"
+        );
+        assert!(message.ends_with("start a new session"), "{message}");
+        assert!(!message.contains("(0)"), "{message}");
+    }
+
+    // Taken over by another game server: job-a has none left, and says so.
+    let a = api.start("job-a", "q", json!({})).await.json()["profile"]["loadCount"]
+        .as_u64()
+        .expect("count");
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        api.start("job-b", "q", json!({"timeoutSeconds": 20})),
+    )
+    .await
+    .expect("in time");
+    let taken = conflict_message(
+        &api.call(
+            Method::PATCH,
+            &format!("servers/job-a/sessions/PlayerData/q?loadCount={a}"),
+            json!({"data": {}}),
+        )
+        .await,
+    );
+    assert!(
+        taken.starts_with(&format!(
+            "no session of `q` in `PlayerData` is active for this game server, so load count {a}"
+        )),
+        "{taken}"
+    );
+    assert!(
+        taken.contains("taken over by another game server"),
+        "{taken}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_fence_naming_another_session_says_which_holds_it() {
+    let server = spawn_test_server().await;
+    let api = Api { server: &server };
+    let first = api.start("job-a", "p", json!({})).await.json()["profile"]["loadCount"]
+        .as_u64()
+        .expect("count");
+    api.call(
+        Method::POST,
+        &format!("servers/job-a/sessions/PlayerData/p:end?loadCount={first}"),
+        Value::Null,
+    )
+    .await;
+    let second = api.start("job-a", "p", json!({})).await.json()["profile"]["loadCount"]
+        .as_u64()
+        .expect("count");
+    assert!(second > first);
+    let old = api
+        .call(
+            Method::PATCH,
+            &format!("servers/job-a/sessions/PlayerData/p?loadCount={first}"),
+            json!({"data": {"Coins": -1}}),
+        )
+        .await;
+    assert_eq!(
+        conflict_message(&old),
+        format!(
+            "load count {first} is not the active session of `p` in `PlayerData`: another \
+             session of this game server (load count {second}) holds it, so yours was taken \
+             over; nothing was written: use load count {second}, or end that session and \
+             start again"
+        )
+    );
+    let got = api
+        .call(
+            Method::GET,
+            "servers/job-a/sessions/PlayerData/p",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(got.json()["loadCount"], second);
+    assert_eq!(
+        got.json()["data"],
+        json!({"Coins": 0}),
+        "nothing was written"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_key_over_50_bytes_is_refused_with_the_unit() {
+    let server = spawn_test_server().await;
+    let api = Api { server: &server };
+    let long = api.start("job-a", &"é".repeat(30), json!({})).await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST, "{:?}", long.body);
+    assert_eq!(
+        long.json()["message"],
+        "102: Key name exceeds the 50 character limit (a key is at most 50 bytes of UTF-8; \
+         this one is 60 bytes in 30 characters)."
+    );
+    let at = api.start("job-a", &"é".repeat(25), json!({})).await;
+    assert_eq!(at.status, StatusCode::OK, "50 bytes fit: {:?}", at.body);
     server.shutdown().await;
 }

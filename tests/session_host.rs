@@ -102,6 +102,12 @@ async fn a_stale_fence_is_refused_and_writes_nothing() {
         }
         other => panic!("expected Stale, got {other:?}"),
     }
+    match a.session("PlayerData", "never", 1) {
+        Err(SessionError::Ended { key, given, .. }) => {
+            assert_eq!((key.as_str(), given), ("never", 1));
+        }
+        other => panic!("expected Ended, got {other:?}"),
+    }
     let profile = a.session("PlayerData", "p", count).expect("session");
     assert_eq!(profile.data(), json!({}));
     host.shutdown().await;

@@ -195,7 +195,7 @@ impl From<crate::sessions::SessionError> for ApiError {
             |message: String| ApiError::new(StatusCode::CONFLICT, C::Aborted, D::Unknown, message);
         match e {
             SessionError::NotFound { .. } => ApiError::not_found(D::NotFound, message),
-            SessionError::Stale { .. } => conflict(message),
+            SessionError::Ended { .. } | SessionError::Stale { .. } => conflict(message),
             SessionError::BadRequest(_) => ApiError::bad_request(D::Unknown, message),
             SessionError::Closing => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

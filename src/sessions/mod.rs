@@ -6,8 +6,9 @@
 //! sessions, its event log (session ending/ended, messages) and its lease.
 //! Invariants:
 //! - every call that names a session carries the load count it was started
-//!   with, and is refused with [`SessionError::Stale`] (nothing written)
-//!   unless that session is still active here with that count;
+//!   with, and is refused with [`SessionError::Ended`] (none is active)
+//!   or [`SessionError::Stale`] (another is), nothing written, unless that
+//!   session is still active here with that count;
 //! - a game server that makes no call for longer than the lease loses its
 //!   sessions as a crashed Roblox server does: no final save, the locks
 //!   stay until another server steals them;
@@ -51,15 +52,31 @@ pub enum SessionError {
         /// Key.
         key: String,
     },
-    /// The caller's load count is not the active session's: its session
-    /// ended (stolen, released or expired). Nothing was written.
-    #[error("stale session of `{key}`: load count {given} is not the active session's ({active}); the session ended, start a new one")]
-    Stale {
+    /// No session of that store and key is active for this game server, so
+    /// the caller's load count names none: it ended (released, taken over
+    /// by another game server, its lease expired, the server shut down) or
+    /// was never started here. Nothing was written.
+    #[error("no session of `{key}` in `{store}` is active for this game server, so load count {given} names none: the session ended (released, taken over by another game server, or its lease expired) or was never started here; nothing was written: start a new session")]
+    Ended {
+        /// Store name.
+        store: String,
         /// Key.
         key: String,
         /// The load count the caller sent.
         given: u64,
-        /// The active session's load count (0: none).
+    },
+    /// Another session of that store and key, with another load count, is
+    /// active for this game server: the caller's was taken over (it ended
+    /// and a newer one started). Nothing was written.
+    #[error("load count {given} is not the active session of `{key}` in `{store}`: another session of this game server (load count {active}) holds it, so yours was taken over; nothing was written: use load count {active}, or end that session and start again")]
+    Stale {
+        /// Store name.
+        store: String,
+        /// Key.
+        key: String,
+        /// The load count the caller sent.
+        given: u64,
+        /// The active session's load count.
         active: u64,
     },
     /// The request is malformed.

@@ -169,19 +169,17 @@ impl GameServer {
             .cloned();
         match profile {
             Some(p) if p.session_load_count() == load_count && p.is_active() => Ok(p),
-            Some(p) => Err(SessionError::Stale {
+            Some(p) if p.is_active() => Err(SessionError::Stale {
+                store: store.to_owned(),
                 key: key.to_owned(),
                 given: load_count,
-                active: if p.is_active() {
-                    p.session_load_count()
-                } else {
-                    0
-                },
+                active: p.session_load_count(),
             }),
-            None => Err(SessionError::Stale {
+            // Ending (its final save under way), ended, or never started.
+            _ => Err(SessionError::Ended {
+                store: store.to_owned(),
                 key: key.to_owned(),
                 given: load_count,
-                active: 0,
             }),
         }
     }
