@@ -11,6 +11,7 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        .with_ansi(cli::log_colour())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -7,7 +7,7 @@ mod support;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 use support::cli::Cli;
-use support::process::ServeProcess;
+use support::process::{ServeProcess, Stderr};
 use support::send;
 
 fn start(dir: &std::path::Path) -> ServeProcess {
@@ -54,4 +54,72 @@ fn an_unknown_config_key_is_named() {
         .args(["serve", "--config", config.to_str().expect("utf-8")])
         .run()
         .failure_with(&["listen_address"]);
+}
+
+/// `serve` on `dir` as a one-off command (killed after 60 s: a second
+/// server that starts by mistake fails the test instead of hanging it).
+fn serve_once(dir: &std::path::Path, storage: &str) -> support::cli::CliOutput {
+    Cli::new()
+        .args(["serve", "--listen", "127.0.0.1:0", "--durability", "off"])
+        .args(["--storage", storage, "--data-dir"])
+        .arg(dir)
+        .time_limit(std::time::Duration::from_secs(60))
+        .run()
+}
+
+/// Waits until `server` answers a request (its stop signal handler is
+/// installed by then, so SIGTERM is a graceful stop).
+async fn answered(server: &ServeProcess) {
+    let url = format!(
+        "{}/messaging-service/v1/universes/1/topics/t/messages?cursor=0&timeout=0",
+        server.url
+    );
+    send(Method::GET, &url, &[], "").await;
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_folder_refuses_and_says_what_to_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = ServeProcess::builder(dir.path()).durability("off").start();
+    let pid = format!("pid {}", first.pid());
+    for storage in ["sqlite", "sled"] {
+        let out = serve_once(dir.path(), storage);
+        assert!(out.stdout.is_empty(), "no address line: {}", out.stdout);
+        out.failure_with(&[
+            "another profilestore server",
+            &pid,
+            &format!("--url {}", first.url),
+            "--data-dir",
+        ]);
+    }
+    // The data commands still work on the folder beside the server.
+    Cli::on(dir.path(), "sqlite")
+        .args(["set", "S", "k", "1"])
+        .run()
+        .success();
+    answered(&first).await;
+    assert!(first.stop().success());
+
+    // Once it stopped, the folder is free; a killed server's lock dies
+    // with it too.
+    let second = ServeProcess::builder(dir.path()).durability("off").start();
+    second.kill();
+    let third = ServeProcess::builder(dir.path()).durability("off").start();
+    answered(&third).await;
+    assert!(third.stop().success());
+}
+
+#[tokio::test]
+async fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServeProcess::builder(dir.path())
+        .durability("off")
+        .env("PROFILESTORE_LOG", "info")
+        .stderr(Stderr::Capture)
+        .start();
+    answered(&server).await;
+    let (status, stderr) = server.stop_with_stderr();
+    assert!(status.success());
+    assert!(stderr.contains("profilestore is serving"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "ANSI codes in {stderr:?}");
 }

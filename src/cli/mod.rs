@@ -57,6 +57,21 @@ pub enum CliError {
     /// The server could not start or stopped with an error.
     #[error(transparent)]
     Serve(#[from] crate::serve::ServeError),
+    /// What a command asked for is not there (`get` of a missing key).
+    #[error("{what} not found {within} {place}")]
+    NotFound {
+        /// What was looked for, e.g. `key "k"`.
+        what: String,
+        /// What holds it, e.g. `in data store "D" (scope "global")`.
+        within: String,
+        /// Where: `in /path/data (sqlite)`, or `on the server at URL`.
+        place: String,
+    },
+    /// A command that only works on existing data was pointed at a data
+    /// folder (or a plugin's data in it) that does not exist; nothing was
+    /// created.
+    #[error("{0}; pass --data-dir DIR for the folder that holds the data, or --url URL to work on a running server (nothing was created)")]
+    NoData(String),
 }
 
 /// `profilestore`: a local Roblox DataStore and ProfileStore server.
@@ -109,9 +124,11 @@ pub struct StorageArgs {
 /// `--retention` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RetentionArg {
-    /// Every write is a version.
+    /// Every write is a version (also spelled `per_write`, as in `config.toml`).
+    #[value(alias = "per_write")]
     PerWrite,
-    /// First write per key per UTC hour is a version.
+    /// First write per key per UTC hour is a version (also `per_utc_hour`).
+    #[value(alias = "per_utc_hour")]
     PerUtcHour,
 }
 
@@ -246,6 +263,31 @@ pub enum Command {
     Purge,
 }
 
+impl Command {
+    /// Whether the command only reads or changes data that already exists,
+    /// so a missing data folder is a mistake (a forgotten `--url` or
+    /// `--data-dir`) rather than a folder to create. `set`, `increment`,
+    /// `import` and `profile message` create it.
+    pub fn needs_existing_data(&self) -> bool {
+        match self {
+            Command::Serve { .. }
+            | Command::Set { .. }
+            | Command::Increment { .. }
+            | Command::Import { .. } => false,
+            Command::Profile { command } => {
+                !matches!(command, profile::ProfileCommand::Message { .. })
+            }
+            Command::Export { .. }
+            | Command::Get { .. }
+            | Command::Remove { .. }
+            | Command::Keys { .. }
+            | Command::Versions { .. }
+            | Command::Stores { .. }
+            | Command::Purge => true,
+        }
+    }
+}
+
 impl StorageArgs {
     /// The flag and environment overrides these arguments carry.
     pub fn overrides(&self) -> Overrides {
@@ -285,6 +327,21 @@ impl StorageArgs {
     }
 }
 
+/// Whether log lines on stderr are coloured: only when stderr is a
+/// terminal and `NO_COLOR` is unset or empty (<https://no-color.org>).
+pub fn log_colour() -> bool {
+    use std::io::IsTerminal;
+    colour_wanted(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// [`log_colour`]'s rule, given what it reads.
+fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// Runs one command: `serve`, or a data command on the data folder or, with
 /// `--url`, on a server.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -308,4 +365,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
     let config = cli.storage.resolve(Overrides::default())?;
     data::run(cli.command, &cli.storage, &config).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(
+            colour_wanted(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+        assert!(!colour_wanted(false, Some(OsStr::new(""))));
+    }
 }
