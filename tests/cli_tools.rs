@@ -199,6 +199,20 @@ fn data_commands_work_against_a_running_server() {
             .count(),
         1
     );
+    // The connection options also work after a data command's name.
+    let after = cli(
+        dir.path(),
+        &["get", "Players", "p", "--url", &url, "--key", "k1"],
+    )
+    .json();
+    assert_eq!(after["value"], json!({"Coins": 5}));
+    cli(
+        dir.path(),
+        &[
+            "profile", "show", "Players", "p", "--url", &url, "--key", "k1",
+        ],
+    )
+    .failure_with(&["not a ProfileStore profile"]);
     remote(&["get", "Players", "nobody"]).failure_with(&[
         r#"key "nobody" not found in data store "Players" (scope "global") on the server at"#,
         &url,

@@ -123,3 +123,74 @@ async fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
     assert!(stderr.contains("profilestore is serving"), "{stderr}");
     assert!(!stderr.contains("\x1b["), "ANSI codes in {stderr:?}");
 }
+
+#[test]
+fn serve_refuses_to_run_keyless_when_only_the_cli_key_variable_is_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    Cli::new()
+        .env("PROFILESTORE_API_KEY", "k1")
+        .args(["serve", "--listen", "127.0.0.1:0", "--storage", "memory"])
+        .time_limit(std::time::Duration::from_secs(60))
+        .run()
+        .failure_with(&[
+            "PROFILESTORE_API_KEY is set",
+            "PROFILESTORE_API_KEYS",
+            "--api-key",
+        ]);
+    // With a server key too, the singular variable is the CLI's business.
+    let server = ServeProcess::builder(dir.path())
+        .storage("memory")
+        .env("PROFILESTORE_API_KEY", "k1")
+        .env("PROFILESTORE_API_KEYS", "k1")
+        .start();
+    server.kill();
+}
+
+#[test]
+fn connection_options_belong_to_the_data_commands_only() {
+    let help = Cli::new().args(["serve", "--help"]).run().success();
+    for flag in [
+        "--url",
+        "--key ",
+        "PROFILESTORE_URL",
+        "PROFILESTORE_API_KEY]",
+    ] {
+        assert!(!help.contains(flag), "serve --help lists {flag}: {help}");
+    }
+    assert!(help.contains("--api-key"), "{help}");
+    for command in [
+        &["get", "--help"][..],
+        &["profile", "show", "--help"],
+        &["--help"],
+    ] {
+        let help = Cli::new().args(command).run().success();
+        assert!(
+            help.contains("--url") && help.contains("--key"),
+            "{command:?}: {help}"
+        );
+    }
+    for args in [
+        &["serve", "--url", "http://127.0.0.1:1"][..],
+        &["serve", "--key", "k"],
+        &["--url", "http://127.0.0.1:1", "serve"],
+        &["--key", "k", "serve"],
+    ] {
+        Cli::new()
+            .args(args)
+            .args(["--storage", "memory", "--listen", "127.0.0.1:0"])
+            .time_limit(std::time::Duration::from_secs(60))
+            .run()
+            .failure_with(&["error:"]);
+    }
+    Cli::new()
+        .args([
+            "--url",
+            "http://127.0.0.1:1",
+            "serve",
+            "--storage",
+            "memory",
+        ])
+        .time_limit(std::time::Duration::from_secs(60))
+        .run()
+        .failure_with(&["is for the data commands", "--api-key"]);
+}

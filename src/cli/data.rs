@@ -11,7 +11,7 @@ use std::io::Read;
 
 use serde_json::{json, Map, Value};
 
-use super::{profile, CliError, Command, EntryArgs, StorageArgs};
+use super::{profile, CliError, Command, ConnectionArgs, EntryArgs};
 use crate::bus::{BusConfig, MessageBus};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -52,7 +52,7 @@ fn store(
 
 /// Where a command looks, for its messages: `in /abs/data (sqlite)`, `in
 /// memory storage` or `on the server at URL`.
-fn place(args: &StorageArgs, config: &Config) -> String {
+fn place(args: &ConnectionArgs, config: &Config) -> String {
     if let Some(url) = &args.url {
         return format!("on the server at {url}");
     }
@@ -104,7 +104,7 @@ fn check_data_exists(config: &Config) -> Result<(), CliError> {
 /// The service and bus a data command works on: the data folder's, or the
 /// server's at `--url`.
 fn backends(
-    args: &StorageArgs,
+    args: &ConnectionArgs,
     config: &Config,
     command: &Command,
 ) -> Result<(DataStoreService, MessageBus), CliError> {
@@ -131,7 +131,7 @@ fn backends(
 /// Runs a data command (anything but `serve`).
 pub(super) async fn run(
     command: Command,
-    args: &StorageArgs,
+    args: &ConnectionArgs,
     config: &Config,
 ) -> Result<(), CliError> {
     let (service, bus) = backends(args, config, &command)?;

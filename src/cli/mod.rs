@@ -76,14 +76,111 @@ pub enum CliError {
 
 /// `profilestore`: a local Roblox DataStore and ProfileStore server.
 #[derive(Debug, Parser)]
-#[command(name = "profilestore", version, about, long_about = None)]
+#[command(
+    name = "profilestore",
+    version,
+    about,
+    long_about = None,
+    after_help = OUTPUT_HELP
+)]
 pub struct Cli {
     /// Where and how data is stored.
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Which server the data commands work on (`--url`, `--key`): accepted
+    /// before the command or after a data command's name, never by `serve`.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What goes where, at the end of `--help`.
+const OUTPUT_HELP: &str = "\
+Output: stdout carries only JSON (one document, or one JSON line per item; \
+`serve` prints one `{\"listening\":\"http://ADDR\"}` line). stderr carries \
+everything for people: logs, progress and counts (`exported 2 entries`), \
+and errors as one `error: ...` line, with a non-zero exit code (also for a \
+key that is not found).";
+
+/// The data commands: every subcommand but `serve`.
+const DATA_COMMANDS: &[&str] = &[
+    "profile",
+    "export",
+    "import",
+    "get",
+    "set",
+    "increment",
+    "remove",
+    "keys",
+    "versions",
+    "stores",
+    "purge",
+];
+
+/// The connection of the data commands to a running server. Not `serve`'s:
+/// a server serves its own `--data-dir` and accepts keys with `--api-key`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Server connection (data commands)")]
+pub struct ConnectionArgs {
+    /// Work on a running server (`http://HOST:PORT`) instead of a data folder.
+    #[arg(long, env = "PROFILESTORE_URL")]
+    pub url: Option<String>,
+    /// An API key the server at `--url` accepts (one of its `--api-key`s).
+    #[arg(
+        long = "key",
+        id = "remote_api_key",
+        value_name = "KEY",
+        env = "PROFILESTORE_API_KEY",
+        hide_env_values = true
+    )]
+    pub remote_key: Option<String>,
+}
+
+impl Cli {
+    /// The command line with the connection options on every data command
+    /// too (so `get ... --url U` works, while `serve --help` does not list
+    /// them).
+    pub fn command_line() -> clap::Command {
+        use clap::CommandFactory;
+        let connection: Vec<clap::Arg> =
+            ConnectionArgs::augment_args(clap::Command::new("connection"))
+                .get_arguments()
+                .map(|a| a.clone().global(true))
+                .collect();
+        let mut command = Cli::command();
+        for name in DATA_COMMANDS {
+            let args = connection.clone();
+            command = command.mut_subcommand(name, |sub| sub.args(args));
+        }
+        command
+    }
+
+    /// Parses the process's arguments (exits with clap's message on a
+    /// usage error, e.g. `--url` given to `serve`).
+    pub fn parse_args() -> Cli {
+        use clap::FromArgMatches;
+        let mut command = Cli::command_line();
+        let matches = command.get_matches_mut();
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+        if matches!(cli.command, Command::Serve { .. }) {
+            for (id, flag) in [("url", "--url"), ("remote_api_key", "--key")] {
+                if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                    command
+                        .error(
+                            clap::error::ErrorKind::ArgumentConflict,
+                            format!(
+                                "`{flag}` is for the data commands (get, set, ...) working on a server; \
+                                 `serve` serves its own --data-dir and accepts keys with --api-key"
+                            ),
+                        )
+                        .exit();
+                }
+            }
+        }
+        cli
+    }
 }
 
 /// Options shared by every command. Each overrides `config.toml`.
@@ -95,7 +192,8 @@ pub struct StorageArgs {
     /// Storage plugin: sqlite (default), sled or memory.
     #[arg(long, global = true, env = "PROFILESTORE_STORAGE")]
     pub storage: Option<StorageKind>,
-    /// Data folder (default `data`; created when missing).
+    /// Data folder (default `data`; `serve` and the commands that write
+    /// create it, the others need it to exist).
     #[arg(long, global = true, env = "PROFILESTORE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// `full` (default: fsync every commit), `normal` or `off` (fast, for tests).
@@ -107,18 +205,6 @@ pub struct StorageArgs {
     /// Universe (experience) id (default 1).
     #[arg(long, global = true, env = "PROFILESTORE_UNIVERSE")]
     pub universe: Option<u64>,
-    /// Work on a running server (`http://HOST:PORT`) instead of a data folder.
-    #[arg(long, global = true, env = "PROFILESTORE_URL")]
-    pub url: Option<String>,
-    /// The API key of the server at `--url`.
-    #[arg(
-        long = "key",
-        id = "remote_api_key",
-        global = true,
-        env = "PROFILESTORE_API_KEY",
-        hide_env_values = true
-    )]
-    pub remote_key: Option<String>,
 }
 
 /// `--retention` values.
@@ -342,6 +428,24 @@ fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -
     stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
+/// Refuses to start a server without keys while `PROFILESTORE_API_KEY`
+/// (the data commands' variable, singular) is set: its user meant the
+/// server to require that key, and it would accept every request.
+fn check_server_keys(config: &Config, cli_key: Option<&std::ffi::OsStr>) -> Result<(), CliError> {
+    if config.server.api_keys.is_empty() && cli_key.is_some_and(|k| !k.is_empty()) {
+        return Err(CliError::Usage(
+            "PROFILESTORE_API_KEY is set, but it is the data commands' key (their --key); \
+             `serve` reads its keys from --api-key or PROFILESTORE_API_KEYS (plural) or \
+             config.toml's [server] api_keys, and none is set, so this server would accept \
+             requests without a key. Set PROFILESTORE_API_KEYS (e.g. \
+             PROFILESTORE_API_KEYS=\"$PROFILESTORE_API_KEY\"), or unset PROFILESTORE_API_KEY \
+             to serve without a key"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs one command: `serve`, or a data command on the data folder or, with
 /// `--url`, on a server.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -357,6 +461,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             api_keys,
             ..Overrides::default()
         })?;
+        check_server_keys(&config, std::env::var_os("PROFILESTORE_API_KEY").as_deref())?;
         let fixtures = crate::serve::Fixtures {
             import,
             export_on_exit,
@@ -364,7 +469,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
-    data::run(cli.command, &cli.storage, &config).await
+    data::run(cli.command, &cli.connection, &config).await
 }
 
 #[cfg(test)]
