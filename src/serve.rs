@@ -66,6 +66,49 @@ struct FolderLock {
     file: std::fs::File,
 }
 
+/// What a serving process recorded in its lock file.
+#[derive(Debug, Default)]
+pub struct Holder {
+    /// Its process id.
+    pub pid: Option<u64>,
+    /// Its base URL, once it listens.
+    pub url: Option<String>,
+}
+
+impl Holder {
+    /// Reads the record (unknown fields when the holder is rewriting it).
+    fn read(path: &std::path::Path) -> Holder {
+        let recorded: serde_json::Value = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        Holder {
+            pid: recorded["pid"].as_u64(),
+            url: recorded["url"].as_str().map(str::to_owned),
+        }
+    }
+
+    /// ` (pid N, URL)`, or as much of it as is known.
+    fn describe(&self) -> String {
+        match (self.pid, &self.url) {
+            (Some(pid), Some(url)) => format!(" (pid {pid}, {url})"),
+            (Some(pid), None) => format!(" (pid {pid})"),
+            (None, Some(url)) => format!(" ({url})"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// The server serving `data_dir` right now (its lock is held), if any.
+pub fn serving(data_dir: &std::path::Path) -> Option<Holder> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        Err(std::fs::TryLockError::WouldBlock) => Some(Holder::read(&path)),
+        _ => None,
+    }
+}
+
 impl FolderLock {
     /// Takes the lock of `config`'s data folder (creating the folder), or
     /// `None` for memory storage, which uses no folder.
@@ -94,24 +137,15 @@ impl FolderLock {
                 Ok(Some(lock))
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                // The holder may be rewriting it: then it is read as unknown.
-                let recorded: serde_json::Value = std::fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                    .unwrap_or_default();
-                let pid = recorded["pid"].as_u64();
-                let url = recorded["url"].as_str();
-                let holder = match (pid, url) {
-                    (Some(pid), Some(url)) => format!(" (pid {pid}, {url})"),
-                    (Some(pid), None) => format!(" (pid {pid})"),
-                    (None, Some(url)) => format!(" ({url})"),
-                    (None, None) => String::new(),
-                };
+                let holder = Holder::read(&path);
                 let shown = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
                 Err(ServeError::FolderInUse {
                     dir: shown.display().to_string(),
-                    holder,
-                    url_hint: url.map(|u| format!(": --url {u}")).unwrap_or_default(),
+                    holder: holder.describe(),
+                    url_hint: holder
+                        .url
+                        .map(|u| format!(": --url {u}"))
+                        .unwrap_or_default(),
                 })
             }
             Err(std::fs::TryLockError::Error(e)) => Err(context(e, "lock the data folder").into()),

@@ -194,3 +194,28 @@ fn connection_options_belong_to_the_data_commands_only() {
         .run()
         .failure_with(&["is for the data commands", "--api-key"]);
 }
+
+#[tokio::test]
+async fn a_data_command_on_a_served_sled_folder_points_at_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServeProcess::builder(dir.path())
+        .storage("sled")
+        .durability("off")
+        .api_key("k1")
+        .start();
+    Cli::on(dir.path(), "sled")
+        .args(["keys", "S"])
+        .run()
+        .failure_with(&[
+            "another process holds this sled folder",
+            &format!("pid {}", server.pid()),
+            &format!("--url {}", server.url),
+        ]);
+    // Through the server, the same command works.
+    Cli::remote(&server.url, "k1", dir.path())
+        .args(["keys", "S"])
+        .run()
+        .success();
+    answered(&server).await;
+    assert!(server.stop().success());
+}

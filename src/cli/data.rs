@@ -121,7 +121,26 @@ fn backends(
             ))
         }
         None => {
-            let service = crate::serve::open_datastores(config)?;
+            let service = crate::serve::open_datastores(config).map_err(|e| {
+                let storage = config.storage_config();
+                if storage.kind != crate::storage::StorageKind::Sled {
+                    return CliError::Open(e);
+                }
+                // sled allows one process per folder: a server on it
+                // keeps the CLI out, but its HTTP API is open.
+                let hint = match crate::serve::serving(&storage.data_dir) {
+                    Some(crate::serve::Holder { pid, url }) => format!(
+                        "a profilestore server{} is serving this folder: work through it with --url {}",
+                        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                        url.as_deref().unwrap_or("http://HOST:PORT"),
+                    ),
+                    None if e.to_string().contains("another running profilestore") => {
+                        "if a profilestore server is serving this folder, work through it with --url http://HOST:PORT".to_owned()
+                    }
+                    None => return CliError::Open(e),
+                };
+                CliError::Usage(format!("{e}; {hint}"))
+            })?;
             let bus = MessageBus::new(service.clock().clone(), BusConfig::default());
             Ok((service, bus))
         }
