@@ -3,10 +3,12 @@
 //! Owns: parsing (`clap`) and running the `profilestore` subcommands. The
 //! data commands work on a data folder directly, or, with `--url`, on a
 //! running server through its HTTP API (`profile` in `profile.rs`, `export`
-//! and `import` in [`crate::transfer`]). Invariants: every command prints JSON
-//! (one document or one JSON line per item) on stdout so scripts can read
-//! it; errors go to stderr via `main` and exit non-zero; a command that is
-//! rejected changes nothing.
+//! and `import` in [`crate::transfer`]). Invariants: stdout carries only
+//! JSON (one document or one JSON line per item) so scripts can read it;
+//! stderr carries logs, progress, counts and errors (`error: ...` via
+//! `main`, exit non-zero, also for a key that is not found); a command
+//! that is rejected changes nothing; `--url`/`--key` belong to the data
+//! commands, never to `serve`.
 
 mod data;
 mod profile;
