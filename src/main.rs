@@ -1,16 +1,16 @@
 //! The `profilestore` command: parses arguments, sets up logging and runs
 //! the chosen command; errors are printed with their causes.
 
-use clap::Parser;
 use profilestore::cli::{self, Cli};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let filter = cli.storage.log_filter(&cli.command);
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        .with_ansi(cli::log_colour())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -4,8 +4,9 @@
 //! check the listen address, bind, announce the bound URL on stdout (one
 //! JSON line, for harnesses in any language), purge expired versions
 //! periodically, and shut down gracefully on SIGINT or SIGTERM.
-//! Invariants: nothing is bound when the configuration is unsafe; the purge
-//! loop stops with the server; storage is flushed before exit.
+//! Invariants: nothing is bound when the configuration is unsafe; one
+//! server per data folder (an OS lock on [`LOCK_FILE`], held until exit);
+//! the purge loop stops with the server; storage is flushed before exit.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +36,132 @@ pub enum ServeError {
     /// `--import` or `--export-on-exit` failed.
     #[error(transparent)]
     Transfer(#[from] TransferError),
+    /// Another server holds the data folder's lock.
+    #[error(
+        "another profilestore server{holder} is serving {dir}; two servers on one folder \
+         share its data but not their sessions' messages and release notices, so a \
+         profile moving between them waits for a steal and can lose unsaved changes. \
+         Use that server (game servers and the data commands take its URL{url_hint}), \
+         or start this one with another --data-dir"
+    )]
+    FolderInUse {
+        /// The data folder.
+        dir: String,
+        /// ` (pid N, http://...)` when the holder recorded it, else empty.
+        holder: String,
+        /// `: --url http://...` when the holder's URL is known, else empty.
+        url_hint: String,
+    },
+}
+
+/// The lock file in a data folder: a server holds an exclusive OS lock on
+/// it for its lifetime (so a crashed server's lock dies with it) and
+/// records its pid and URL in it (JSON) for the next one's message.
+pub const LOCK_FILE: &str = "serve.lock";
+
+/// A data folder held by this server; released when dropped (or when the
+/// process dies).
+#[derive(Debug)]
+struct FolderLock {
+    file: std::fs::File,
+}
+
+/// What a serving process recorded in its lock file.
+#[derive(Debug, Default)]
+pub struct Holder {
+    /// Its process id.
+    pub pid: Option<u64>,
+    /// Its base URL, once it listens.
+    pub url: Option<String>,
+}
+
+impl Holder {
+    /// Reads the record (unknown fields when the holder is rewriting it).
+    fn read(path: &std::path::Path) -> Holder {
+        let recorded: serde_json::Value = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        Holder {
+            pid: recorded["pid"].as_u64(),
+            url: recorded["url"].as_str().map(str::to_owned),
+        }
+    }
+
+    /// ` (pid N, URL)`, or as much of it as is known.
+    fn describe(&self) -> String {
+        match (self.pid, &self.url) {
+            (Some(pid), Some(url)) => format!(" (pid {pid}, {url})"),
+            (Some(pid), None) => format!(" (pid {pid})"),
+            (None, Some(url)) => format!(" ({url})"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// The server serving `data_dir` right now (its lock is held), if any.
+pub fn serving(data_dir: &std::path::Path) -> Option<Holder> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        Err(std::fs::TryLockError::WouldBlock) => Some(Holder::read(&path)),
+        _ => None,
+    }
+}
+
+impl FolderLock {
+    /// Takes the lock of `config`'s data folder (creating the folder), or
+    /// `None` for memory storage, which uses no folder.
+    fn take(config: &Config) -> Result<Option<FolderLock>, ServeError> {
+        let storage = config.storage_config();
+        if storage.location().is_none() {
+            return Ok(None);
+        }
+        let dir = &storage.data_dir;
+        let context = |e: std::io::Error, what: &str| {
+            std::io::Error::new(e.kind(), format!("cannot {what} {}: {e}", dir.display()))
+        };
+        std::fs::create_dir_all(dir).map_err(|e| context(e, "create the data folder"))?;
+        let path = dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| context(e, "open the lock file in"))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let mut lock = FolderLock { file };
+                lock.record(None)?;
+                Ok(Some(lock))
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = Holder::read(&path);
+                let shown = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+                Err(ServeError::FolderInUse {
+                    dir: shown.display().to_string(),
+                    holder: holder.describe(),
+                    url_hint: holder
+                        .url
+                        .map(|u| format!(": --url {u}"))
+                        .unwrap_or_default(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(context(e, "lock the data folder").into()),
+        }
+    }
+
+    /// Writes this process's pid (and URL, once bound) into the lock file.
+    fn record(&mut self, url: Option<&str>) -> Result<(), ServeError> {
+        use std::io::Seek;
+        let text = serde_json::json!({"pid": std::process::id(), "url": url}).to_string();
+        self.file.set_len(0)?;
+        self.file.seek(std::io::SeekFrom::Start(0))?;
+        self.file.write_all(text.as_bytes())?;
+        self.file.flush()?;
+        Ok(())
+    }
 }
 
 /// Opens the configured storage as a DataStore service on the system clock
@@ -87,6 +214,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         Some(path) => Some((path, read_export(path)?)),
         None => None,
     };
+    // Held until this function returns (dropped after the storage).
+    let mut folder_lock = FolderLock::take(&config)?;
     let export_file = match &fixtures.export_on_exit {
         None => None,
         Some(path) => Some(create_output(path, " (--export-on-exit)")?),
@@ -108,6 +237,9 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         tracing::info!(count, file = %path.display(), "imported");
     }
     let addr = listener.local_addr()?;
+    if let Some(lock) = &mut folder_lock {
+        lock.record(Some(&format!("http://{addr}")))?;
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -70,6 +70,18 @@ pub struct StorageConfig {
     pub durability: Durability,
 }
 
+impl StorageConfig {
+    /// Where the plugin keeps its data: `<data_dir>/profilestore.sqlite3`
+    /// (SQLite) or `<data_dir>/sled` (sled); `None` for memory.
+    pub fn location(&self) -> Option<PathBuf> {
+        match self.kind {
+            StorageKind::Memory => None,
+            StorageKind::Sled => Some(self.data_dir.join("sled")),
+            StorageKind::Sqlite => Some(self.data_dir.join("profilestore.sqlite3")),
+        }
+    }
+}
+
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {

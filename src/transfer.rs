@@ -208,8 +208,9 @@ pub fn read_lines(input: &mut dyn BufRead, source: &str) -> Result<Vec<Line>, Tr
         }
         let line = parse_line(text).map_err(|e| {
             TransferError::Invalid(format!(
-                "{source} line {}: {e}; nothing was imported",
-                i + 1
+                "{source} line {}: {}; nothing was imported",
+                i + 1,
+                e.trim_end_matches('.')
             ))
         })?;
         lines.push(line);

@@ -4,7 +4,6 @@
 
 mod support;
 
-use serde_json::Value;
 use support::cli::{Cli, CliOutput};
 
 fn run(dir: &std::path::Path, storage: &str, args: &[&str]) -> CliOutput {
@@ -47,10 +46,9 @@ fn set_get_round_trip(storage: &str) {
 
     let removed = run(dir.path(), storage, &["remove", "Players", "Player_1"]).json();
     assert_eq!(removed["value"]["Coins"], 10);
-    assert_eq!(
-        run(dir.path(), storage, &["get", "Players", "Player_1"]).json(),
-        Value::Null
-    );
+    // A removed key is not found: an error, not `null` with success.
+    run(dir.path(), storage, &["get", "Players", "Player_1"])
+        .failure_with(&[r#"key "Player_1" not found"#]);
 
     let versions = run(dir.path(), storage, &["versions", "Players", "Player_1"]).json_lines();
     assert_eq!(versions.len(), 2);
@@ -134,4 +132,137 @@ fn all_scopes_listing_names_scope_and_key() {
         })
         .collect();
     assert_eq!(names, vec!["global/p1".to_owned(), "houses/h1".to_owned()]);
+}
+
+#[test]
+fn get_of_a_missing_key_fails_and_says_where_it_looked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(dir.path(), "sqlite", &["set", "Players", "a", "1"]).success();
+    let out = run(dir.path(), "sqlite", &["get", "Players", "nobody"]);
+    assert_ne!(out.code(), Some(0));
+    assert!(out.stdout.is_empty(), "nothing on stdout: {}", out.stdout);
+    let shown = std::fs::canonicalize(dir.path()).expect("canonical");
+    out.failure_with(&[
+        r#"error: key "nobody" not found in data store "Players" (scope "global") in "#,
+        shown.to_str().expect("utf-8"),
+        "sqlite",
+    ]);
+    run(
+        dir.path(),
+        "sqlite",
+        &["profile", "show", "PlayerData", "nobody"],
+    )
+    .failure_with(&[r#"profile "nobody" not found in ProfileStore "PlayerData""#]);
+}
+
+#[test]
+fn reading_a_missing_data_folder_says_so_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No --data-dir: the default ./data of the working folder.
+    let read = |args: &[&str]| {
+        Cli::new()
+            .args(["--durability", "off"])
+            .args(args)
+            .current_dir(dir.path())
+            .run()
+    };
+    for args in [
+        &["get", "Players", "a"][..],
+        &["keys", "Players"],
+        &["versions", "Players", "a"],
+        &["stores"],
+        &["export"],
+        &["profile", "show", "PlayerData", "a"],
+    ] {
+        read(args).failure_with(&["no data folder at", "data", "--data-dir", "--url"]);
+        assert!(
+            !dir.path().join("data").exists(),
+            "{args:?} created the data folder"
+        );
+    }
+    // A write creates it.
+    read(&["set", "Players", "a", "1"]).success();
+    assert!(dir.path().join("data/profilestore.sqlite3").exists());
+    assert_eq!(read(&["get", "Players", "a"]).json()["value"], 1);
+    // A folder without the chosen plugin's data is named too.
+    read(&["--storage", "sled", "keys", "Players"]).failure_with(&["no sled data in", "--storage"]);
+    assert!(!dir.path().join("data/sled").exists());
+}
+
+#[test]
+fn retention_takes_both_spellings_in_flags_variables_and_the_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for spelling in ["per-write", "per_write", "per-utc-hour", "per_utc_hour"] {
+        run(
+            dir.path(),
+            "sqlite",
+            &["--retention", spelling, "set", "S", "k", "1"],
+        )
+        .success();
+        Cli::on(dir.path(), "sqlite")
+            .env("PROFILESTORE_RETENTION", spelling)
+            .args(["set", "S", "k", "2"])
+            .run()
+            .success();
+        let config = dir.path().join(format!("{spelling}.toml"));
+        std::fs::write(
+            &config,
+            format!("[datastore]\nretention = \"{spelling}\"\n"),
+        )
+        .expect("write");
+        run(
+            dir.path(),
+            "sqlite",
+            &[
+                "--config",
+                config.to_str().expect("utf-8"),
+                "set",
+                "S",
+                "k",
+                "3",
+            ],
+        )
+        .success();
+    }
+    // The spellings really choose the mode: three quick writes are three
+    // versions per write, and at most two per UTC hour (one if no hour
+    // starts between them).
+    for (spelling, most) in [("per_write", 3), ("per_utc_hour", 2)] {
+        let fresh = tempfile::tempdir().expect("tempdir");
+        for value in ["1", "2", "3"] {
+            run(
+                fresh.path(),
+                "sqlite",
+                &["--retention", spelling, "set", "S", "k", value],
+            )
+            .success();
+        }
+        let versions = run(fresh.path(), "sqlite", &["versions", "S", "k"]).json_lines();
+        assert!(
+            versions.len() <= most && (most == 2 || versions.len() == 3),
+            "{spelling}: {versions:?}"
+        );
+    }
+}
+
+#[test]
+fn export_to_a_file_reports_its_count_in_words_on_stderr() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(dir.path(), "sqlite", &["set", "S", "a", "1"]).success();
+    let out_file = dir.path().join("out.jsonl");
+    let out = run(
+        dir.path(),
+        "sqlite",
+        &["export", "--out", out_file.to_str().expect("utf-8")],
+    );
+    out.success();
+    assert_eq!(out.stderr.trim(), "exported 1 entry");
+    assert!(out.stdout.is_empty());
+    run(dir.path(), "sqlite", &["set", "S", "b", "1"]).success();
+    let out = run(
+        dir.path(),
+        "sqlite",
+        &["export", "--out", out_file.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.stderr.trim(), "exported 2 entries");
 }

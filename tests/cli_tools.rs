@@ -82,12 +82,27 @@ fn an_import_with_a_bad_line_names_it_and_writes_nothing() {
     .expect("write");
     cli(dir.path(), &["import", file.to_str().expect("utf-8")])
         .failure_with(&["line 2", "nothing was imported"]);
-    let got = cli(dir.path(), &["get", "S", "k1"]).json();
-    assert_eq!(
-        got,
-        Value::Null,
-        "the good first line was not written either"
-    );
+    // The good first line was not written either.
+    cli(dir.path(), &["get", "S", "k1"]).failure_with(&[r#"key "k1" not found"#]);
+}
+
+#[test]
+fn an_import_error_says_its_position_once_in_plain_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &file,
+        "{\"datastore\":\"S\",\"key\":\"k1\",\"value\":1}\n{not json\n",
+    )
+    .expect("write");
+    let err = cli(dir.path(), &["import", file.to_str().expect("utf-8")]).failure_with(&[
+        "line 2: 104:",
+        "not valid JSON",
+        "(at column 2); nothing was imported",
+    ]);
+    assert!(!err.contains(".;"), "{err}");
+    assert_eq!(err.matches("column").count(), 1, "{err}");
+    assert!(!err.contains("line 1"), "{err}");
 }
 
 #[test]
@@ -184,11 +199,33 @@ fn data_commands_work_against_a_running_server() {
             .count(),
         1
     );
+    // The connection options also work after a data command's name.
+    let after = cli(
+        dir.path(),
+        &["get", "Players", "p", "--url", &url, "--key", "k1"],
+    )
+    .json();
+    assert_eq!(after["value"], json!({"Coins": 5}));
     cli(
+        dir.path(),
+        &[
+            "profile", "show", "Players", "p", "--url", &url, "--key", "k1",
+        ],
+    )
+    .failure_with(&["not a ProfileStore profile"]);
+    remote(&["get", "Players", "nobody"]).failure_with(&[
+        r#"key "nobody" not found in data store "Players" (scope "global") on the server at"#,
+        &url,
+    ]);
+    let refused = cli(
         dir.path(),
         &["--url", &url, "--key", "nope", "get", "Players", "p"],
     )
-    .failure_with(&["refused the API key"]);
+    .failure_with(&["refused the API key", "--key", "PROFILESTORE_API_KEY"]);
+    assert!(
+        !refused.contains("--api-key or"),
+        "the CLI's flag is --key: {refused}"
+    );
     assert!(server.stop().success());
 }
 

@@ -11,7 +11,7 @@ use std::io::Read;
 
 use serde_json::{json, Map, Value};
 
-use super::{profile, CliError, Command, EntryArgs, StorageArgs};
+use super::{profile, CliError, Command, ConnectionArgs, EntryArgs};
 use crate::bus::{BusConfig, MessageBus};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -50,12 +50,67 @@ fn store(
     Ok(service.data_store(universe, &entry.datastore, &entry.scope)?)
 }
 
+/// Where a command looks, for its messages: `in /abs/data (sqlite)`, `in
+/// memory storage` or `on the server at URL`.
+fn place(args: &ConnectionArgs, config: &Config) -> String {
+    if let Some(url) = &args.url {
+        return format!("on the server at {url}");
+    }
+    let storage = config.storage_config();
+    if storage.location().is_none() {
+        return format!("in {} storage (empty at every start)", storage.kind);
+    }
+    let dir = std::fs::canonicalize(&storage.data_dir).unwrap_or(storage.data_dir);
+    format!("in {} ({} storage)", dir.display(), storage.kind)
+}
+
+/// Refuses a command that needs existing data when the data folder, or the
+/// plugin's data in it, does not exist (instead of creating it).
+fn check_data_exists(config: &Config) -> Result<(), CliError> {
+    let storage = config.storage_config();
+    let Some(location) = storage.location() else {
+        return Ok(());
+    };
+    let shown = |p: &std::path::Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| {
+                std::env::current_dir()
+                    .map(|cwd| cwd.join(p))
+                    .unwrap_or_else(|_| p.to_owned())
+            })
+            .display()
+            .to_string()
+    };
+    if !storage.data_dir.exists() {
+        return Err(CliError::NoData(format!(
+            "no data folder at {}",
+            shown(&storage.data_dir)
+        )));
+    }
+    if !location.exists() {
+        return Err(CliError::NoData(format!(
+            "no {} data in {} (no {}; pass --storage if the folder holds another kind)",
+            storage.kind,
+            shown(&storage.data_dir),
+            location
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
 /// The service and bus a data command works on: the data folder's, or the
 /// server's at `--url`.
 fn backends(
-    args: &StorageArgs,
+    args: &ConnectionArgs,
     config: &Config,
+    command: &Command,
 ) -> Result<(DataStoreService, MessageBus), CliError> {
+    if args.url.is_none() && command.needs_existing_data() {
+        check_data_exists(config)?;
+    }
     match &args.url {
         Some(url) => {
             let client = crate::remote::RemoteClient::new(url, args.remote_key.clone())?;
@@ -66,7 +121,26 @@ fn backends(
             ))
         }
         None => {
-            let service = crate::serve::open_datastores(config)?;
+            let service = crate::serve::open_datastores(config).map_err(|e| {
+                let storage = config.storage_config();
+                if storage.kind != crate::storage::StorageKind::Sled {
+                    return CliError::Open(e);
+                }
+                // sled allows one process per folder: a server on it
+                // keeps the CLI out, but its HTTP API is open.
+                let hint = match crate::serve::serving(&storage.data_dir) {
+                    Some(crate::serve::Holder { pid, url }) => format!(
+                        "a profilestore server{} is serving this folder: work through it with --url {}",
+                        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                        url.as_deref().unwrap_or("http://HOST:PORT"),
+                    ),
+                    None if e.to_string().contains("another running profilestore") => {
+                        "if a profilestore server is serving this folder, work through it with --url http://HOST:PORT".to_owned()
+                    }
+                    None => return CliError::Open(e),
+                };
+                CliError::Usage(format!("{e}; {hint}"))
+            })?;
             let bus = MessageBus::new(service.clock().clone(), BusConfig::default());
             Ok((service, bus))
         }
@@ -76,14 +150,36 @@ fn backends(
 /// Runs a data command (anything but `serve`).
 pub(super) async fn run(
     command: Command,
-    args: &StorageArgs,
+    args: &ConnectionArgs,
     config: &Config,
 ) -> Result<(), CliError> {
-    let (service, bus) = backends(args, config)?;
+    let (service, bus) = backends(args, config, &command)?;
     let universe = config.server.universe;
     match command {
         Command::Profile { command } => {
-            print_line(&profile::run(command, &service, bus, universe).await?);
+            let shown = match &command {
+                profile::ProfileCommand::Show {
+                    store,
+                    key,
+                    version,
+                } => Some((
+                    match version {
+                        Some(v) => format!("version {v} of profile \"{key}\""),
+                        None => format!("profile \"{key}\""),
+                    },
+                    format!("in ProfileStore \"{store}\""),
+                )),
+                _ => None,
+            };
+            let value = profile::run(command, &service, bus, universe).await?;
+            if let (Some((what, within)), Value::Null) = (shown, &value) {
+                return Err(CliError::NotFound {
+                    what,
+                    within,
+                    place: place(args, config),
+                });
+            }
+            print_line(&value);
         }
         Command::Export { datastores, out } => export(&service, universe, &datastores, out).await?,
         Command::Import { file } => {
@@ -93,11 +189,25 @@ pub(super) async fn run(
         }
         Command::Get { entry, version } => {
             let ds = store(&service, universe, &entry)?;
-            let found = match version {
-                Some(v) => ds.get_version(&entry.key, &v).await?,
+            let found = match &version {
+                Some(v) => ds.get_version(&entry.key, v).await?,
                 None => ds.get(&entry.key).await?,
             };
-            print_line(&entry_json(found));
+            let Some(found) = found else {
+                let key = format!("key \"{}\"", entry.key);
+                return Err(CliError::NotFound {
+                    what: match version {
+                        Some(v) => format!("version {v} of {key}"),
+                        None => key,
+                    },
+                    within: format!(
+                        "in data store \"{}\" (scope \"{}\")",
+                        entry.datastore, entry.scope
+                    ),
+                    place: place(args, config),
+                });
+            };
+            print_line(&entry_json(Some(found)));
         }
         Command::Set {
             entry,
@@ -166,7 +276,10 @@ async fn export(
             transfer::export(service, universe, datastores, &mut stdout).await?
         }
     };
-    eprintln!("exported {count} entries");
+    eprintln!(
+        "exported {count} {}",
+        if count == 1 { "entry" } else { "entries" }
+    );
     Ok(())
 }
 

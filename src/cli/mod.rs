@@ -3,10 +3,12 @@
 //! Owns: parsing (`clap`) and running the `profilestore` subcommands. The
 //! data commands work on a data folder directly, or, with `--url`, on a
 //! running server through its HTTP API (`profile` in `profile.rs`, `export`
-//! and `import` in [`crate::transfer`]). Invariants: every command prints JSON
-//! (one document or one JSON line per item) on stdout so scripts can read
-//! it; errors go to stderr via `main` and exit non-zero; a command that is
-//! rejected changes nothing.
+//! and `import` in [`crate::transfer`]). Invariants: stdout carries only
+//! JSON (one document or one JSON line per item) so scripts can read it;
+//! stderr carries logs, progress, counts and errors (`error: ...` via
+//! `main`, exit non-zero, also for a key that is not found); a command
+//! that is rejected changes nothing; `--url`/`--key` belong to the data
+//! commands, never to `serve`.
 
 mod data;
 mod profile;
@@ -57,18 +59,130 @@ pub enum CliError {
     /// The server could not start or stopped with an error.
     #[error(transparent)]
     Serve(#[from] crate::serve::ServeError),
+    /// What a command asked for is not there (`get` of a missing key).
+    #[error("{what} not found {within} {place}")]
+    NotFound {
+        /// What was looked for, e.g. `key "k"`.
+        what: String,
+        /// What holds it, e.g. `in data store "D" (scope "global")`.
+        within: String,
+        /// Where: `in /path/data (sqlite)`, or `on the server at URL`.
+        place: String,
+    },
+    /// A command that only works on existing data was pointed at a data
+    /// folder (or a plugin's data in it) that does not exist; nothing was
+    /// created.
+    #[error("{0}; pass --data-dir DIR for the folder that holds the data, or --url URL to work on a running server (nothing was created)")]
+    NoData(String),
 }
 
 /// `profilestore`: a local Roblox DataStore and ProfileStore server.
 #[derive(Debug, Parser)]
-#[command(name = "profilestore", version, about, long_about = None)]
+#[command(
+    name = "profilestore",
+    version,
+    about,
+    long_about = None,
+    after_help = OUTPUT_HELP
+)]
 pub struct Cli {
     /// Where and how data is stored.
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// Which server the data commands work on (`--url`, `--key`): accepted
+    /// before the command or after a data command's name, never by `serve`.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// What goes where, at the end of `--help`.
+const OUTPUT_HELP: &str = "\
+Output: stdout carries only JSON (one document, or one JSON line per item; \
+`serve` prints one `{\"listening\":\"http://ADDR\"}` line). stderr carries \
+everything for people: logs, progress and counts (`exported 2 entries`), \
+and errors as one `error: ...` line, with a non-zero exit code (also for a \
+key that is not found).";
+
+/// The data commands: every subcommand but `serve`.
+const DATA_COMMANDS: &[&str] = &[
+    "profile",
+    "export",
+    "import",
+    "get",
+    "set",
+    "increment",
+    "remove",
+    "keys",
+    "versions",
+    "stores",
+    "purge",
+];
+
+/// The connection of the data commands to a running server. Not `serve`'s:
+/// a server serves its own `--data-dir` and accepts keys with `--api-key`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Server connection (data commands)")]
+pub struct ConnectionArgs {
+    /// Work on a running server (`http://HOST:PORT`) instead of a data folder.
+    #[arg(long, env = "PROFILESTORE_URL")]
+    pub url: Option<String>,
+    /// An API key the server at `--url` accepts (one of its `--api-key`s).
+    #[arg(
+        long = "key",
+        id = "remote_api_key",
+        value_name = "KEY",
+        env = "PROFILESTORE_API_KEY",
+        hide_env_values = true
+    )]
+    pub remote_key: Option<String>,
+}
+
+impl Cli {
+    /// The command line with the connection options on every data command
+    /// too (so `get ... --url U` works, while `serve --help` does not list
+    /// them).
+    pub fn command_line() -> clap::Command {
+        use clap::CommandFactory;
+        let connection: Vec<clap::Arg> =
+            ConnectionArgs::augment_args(clap::Command::new("connection"))
+                .get_arguments()
+                .map(|a| a.clone().global(true))
+                .collect();
+        let mut command = Cli::command();
+        for name in DATA_COMMANDS {
+            let args = connection.clone();
+            command = command.mut_subcommand(name, |sub| sub.args(args));
+        }
+        command
+    }
+
+    /// Parses the process's arguments (exits with clap's message on a
+    /// usage error, e.g. `--url` given to `serve`).
+    pub fn parse_args() -> Cli {
+        use clap::FromArgMatches;
+        let mut command = Cli::command_line();
+        let matches = command.get_matches_mut();
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+        if matches!(cli.command, Command::Serve { .. }) {
+            for (id, flag) in [("url", "--url"), ("remote_api_key", "--key")] {
+                if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                    command
+                        .error(
+                            clap::error::ErrorKind::ArgumentConflict,
+                            format!(
+                                "`{flag}` is for the data commands (get, set, ...) working on a server; \
+                                 `serve` serves its own --data-dir and accepts keys with --api-key"
+                            ),
+                        )
+                        .exit();
+                }
+            }
+        }
+        cli
+    }
 }
 
 /// Options shared by every command. Each overrides `config.toml`.
@@ -80,7 +194,8 @@ pub struct StorageArgs {
     /// Storage plugin: sqlite (default), sled or memory.
     #[arg(long, global = true, env = "PROFILESTORE_STORAGE")]
     pub storage: Option<StorageKind>,
-    /// Data folder (default `data`; created when missing).
+    /// Data folder (default `data`; `serve` and the commands that write
+    /// create it, the others need it to exist).
     #[arg(long, global = true, env = "PROFILESTORE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// `full` (default: fsync every commit), `normal` or `off` (fast, for tests).
@@ -92,26 +207,16 @@ pub struct StorageArgs {
     /// Universe (experience) id (default 1).
     #[arg(long, global = true, env = "PROFILESTORE_UNIVERSE")]
     pub universe: Option<u64>,
-    /// Work on a running server (`http://HOST:PORT`) instead of a data folder.
-    #[arg(long, global = true, env = "PROFILESTORE_URL")]
-    pub url: Option<String>,
-    /// The API key of the server at `--url`.
-    #[arg(
-        long = "key",
-        id = "remote_api_key",
-        global = true,
-        env = "PROFILESTORE_API_KEY",
-        hide_env_values = true
-    )]
-    pub remote_key: Option<String>,
 }
 
 /// `--retention` values.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum RetentionArg {
-    /// Every write is a version.
+    /// Every write is a version (also spelled `per_write`, as in `config.toml`).
+    #[value(alias = "per_write")]
     PerWrite,
-    /// First write per key per UTC hour is a version.
+    /// First write per key per UTC hour is a version (also `per_utc_hour`).
+    #[value(alias = "per_utc_hour")]
     PerUtcHour,
 }
 
@@ -246,6 +351,31 @@ pub enum Command {
     Purge,
 }
 
+impl Command {
+    /// Whether the command only reads or changes data that already exists,
+    /// so a missing data folder is a mistake (a forgotten `--url` or
+    /// `--data-dir`) rather than a folder to create. `set`, `increment`,
+    /// `import` and `profile message` create it.
+    pub fn needs_existing_data(&self) -> bool {
+        match self {
+            Command::Serve { .. }
+            | Command::Set { .. }
+            | Command::Increment { .. }
+            | Command::Import { .. } => false,
+            Command::Profile { command } => {
+                !matches!(command, profile::ProfileCommand::Message { .. })
+            }
+            Command::Export { .. }
+            | Command::Get { .. }
+            | Command::Remove { .. }
+            | Command::Keys { .. }
+            | Command::Versions { .. }
+            | Command::Stores { .. }
+            | Command::Purge => true,
+        }
+    }
+}
+
 impl StorageArgs {
     /// The flag and environment overrides these arguments carry.
     pub fn overrides(&self) -> Overrides {
@@ -285,6 +415,39 @@ impl StorageArgs {
     }
 }
 
+/// Whether log lines on stderr are coloured: only when stderr is a
+/// terminal and `NO_COLOR` is unset or empty (<https://no-color.org>).
+pub fn log_colour() -> bool {
+    use std::io::IsTerminal;
+    colour_wanted(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// [`log_colour`]'s rule, given what it reads.
+fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Refuses to start a server without keys while `PROFILESTORE_API_KEY`
+/// (the data commands' variable, singular) is set: its user meant the
+/// server to require that key, and it would accept every request.
+fn check_server_keys(config: &Config, cli_key: Option<&std::ffi::OsStr>) -> Result<(), CliError> {
+    if config.server.api_keys.is_empty() && cli_key.is_some_and(|k| !k.is_empty()) {
+        return Err(CliError::Usage(
+            "PROFILESTORE_API_KEY is set, but it is the data commands' key (their --key); \
+             `serve` reads its keys from --api-key or PROFILESTORE_API_KEYS (plural) or \
+             config.toml's [server] api_keys, and none is set, so this server would accept \
+             requests without a key. Set PROFILESTORE_API_KEYS (e.g. \
+             PROFILESTORE_API_KEYS=\"$PROFILESTORE_API_KEY\"), or unset PROFILESTORE_API_KEY \
+             to serve without a key"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs one command: `serve`, or a data command on the data folder or, with
 /// `--url`, on a server.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -300,6 +463,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             api_keys,
             ..Overrides::default()
         })?;
+        check_server_keys(&config, std::env::var_os("PROFILESTORE_API_KEY").as_deref())?;
         let fixtures = crate::serve::Fixtures {
             import,
             export_on_exit,
@@ -307,5 +471,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
-    data::run(cli.command, &cli.storage, &config).await
+    data::run(cli.command, &cli.connection, &config).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(
+            colour_wanted(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+        assert!(!colour_wanted(false, Some(OsStr::new(""))));
+    }
 }

@@ -45,9 +45,11 @@ pub type DsResult<T> = Result<T, DataStoreError>;
 pub enum Retention {
     /// Every write is a version (Roblox before July 2024).
     #[default]
+    #[serde(alias = "per-write")]
     PerWrite,
     /// The first write of each key in each UTC hour is a version; later
     /// writes in that hour replace it (Roblox since July 2024).
+    #[serde(alias = "per-utc-hour")]
     PerUtcHour,
 }
 

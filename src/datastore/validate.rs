@@ -111,13 +111,23 @@ pub fn parse_value_text(bytes: &[u8]) -> DsResult<Value> {
         reason: "strings that are invalid UTF-8".to_owned(),
     })?;
     serde_json::from_str(text).map_err(|e| {
-        let at = format!("line {} column {}", e.line(), e.column());
+        // serde_json's message ends with its position; it is said once,
+        // in `at` (as a column only for one-line text, such as an export line).
+        let at = if text.contains('\n') {
+            format!("line {} column {}", e.line(), e.column())
+        } else {
+            format!("column {}", e.column())
+        };
+        let message = e.to_string();
+        let message = message
+            .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+            .unwrap_or(&message);
         let reason = if contains_token(text, "NaN") {
             "NaN".to_owned()
         } else if contains_token(text, "Infinity") {
             "infinity".to_owned()
         } else {
-            format!("text that is not valid JSON ({e})")
+            format!("text that is not valid JSON ({message})")
         };
         DataStoreError::CantStoreValue { path: at, reason }
     })

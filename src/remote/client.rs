@@ -50,7 +50,7 @@ pub enum RemoteError {
         secs: u64,
     },
     /// 401: the API key is missing or wrong.
-    #[error("the profilestore server at {url} refused the API key (401); pass the key it was started with (--api-key or PROFILESTORE_API_KEY)")]
+    #[error("the profilestore server at {url} refused the API key (401); pass one of the keys it was started with (`serve --api-key` / PROFILESTORE_API_KEYS); the CLI takes it as --key or PROFILESTORE_API_KEY")]
     Unauthorized {
         /// Base URL.
         url: String,

@@ -189,8 +189,12 @@ fn value_text_is_checked_with_its_position() {
         err.to_string().contains("UTF-8") && err.to_string().contains("byte 8"),
         "{err}"
     );
+    // One-line text: the position is its column, said once.
     let err = parse_value_str("{\"a\": 1,}").unwrap_err();
-    assert!(err.to_string().contains("line 1"), "{err}");
+    assert!(err.to_string().contains("(at column 9)"), "{err}");
+    assert_eq!(err.to_string().matches("column").count(), 1, "{err}");
+    let err = parse_value_str("{\"a\":\n 1,}").unwrap_err();
+    assert!(err.to_string().contains("(at line 2 column"), "{err}");
     assert_eq!(
         parse_value_str(" {\"a\": [1, 2.5]} ").expect("json"),
         json!({"a": [1, 2.5]})

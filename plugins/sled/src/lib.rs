@@ -109,9 +109,16 @@ impl SledPlugin {
             .cache_capacity(CACHE_BYTES)
             .flush_every_ms(flush_every);
         let db = open_waiting_for_lock(&config).map_err(|e| {
-            open_error(format!(
-                "{e}; the path must be a writable folder not used by another running profilestore"
-            ))
+            if matches!(&e, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock")) {
+                open_error(format!(
+                    "another process holds this sled folder ({e}): sled allows one process \
+                     at a time, so use a folder not used by another running profilestore"
+                ))
+            } else {
+                open_error(format!(
+                    "{e}; the path must be a writable folder not used by another running profilestore"
+                ))
+            }
         })?;
         let tree = |name: &str| db.open_tree(name).map_err(sled_error);
         let meta = tree("meta")?;

@@ -59,6 +59,11 @@ fn a_folder_held_open_elsewhere_is_a_clear_error_after_a_short_wait() {
                     .contains("not used by another running profilestore"),
                 "{e}"
             );
+            assert!(
+                e.to_string()
+                    .contains("another process holds this sled folder"),
+                "{e}"
+            );
         }
         other => panic!("expected Open error, got {other:?}"),
     }
