@@ -51,12 +51,7 @@ class GameServer:
                 text = res.read()
                 return json.loads(text) if text else None
         except urllib.error.HTTPError as e:
-            body = e.read()
-            try:
-                message = json.loads(body).get("message", "")
-            except ValueError:
-                message = body.decode(errors="replace")
-            raise ApiError(e.code, message) from None
+            raise ApiError(e.code, error_message(e.read())) from None
 
     def start_session(self, store, key, template, steal=False, timeout_seconds=None):
         """StartSessionAsync: a Session, or None if another server keeps it."""
@@ -90,6 +85,23 @@ class GameServer:
     def shutdown(self):
         """BindToClose: ends every session of this server with a final save."""
         self.call("DELETE", f"/servers/{self.job}")
+
+
+def error_message(body):
+    """The message of an error answer: the session API's own errors are
+    `{"code", "message"}`; a refused API key is the gateway's
+    `{"errors": [{"message": ...}]}`, as on Roblox."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict):
+        if doc.get("message"):
+            return str(doc["message"])
+        errors = doc.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message", ""))
+    return body.decode(errors="replace")
 
 
 def quote(part):
@@ -218,7 +230,13 @@ def main():
     parser.add_argument("--profile", default="Player_1")
     parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
-    return demo(args) if args.mode == "demo" else hold(args)
+    try:
+        return demo(args) if args.mode == "demo" else hold(args)
+    except ApiError as e:
+        hint = (" (pass --key with a key the server was started with: "
+                "serve --api-key / PROFILESTORE_API_KEYS)") if e.status == 401 else ""
+        print(f"session_api_client: {e}{hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use harness::{lune_setup, run_script};
+use harness::{lune_setup, run_script, run_script_in};
 use hyper::{Method, StatusCode};
 use profilestore::engine::{EndReason, EngineConfig, ProfileStore, StartOptions};
 use profilestore::testing::{spawn_test_server, TestServer};
@@ -447,4 +447,46 @@ async fn luau_writes_are_visible_through_open_cloud_and_the_cli() {
         cli_get(dir.path(), &["CliStore", "hero", "--scope", "eu"])["value"],
         json!("bonjour")
     );
+}
+
+/// `examples/lune_game/` is a game's own folder: its `.luaurc` aliases the
+/// client (`require("@profilestore/lune")`), and its test runs from there,
+/// as `docs/roblox.md` shows. What the game saved is what the server has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lune_game_example_runs_from_its_own_folder() {
+    let Some(setup) = lune_setup("lune game example") else {
+        return;
+    };
+    let server = spawn_test_server().await;
+    let script = run_script_in(
+        &setup,
+        "examples/lune_game",
+        "tests/players.luau",
+        &server.url,
+        &server.api_key,
+    );
+    let output = script.finish().await;
+    assert!(output.contains("passed=7 failed=0"), "{output}");
+
+    for (key, user_id, data) in [
+        (
+            "Player_1001",
+            1001,
+            json!({"Coins": 10, "Items": ["Sword"]}),
+        ),
+        (
+            "Player_1002",
+            1002,
+            json!({"Coins": 5, "Items": ["Shield"]}),
+        ),
+    ] {
+        let entry = stored(&server, "PlayerData", "global", key).await;
+        assert_eq!(entry.value["Data"], data, "{key}: the final save");
+        assert_eq!(entry.info.user_ids, vec![user_id], "{key}");
+        assert!(
+            entry.value["MetaData"].get("ActiveSession").is_none(),
+            "{key}: released"
+        );
+    }
+    server.shutdown().await;
 }

@@ -229,3 +229,19 @@ fn the_documented_python_example_runs() {
     );
     assert!(srv.stop().success());
 }
+
+#[test]
+fn the_python_example_shows_why_the_server_refused_its_key() {
+    let (_dir, srv) = server();
+    let url = srv.url.clone();
+    let out = Command::new("python3")
+        .args([PY, "demo", "--url", &url, "--key", "wrong"])
+        .output()
+        .expect("python3");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("401: Invalid API Key (pass --key"),
+        "the server's message, not an empty one: {err}"
+    );
+    assert!(srv.stop().success());
+}

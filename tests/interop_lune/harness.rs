@@ -55,11 +55,37 @@ pub(crate) fn run_script(
     vars: &[(&str, &str)],
 ) -> Script {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("tests/luau").join(format!("{name}.luau"));
+    run_lune(setup, root, &script, name, url, api_key, vars)
+}
+
+/// Runs `lune run SCRIPT` from `dir` (both relative to the repository), as
+/// a user runs a game's own tests from the game's folder.
+pub(crate) fn run_script_in(
+    setup: &LuneSetup,
+    dir: &str,
+    script: &str,
+    url: &str,
+    api_key: &str,
+) -> Script {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    run_lune(setup, &dir, Path::new(script), script, url, api_key, &[])
+}
+
+fn run_lune(
+    setup: &LuneSetup,
+    dir: &Path,
+    script: &Path,
+    name: &str,
+    url: &str,
+    api_key: &str,
+    vars: &[(&str, &str)],
+) -> Script {
     let mut command = Command::new(&setup.bin);
     command
-        .current_dir(root)
+        .current_dir(dir)
         .arg("run")
-        .arg(root.join("tests/luau").join(format!("{name}.luau")))
+        .arg(script)
         .env("PROFILESTORE_URL", url)
         .env("PROFILESTORE_API_KEY", api_key)
         .env("PROFILESTORE_PS_MODULE", &setup.module)
