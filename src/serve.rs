@@ -175,23 +175,36 @@ pub fn open_datastores(config: &Config) -> Result<DataStoreService, OpenError> {
     ))
 }
 
-/// Resolves when the process is asked to stop (SIGINT or SIGTERM).
-async fn stop_signal() {
+/// Installs the SIGINT and SIGTERM handlers now and returns what resolves
+/// when one arrives. Called before the address line is printed, so a
+/// harness that stops the server right after reading it never meets the
+/// default action (which would kill the server without a final flush).
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        async fn wait(s: Option<Signal>) {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            tokio::select! {
+                () = wait(term) => {}
+                () = wait(int) => {}
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -240,6 +253,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     if let Some(lock) = &mut folder_lock {
         lock.record(Some(&format!("http://{addr}")))?;
     }
+    let stop = stop_signal();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -284,7 +298,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         closing,
         limits: config.limits(),
     };
-    run(listener, state, stop_signal()).await?;
+    run(listener, state, stop).await?;
     let _ = purge.await;
     if let (Some(path), Some(file)) = (&fixtures.export_on_exit, export_file) {
         let mut file = std::io::BufWriter::new(file);

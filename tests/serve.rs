@@ -219,3 +219,15 @@ async fn a_data_command_on_a_served_sled_folder_points_at_the_server() {
     answered(&server).await;
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_stop_right_after_the_address_line_is_a_graceful_stop() {
+    // The signal handlers are installed before the address line is printed,
+    // so SIGTERM at once never meets the default action (death by signal).
+    let dir = tempfile::tempdir().expect("temp dir");
+    for round in 0..5 {
+        let server = ServeProcess::builder(dir.path()).durability("off").start();
+        let status = server.stop();
+        assert!(status.success(), "round {round}: {status:?}");
+    }
+}
