@@ -41,7 +41,7 @@ async fn a_silent_game_server_loses_its_sessions_without_a_final_save() {
         .await
         .expect("start")
         .expect("profile");
-    let count = view["loadCount"].as_u64().expect("count");
+    let count = view.load_count;
     let profile = a.session("PlayerData", "p", count).expect("session");
     a.patch(&profile, coins(5)).expect("patch");
     profile.save().await.expect("save");
@@ -72,7 +72,7 @@ async fn a_silent_game_server_loses_its_sessions_without_a_final_save() {
         .expect("start")
         .expect("stolen after the steal timers");
     assert_eq!(
-        taken["data"],
+        taken.data,
         json!({"Coins": 5}),
         "the unsaved change is lost, as in a crash"
     );
@@ -95,7 +95,7 @@ async fn a_stale_fence_is_refused_and_writes_nothing() {
         .await
         .expect("start")
         .expect("profile");
-    let count = view["loadCount"].as_u64().expect("count");
+    let count = view.load_count;
     match a.session("PlayerData", "p", count + 1) {
         Err(SessionError::Stale { given, active, .. }) => {
             assert_eq!((given, active), (count + 1, count));

@@ -52,24 +52,9 @@ impl GameServer {
         Ok(store)
     }
 
-    /// `StartSessionAsync`: the profile's view (as JSON), or `None` when it
-    /// could not be had in time (another server keeps it).
+    /// `StartSessionAsync`: the profile's view, or `None` when it could not
+    /// be had in time (another server keeps it).
     pub async fn start(
-        self: &Arc<Self>,
-        store_name: &str,
-        key: &str,
-        template: Value,
-        steal: bool,
-        timeout: Option<Duration>,
-    ) -> Result<Option<Value>, SessionError> {
-        let view = self
-            .start_view(store_name, key, template, steal, timeout)
-            .await?;
-        Ok(view.map(|v| serde_json::to_value(v).unwrap_or(Value::Null)))
-    }
-
-    /// Like [`start`](Self::start), typed.
-    pub async fn start_view(
         self: &Arc<Self>,
         store_name: &str,
         key: &str,

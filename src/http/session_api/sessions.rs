@@ -44,9 +44,7 @@ pub(super) async fn start(mut c: Call) -> Reply {
         )),
     };
     let server = c.state.sessions.server(c.universe, place, c.param("job"))?;
-    let profile = server
-        .start_view(&store, &key, template, steal, timeout)
-        .await?;
+    let profile = server.start(&store, &key, template, steal, timeout).await?;
     Ok(request::json(StatusCode::OK, &Started { profile }))
 }
 
