@@ -44,3 +44,17 @@ pub use events::EngineEvent;
 pub use profile::{EndReason, Processed, Profile};
 pub use readonly::{ReadOnlyProfile, VersionQuery};
 pub use store::{DataStoreState, Engine, ProfileStore, StartOptions};
+
+/// A DataStore service on the memory plugin and a bus, both on a paused
+/// tokio clock: the world of the engine's unit tests.
+#[cfg(test)]
+fn memory_services() -> (crate::datastore::DataStoreService, crate::bus::MessageBus) {
+    let clock = crate::clock::Clock::tokio(1_700_000_000_000);
+    let datastores = crate::datastore::DataStoreService::new(
+        std::sync::Arc::new(profilestore_memory::MemoryPlugin::new()),
+        clock.clone(),
+        crate::datastore::DataStoreConfig::default(),
+    );
+    let bus = crate::bus::MessageBus::new(clock, crate::bus::BusConfig::default());
+    (datastores, bus)
+}

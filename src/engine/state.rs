@@ -384,17 +384,9 @@ impl<P: Clone> EngineState<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::BusConfig;
-    use crate::datastore::DataStoreConfig;
 
     fn state() -> Arc<EngineState<()>> {
-        let clock = Clock::tokio(1_700_000_000_000);
-        let datastores = DataStoreService::new(
-            Arc::new(profilestore_memory::MemoryPlugin::new()),
-            clock.clone(),
-            DataStoreConfig::default(),
-        );
-        let bus = MessageBus::new(clock, BusConfig::default());
+        let (datastores, bus) = crate::engine::memory_services();
         Arc::new(EngineState::new(
             datastores,
             bus,

@@ -162,24 +162,13 @@ impl Profile {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::json;
 
     #[tokio::test(start_paused = true)]
     async fn ended_sessions_leave_no_task_handles_behind() {
-        use crate::bus::{BusConfig, MessageBus};
-        use crate::clock::Clock;
-        use crate::datastore::{DataStoreConfig, DataStoreService};
         use crate::engine::{Engine, EngineConfig, StartOptions};
 
-        let clock = Clock::tokio(1_700_000_000_000);
-        let datastores = DataStoreService::new(
-            Arc::new(profilestore_memory::MemoryPlugin::new()),
-            clock.clone(),
-            DataStoreConfig::default(),
-        );
-        let bus = MessageBus::new(clock, BusConfig::default());
+        let (datastores, bus) = crate::engine::memory_services();
         let engine = Engine::new(datastores, bus, 1, 1, "job", EngineConfig::default());
         let store = engine.store("Players", json!({})).unwrap();
         for round in 0..50 {
