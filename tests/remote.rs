@@ -427,3 +427,33 @@ async fn an_all_scopes_key_without_a_slash_fails_the_same_way_locally_and_remote
     assert_eq!(r.to_string(), l.to_string());
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_write_wrong_in_several_ways_fails_the_same_way_locally_and_remotely() {
+    let server = spawn_test_server().await;
+    let remote_ds = remote(&server).data_store(1, "S", "global").expect("ds");
+    let local_ds = server.datastores.data_store(1, "S", "global").expect("ds");
+    let too_many = WriteOptions {
+        user_ids: vec![1, 2, 3, 4, 5],
+        ..WriteOptions::default()
+    };
+    let long_key = "k".repeat(51);
+    let cases: [(&str, Value, &WriteOptions); 2] = [
+        (&long_key, json!(f64::NAN.to_string()), &too_many),
+        ("k", json!("x".repeat(4_200_000)), &too_many),
+    ];
+    for (key, value, options) in cases {
+        let l = local_ds.set(key, &value, options).await.expect_err("local");
+        let r = remote_ds
+            .set(key, &value, options)
+            .await
+            .expect_err("remote");
+        assert_eq!(l.to_string(), r.to_string(), "key {}", key.len());
+    }
+    assert_eq!(
+        remote_ds.get("k").await.expect("get"),
+        None,
+        "nothing written"
+    );
+    server.shutdown().await;
+}

@@ -211,6 +211,27 @@ pub fn user_ids(ids: &[i64]) -> DsResult<()> {
     }
 }
 
+/// The stored texts of a write that passed every check.
+#[derive(Debug)]
+pub(crate) struct CheckedWrite {
+    /// The value as compact JSON.
+    pub(crate) value: String,
+    /// The metadata as JSON (empty when there is none).
+    pub(crate) metadata: String,
+}
+
+/// Checks a whole write (user ids, then metadata, then the value), in the
+/// same order for every backend, so a bad call fails the same way locally
+/// and remotely.
+pub(crate) fn write(value_in: &Value, options: &super::WriteOptions) -> DsResult<CheckedWrite> {
+    user_ids(&options.user_ids)?;
+    let metadata = metadata(&options.metadata)?;
+    Ok(CheckedWrite {
+        value: value(value_in)?,
+        metadata,
+    })
+}
+
 /// User ids from JSON input: an array of integers (513, 512).
 pub fn user_ids_from_json(value: &Value) -> DsResult<Vec<i64>> {
     let items = match value {

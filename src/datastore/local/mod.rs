@@ -90,13 +90,12 @@ fn live_entry(record: &VersionRecord) -> DsResult<Option<Entry>> {
 
 /// Validates a write and returns the exact version to store.
 fn check_write(value: &Value, options: &WriteOptions) -> DsResult<NewVersion> {
-    validate::user_ids(&options.user_ids)?;
-    let metadata = validate::metadata(&options.metadata)?;
+    let checked = validate::write(value, options)?;
     Ok(NewVersion {
         deleted: false,
-        value: validate::value(value)?,
+        value: checked.value,
         user_ids: options.user_ids.clone(),
-        metadata,
+        metadata: checked.metadata,
     })
 }
 

@@ -206,10 +206,9 @@ pub(super) async fn set_with(
     options: &WriteOptions,
     precondition: &Precondition,
 ) -> DsResult<SetOutcome> {
-    let text = validate::value(value)?;
-    validate::user_ids(&options.user_ids)?;
-    validate::metadata(&options.metadata)?;
+    // Key first, then the write: the order the local backend checks in.
     let mut path = entry_path(ds, key, "/entry")?;
+    let text = validate::write(value, options)?.value;
     match precondition {
         Precondition::None => {}
         Precondition::ExclusiveCreate => path.push_str("&exclusiveCreate=true"),
