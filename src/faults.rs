@@ -19,9 +19,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, NewVersion, Page,
-    PurgeStats, Seq, StorageError, StoragePlugin, StorageResult, StoreQuery, Supersede,
-    VersionInfo, VersionQuery, VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
+    NewVersion, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, Seq,
+    StorageError, StoragePlugin, StorageResult, StoreId, StoreQuery, Supersede, VersionInfo,
+    VersionQuery, VersionRecord,
 };
 
 /// Sees every commit the wrapped plugin accepted, with its outcome.
@@ -213,5 +214,47 @@ impl StoragePlugin for FaultyPlugin {
 
     fn flush(&self) -> StorageResult<()> {
         self.inner.flush()
+    }
+    fn purge_store(&self, store: &StoreId) -> StorageResult<u64> {
+        self.check("purge")?;
+        self.inner.purge_store(store)
+    }
+
+    fn ordered_read(&self, entry: &EntryId) -> StorageResult<Option<i64>> {
+        self.check("read")?;
+        self.inner.ordered_read(entry)
+    }
+
+    fn ordered_write(&self, write: &OrderedWrite) -> StorageResult<OrderedOutcome> {
+        self.check("commit")?;
+        if Self::take(&self.fail_next) {
+            return Err(self.injected_error("ordered write"));
+        }
+        let outcome = self.inner.ordered_write(write)?;
+        if matches!(outcome, OrderedOutcome::Written { .. }) && Self::take(&self.ambiguous_next) {
+            self.ambiguous.fetch_add(1, Ordering::SeqCst);
+            return Err(self.injected_error("ambiguous ordered write (it was written)"));
+        }
+        Ok(outcome)
+    }
+
+    fn ordered_range(&self, query: &OrderedQuery) -> StorageResult<Page<OrderedRecord>> {
+        self.check("list")?;
+        self.inner.ordered_range(query)
+    }
+
+    fn read_meta(&self, name: &str) -> StorageResult<Option<String>> {
+        self.check("read")?;
+        self.inner.read_meta(name)
+    }
+
+    fn write_meta(&self, name: &str, value: Option<&str>) -> StorageResult<()> {
+        self.check("commit")?;
+        self.inner.write_meta(name, value)
+    }
+
+    fn list_meta(&self, prefix: &str) -> StorageResult<Vec<MetaRecord>> {
+        self.check("list")?;
+        self.inner.list_meta(prefix)
     }
 }

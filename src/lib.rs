@@ -16,7 +16,9 @@ pub mod faults;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod memorystore;
 pub mod opencloud;
+pub mod ordered;
 pub mod remote;
 pub mod serve;
 pub mod sessions;

@@ -10,6 +10,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
@@ -18,6 +19,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::datastore::DataStoreService;
 use crate::http::{check_bind_safety, run, AppState, HttpError};
+use crate::memorystore::MemoryStoreService;
+use crate::ordered::OrderedService;
 use crate::storage::OpenError;
 use crate::transfer::{self, create_output, read_export, TransferError};
 
@@ -289,10 +292,17 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     let sessions =
         crate::sessions::SessionHost::new(datastores.clone(), bus.clone(), config.host_config());
     sessions.spawn_reaper();
+    let clock = datastores.clock().clone();
+    let ordered = match datastores.storage() {
+        Some(storage) => OrderedService::new(Arc::clone(storage.plugin()), clock.clone()),
+        None => unreachable!("open_datastores always opens a local storage"),
+    };
     let state = AppState {
         sessions,
         datastores: datastores.clone(),
         bus,
+        ordered,
+        memory: MemoryStoreService::new(clock),
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
         closing,

@@ -70,11 +70,15 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
 #[doc(hidden)]
 pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationToken) {
     let clock = Clock::system();
+    let plugin: Arc<dyn profilestore_plugin_api::StoragePlugin> =
+        Arc::new(profilestore_memory::MemoryPlugin::new());
     let datastores = DataStoreService::new(
-        Arc::new(profilestore_memory::MemoryPlugin::new()),
+        Arc::clone(&plugin),
         clock.clone(),
         DataStoreConfig::default(),
     );
+    let ordered = crate::ordered::OrderedService::new(plugin, clock.clone());
+    let memory = crate::memorystore::MemoryStoreService::new(clock.clone());
     let bus = MessageBus::new(clock, BusConfig::default());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
@@ -86,6 +90,8 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         sessions,
         datastores,
         bus,
+        ordered,
+        memory,
         api_keys: vec![api_key],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),

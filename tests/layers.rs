@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["clock", "backoff", "opencloud", "plugin_api"],
     &["storage", "faults", "remote"],
-    &["datastore", "bus"],
+    &["datastore", "bus", "ordered", "memorystore"],
     &["engine"],
     &["sessions"],
     &["http"],

@@ -21,7 +21,9 @@
 //! connection is a task of one `TaskTracker`), then flushes storage.
 
 pub mod error;
+mod memory;
 mod messaging;
+mod ordered;
 pub mod request;
 mod router;
 mod session_api;
@@ -62,6 +64,10 @@ pub struct AppState {
     pub datastores: DataStoreService,
     /// The message bus (shared with engines in this process).
     pub bus: MessageBus,
+    /// Ordered data stores (on the same storage as `datastores`).
+    pub ordered: crate::ordered::OrderedService,
+    /// MemoryStoreService (sorted maps, queues, hash maps).
+    pub memory: crate::memorystore::MemoryStoreService,
     /// Accepted `x-api-key` values; empty means no authentication.
     pub api_keys: Vec<String>,
     /// Largest request body.
@@ -214,10 +220,12 @@ fn first_segment(path: &str) -> (&str, &str) {
 
 /// The API family of a canonical path, or the error for a path of none.
 fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style)> {
-    let families: [(&str, &'static Table); 3] = [
+    let families: [(&str, &'static Table); 5] = [
         ("/datastores/v1", &v1::TABLE),
         ("/messaging-service/v1", &messaging::TABLE_V1),
         ("/session-api/v1", &session_api::TABLE),
+        ("/ordered-data-stores/v1", &ordered::TABLE_V1),
+        ("/engine-api/v1", &ordered::ENGINE),
     ];
     for (prefix, table) in families {
         if let Some(after) = strip_segments(path, prefix) {
@@ -230,6 +238,12 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 return Err(no_universe());
             }
             let (universe, rest) = first_segment(after);
+            // The engine API is two tables: memory stores and ordered stores.
+            let table = if prefix == "/engine-api/v1" && strip_segments(rest, "/memory-store").is_some() {
+                &*memory::ENGINE
+            } else {
+                table
+            };
             return Ok(Selected {
                 table,
                 universe,
@@ -251,9 +265,23 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 method_first: true,
             });
         }
-        if strip_segments(rest, "/data-stores").is_some() {
+        let v2_table: Option<&'static Table> = if strip_segments(rest, "/data-stores").is_some()
+            || rest == "/data-stores:snapshot"
+        {
+            Some(&v2::TABLE)
+        } else if strip_segments(rest, "/ordered-data-stores").is_some() {
+            Some(&ordered::TABLE_V2)
+        } else if strip_segments(rest, "/memory-store").is_some()
+            || rest == "/memory-store:flush"
+            || strip_segments(rest, "/operations").is_some()
+        {
+            Some(&memory::TABLE_V2)
+        } else {
+            None
+        };
+        if let Some(table) = v2_table {
             return Ok(Selected {
-                table: &v2::TABLE,
+                table,
                 universe: id,
                 rest,
                 method_first: false,

@@ -26,6 +26,11 @@
 pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod ordered;
+
+pub use ordered::{
+    MetaRecord, OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -470,4 +475,33 @@ pub trait StoragePlugin: Send + Sync + std::fmt::Debug + 'static {
     /// Makes every acknowledged commit durable (used at shutdown, whatever
     /// the durability mode).
     fn flush(&self) -> StorageResult<()>;
+
+    /// Permanently removes every entry and version of one standard data
+    /// store (the purge of a data store deleted through Open Cloud). Returns
+    /// how many entries it removed. Ordered entries are not touched.
+    fn purge_store(&self, store: &StoreId) -> StorageResult<u64>;
+
+    /// The value of an ordered entry, or `None` when it is absent. Ordered
+    /// entries are a namespace of their own (see [`ordered`]).
+    fn ordered_read(&self, entry: &EntryId) -> StorageResult<Option<i64>>;
+
+    /// Atomically checks `write.expect` and sets (or, with `value: None`,
+    /// removes) the ordered entry. Removing an absent entry is `Written`
+    /// with `previous: None`.
+    fn ordered_write(&self, write: &OrderedWrite) -> StorageResult<OrderedOutcome>;
+
+    /// One page of a scope in `(value, key)` order (reversed for
+    /// descending), filtered by `min`/`max` and resumed after `after`. Must
+    /// be served from an index: its cost grows with the page, not the scope.
+    fn ordered_range(&self, query: &OrderedQuery) -> StorageResult<Page<OrderedRecord>>;
+
+    /// A metadata record by name, or `None`.
+    fn read_meta(&self, name: &str) -> StorageResult<Option<String>>;
+
+    /// Writes (`Some`) or removes (`None`) a metadata record, durably under
+    /// the plugin's durability mode.
+    fn write_meta(&self, name: &str, value: Option<&str>) -> StorageResult<()>;
+
+    /// Every metadata record whose name starts with `prefix`, in name order.
+    fn list_meta(&self, prefix: &str) -> StorageResult<Vec<MetaRecord>>;
 }

@@ -17,8 +17,12 @@ use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use std::collections::BTreeSet;
+
+use profilestore_plugin_api::ordered::ordered_matches;
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
+    OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats,
     Seq, SortOrder, StoragePlugin, StorageResult, StoreId, StoreQuery, VersionInfo, VersionQuery,
     VersionRecord,
 };
@@ -39,11 +43,21 @@ struct StoreTimes {
     updated_ms: i64,
 }
 
+/// One scope of an ordered data store: values by key, and the sorted index.
+#[derive(Debug, Default)]
+struct OrderedScope {
+    values: BTreeMap<String, i64>,
+    index: BTreeSet<OrderedRecord>,
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// Entries by (store, scope, key).
     entries: BTreeMap<(StoreId, String, String), EntryState>,
     stores: BTreeMap<StoreId, StoreTimes>,
+    /// Ordered entries by (store, scope).
+    ordered: BTreeMap<(StoreId, String), OrderedScope>,
+    meta: BTreeMap<String, String>,
 }
 
 /// The in-memory plugin.
@@ -286,5 +300,127 @@ impl StoragePlugin for MemoryPlugin {
 
     fn flush(&self) -> StorageResult<()> {
         Ok(())
+    }
+    fn purge_store(&self, store: &StoreId) -> StorageResult<u64> {
+        let mut state = self.lock();
+        let before = state.entries.len();
+        state.entries.retain(|(s, _, _), _| s != store);
+        state.stores.remove(store);
+        Ok((before - state.entries.len()) as u64)
+    }
+
+    fn ordered_read(&self, entry: &EntryId) -> StorageResult<Option<i64>> {
+        let state = self.lock();
+        let scope = (entry.store.clone(), entry.scope.clone());
+        Ok(state
+            .ordered
+            .get(&scope)
+            .and_then(|s| s.values.get(&entry.key).copied()))
+    }
+
+    fn ordered_write(&self, write: &OrderedWrite) -> StorageResult<OrderedOutcome> {
+        let mut state = self.lock();
+        let e = &write.entry;
+        let scope = state
+            .ordered
+            .entry((e.store.clone(), e.scope.clone()))
+            .or_default();
+        let previous = scope.values.get(&e.key).copied();
+        if let OrderedExpect::Current(expected) = write.expect {
+            if expected != previous {
+                return Ok(OrderedOutcome::Conflict { current: previous });
+            }
+        }
+        if let Some(old) = previous {
+            scope.index.remove(&OrderedRecord {
+                value: old,
+                key: e.key.clone(),
+            });
+        }
+        match write.value {
+            Some(value) => {
+                scope.values.insert(e.key.clone(), value);
+                scope.index.insert(OrderedRecord {
+                    value,
+                    key: e.key.clone(),
+                });
+            }
+            None => {
+                scope.values.remove(&e.key);
+            }
+        }
+        Ok(OrderedOutcome::Written { previous })
+    }
+
+    fn ordered_range(&self, query: &OrderedQuery) -> StorageResult<Page<OrderedRecord>> {
+        let state = self.lock();
+        let Some(scope) = state
+            .ordered
+            .get(&(query.store.clone(), query.scope.clone()))
+        else {
+            return Ok(Page {
+                items: Vec::new(),
+                more: false,
+            });
+        };
+        let matching = |r: &&OrderedRecord| ordered_matches(query, r);
+        // Start at the cursor (or the bound) so a page never walks what
+        // came before it.
+        let after = query.after.clone().map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(match query.order {
+            SortOrder::Ascending => {
+                let low = OrderedRecord {
+                    value: query.min.unwrap_or(i64::MIN),
+                    key: String::new(),
+                };
+                let start = match (&query.after, after) {
+                    (Some(a), b) if *a >= low => b,
+                    _ => Bound::Included(low),
+                };
+                let iter = scope
+                    .index
+                    .range((start, Bound::Unbounded))
+                    .take_while(|r| query.max.is_none_or(|m| r.value <= m))
+                    .filter(matching)
+                    .cloned();
+                page(iter, query.limit)
+            }
+            SortOrder::Descending => {
+                let iter = scope
+                    .index
+                    .range((Bound::Unbounded, after))
+                    .rev()
+                    .take_while(|r| query.min.is_none_or(|m| r.value >= m))
+                    .filter(matching)
+                    .cloned();
+                page(iter, query.limit)
+            }
+        })
+    }
+
+    fn read_meta(&self, name: &str) -> StorageResult<Option<String>> {
+        Ok(self.lock().meta.get(name).cloned())
+    }
+
+    fn write_meta(&self, name: &str, value: Option<&str>) -> StorageResult<()> {
+        let mut state = self.lock();
+        match value {
+            Some(v) => state.meta.insert(name.to_owned(), v.to_owned()),
+            None => state.meta.remove(name),
+        };
+        Ok(())
+    }
+
+    fn list_meta(&self, prefix: &str) -> StorageResult<Vec<MetaRecord>> {
+        let state = self.lock();
+        Ok(state
+            .meta
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(name, value)| MetaRecord {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect())
     }
 }
