@@ -301,6 +301,7 @@ impl StoragePlugin for MemoryPlugin {
     fn flush(&self) -> StorageResult<()> {
         Ok(())
     }
+
     fn purge_store(&self, store: &StoreId) -> StorageResult<u64> {
         let mut state = self.lock();
         let before = state.entries.len();
@@ -386,9 +387,22 @@ impl StoragePlugin for MemoryPlugin {
                 page(iter, query.limit)
             }
             SortOrder::Descending => {
+                // Everything with `value <= max` lies before `(max + 1, "")`.
+                let high = query
+                    .max
+                    .and_then(|m| m.checked_add(1))
+                    .map(|v| OrderedRecord {
+                        value: v,
+                        key: String::new(),
+                    });
+                let end = match (&query.after, high) {
+                    (Some(a), Some(h)) if h < *a => Bound::Excluded(h),
+                    (None, Some(h)) => Bound::Excluded(h),
+                    _ => after,
+                };
                 let iter = scope
                     .index
-                    .range((Bound::Unbounded, after))
+                    .range((Bound::Unbounded, end))
                     .rev()
                     .take_while(|r| query.min.is_none_or(|m| r.value >= m))
                     .filter(matching)

@@ -1,8 +1,11 @@
-//! sled-specific guarantees: data survives a reopen, every durability mode
+//! sled-specific guarantees: data (ordered entries and
+//! metadata records included) survives a reopen, every durability mode
 //! works (reopening right after a drop included), a database of an unknown
 //! format is refused, and an unusable or held path is a clear error.
 
-use profilestore_plugin_api::conformance::reopen_keeps_everything;
+use profilestore_plugin_api::conformance::{
+    reopen_keeps_everything, reopen_keeps_ordered_entries_and_meta,
+};
 use profilestore_plugin_api::{Durability, StorageError, StoragePlugin};
 use profilestore_sled::SledPlugin;
 
@@ -12,6 +15,17 @@ fn reopen_in_every_durability_mode() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sled");
         reopen_keeps_everything(&|| -> Box<dyn StoragePlugin> {
+            Box::new(SledPlugin::open(&path, durability).expect("open"))
+        });
+    }
+}
+
+#[test]
+fn ordered_entries_and_meta_survive_a_reopen_in_every_durability_mode() {
+    for durability in [Durability::Full, Durability::Normal, Durability::Off] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sled");
+        reopen_keeps_ordered_entries_and_meta(&|| -> Box<dyn StoragePlugin> {
             Box::new(SledPlugin::open(&path, durability).expect("open"))
         });
     }

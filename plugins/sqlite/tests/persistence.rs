@@ -1,9 +1,12 @@
-//! SQLite-specific guarantees: data survives a reopen, every durability
+//! SQLite-specific guarantees: data (ordered entries and
+//! metadata records included) survives a reopen, every durability
 //! mode works, a file of an unknown format is refused, and an unusable path
 //! is a clear error.
 
 use profilestore_plugin_api::codec::FORMAT_VERSION;
-use profilestore_plugin_api::conformance::reopen_keeps_everything;
+use profilestore_plugin_api::conformance::{
+    reopen_keeps_everything, reopen_keeps_ordered_entries_and_meta,
+};
 use profilestore_plugin_api::{Durability, StorageError, StoragePlugin};
 use profilestore_sqlite::SqlitePlugin;
 
@@ -13,6 +16,17 @@ fn reopen_in_every_durability_mode() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("nested/db.sqlite3");
         reopen_keeps_everything(&|| -> Box<dyn StoragePlugin> {
+            Box::new(SqlitePlugin::open(&path, durability).expect("open"))
+        });
+    }
+}
+
+#[test]
+fn ordered_entries_and_meta_survive_a_reopen_in_every_durability_mode() {
+    for durability in [Durability::Full, Durability::Normal, Durability::Off] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite3");
+        reopen_keeps_ordered_entries_and_meta(&|| -> Box<dyn StoragePlugin> {
             Box::new(SqlitePlugin::open(&path, durability).expect("open"))
         });
     }
