@@ -21,6 +21,7 @@
 
 mod group;
 mod ops;
+mod ordered;
 
 use parking_lot::{Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
@@ -67,6 +68,22 @@ CREATE TABLE IF NOT EXISTS versions (
     content_length INTEGER NOT NULL,
     record         BLOB NOT NULL,
     PRIMARY KEY (entry, seq)
+) WITHOUT ROWID;
+-- The ordered capability (ordered.rs). Added after format version 1 was
+-- released: created here when missing, so older files gain them at open
+-- and older builds ignore them (the format version stays 1).
+CREATE TABLE IF NOT EXISTS ordered (
+    universe INTEGER NOT NULL,
+    store    TEXT NOT NULL,
+    scope    TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (universe, store, scope, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ordered_by_value ON ordered (universe, store, scope, value, key);
+CREATE TABLE IF NOT EXISTS meta_records (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 ) WITHOUT ROWID;
 ";
 
