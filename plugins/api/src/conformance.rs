@@ -31,8 +31,12 @@ impl std::fmt::Debug for Subject {
     }
 }
 
+mod meta;
 mod ordered;
+mod ordered_range;
+pub use meta::*;
 pub use ordered::*;
+pub use ordered_range::*;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -813,6 +817,7 @@ macro_rules! conformance_suite {
             meta_write_read_overwrite_remove,
             meta_list_by_prefix_in_name_order,
             purge_store_removes_only_that_store,
+            purge_store_lets_the_store_start_afresh,
             ordered_and_meta_survive_flush,
         );
     };

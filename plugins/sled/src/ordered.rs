@@ -8,8 +8,8 @@
 //!   exactly the same entries: every write changes both in one sled
 //!   transaction that re-reads the value it decides on;
 //! - a sorted read is one range scan of `ordered_index` from the cursor or
-//!   bound it starts at, so a page costs what it returns (plus the records
-//!   outside nothing: both bounds are range ends);
+//!   bound it starts at to the other bound, so a page costs what it
+//!   returns, whatever the size of the scope;
 //! - `meta_records[name] = text`; names compare bytewise, as sled keys do.
 
 use std::ops::Bound;
@@ -48,8 +48,11 @@ fn text(bytes: &[u8], what: &str) -> StorageResult<String> {
     String::from_utf8(bytes.to_vec()).map_err(|e| corrupt(what, e))
 }
 
+/// Both ends of a range of `ordered_index`.
+type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
 /// The range of `ordered_index` a query reads, or `None` when it is empty.
-fn index_range(q: &OrderedQuery, prefix: &[u8]) -> Option<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+fn index_range(q: &OrderedQuery, prefix: &[u8]) -> Option<KeyRange> {
     let at = |v: i64| {
         let mut k = prefix.to_vec();
         k.extend_from_slice(&ordered_value_bytes(v));

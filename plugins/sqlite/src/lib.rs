@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use profilestore_plugin_api::codec::FORMAT_VERSION;
-use profilestore_plugin_api::{Durability, StorageError, StorageResult};
+use profilestore_plugin_api::{
+    Commit, CommitOutcome, Durability, OrderedOutcome, OrderedWrite, StorageError, StorageResult,
+};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
 const SCHEMA: &str = "
@@ -97,7 +99,8 @@ pub struct SqlitePlugin {
     pub(crate) durability: Durability,
     pool: Mutex<Vec<Connection>>,
     writer: Mutex<()>,
-    group: group::Group,
+    group: group::Group<Commit, CommitOutcome>,
+    ordered_group: group::Group<OrderedWrite, OrderedOutcome>,
 }
 
 /// Maps a SQLite error: busy and locked are transient.
@@ -129,6 +132,7 @@ impl SqlitePlugin {
             pool: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
             group: group::Group::default(),
+            ordered_group: group::Group::default(),
         };
         let conn = plugin
             .connect()

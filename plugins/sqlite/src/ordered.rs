@@ -5,8 +5,10 @@
 //! `SCHEMA` in `lib.rs`). Invariants:
 //! - an ordered write reads the current value and writes in one
 //!   `BEGIN IMMEDIATE` transaction on the writer's turn, so the check holds
-//!   across processes; the connection's `synchronous` setting gives it the
-//!   plugin's durability mode, as commits have;
+//!   across processes; concurrent ordered writes share that transaction,
+//!   each in its own savepoint (group commit, `group.rs`, as commits do),
+//!   and the connection's `synchronous` setting gives them the plugin's
+//!   durability mode;
 //! - a sorted read is one `SEARCH` of the `ordered_by_value` index
 //!   `(universe, store, scope, value, key)`: the start (cursor or bound) and
 //!   the other bound are index range ends, never a filter over the scope
@@ -15,7 +17,7 @@
 
 use profilestore_plugin_api::{
     EntryId, MetaRecord, OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite,
-    Page, SortOrder, StorageResult, StoreId,
+    Page, SortOrder, StorageError, StorageResult, StoreId,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -111,16 +113,16 @@ impl SqlitePlugin {
     }
 
     pub(crate) fn ordered_put(&self, w: &OrderedWrite) -> StorageResult<OrderedOutcome> {
-        self.with_writer(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql_error)?;
-            let outcome = apply_write(&tx, w)?;
-            match outcome {
-                OrderedOutcome::Written { .. } => tx.commit().map_err(sql_error)?,
-                OrderedOutcome::Conflict { .. } => drop(tx), // rolls back: nothing written
-            }
-            Ok(outcome)
+        self.ordered_group.commit(w, |batch| {
+            self.with_writer(|conn| Ok(crate::group::run(conn, batch, apply_write)))
+                .unwrap_or_else(|e| {
+                    // No connection: every write of the group gets the error.
+                    let text = e.to_string();
+                    batch
+                        .iter()
+                        .map(|_| Err(StorageError::Unavailable(text.clone())))
+                        .collect()
+                })
         })
     }
 

@@ -1,6 +1,7 @@
-//! The conformance functions of the ordered capability: ordered entries
-//! (CAS writes, sorted index-backed reads), metadata records and
-//! `purge_store`.
+//! The conformance functions of ordered entries: reads, CAS writes,
+//! removal, namespaces and concurrency; and the helpers shared with
+//! `ordered_range.rs` (sorted reads) and `meta.rs` (metadata records,
+//! `purge_store`, flush and reopen).
 //!
 //! Owns: one public function per behaviour, re-exported by
 //! [`conformance`](crate::conformance) so
@@ -10,18 +11,17 @@
 //! from the plugin.
 
 use crate::{
-    Commit, CommitOutcome, EntryId, Expect, KeyQuery, NewVersion, OrderedExpect, OrderedOutcome,
-    OrderedQuery, OrderedRecord, OrderedWrite, SortOrder, StoragePlugin, StoreId, StoreQuery,
-    Supersede, VersionQuery,
+    Commit, EntryId, Expect, KeyQuery, NewVersion, OrderedExpect, OrderedOutcome, OrderedQuery,
+    OrderedRecord, OrderedWrite, SortOrder, StoragePlugin, StoreId, Supersede,
 };
 
-const T0: i64 = 1_700_000_000_000;
+pub(super) const T0: i64 = 1_700_000_000_000;
 
-fn oentry(key: &str) -> EntryId {
+pub(super) fn oentry(key: &str) -> EntryId {
     EntryId::new(1, "Board", "global", key)
 }
 
-fn write(
+pub(super) fn write(
     p: &dyn StoragePlugin,
     e: &EntryId,
     expect: OrderedExpect,
@@ -35,7 +35,7 @@ fn write(
     .expect("ordered_write")
 }
 
-fn set(p: &dyn StoragePlugin, e: &EntryId, value: i64) {
+pub(super) fn set(p: &dyn StoragePlugin, e: &EntryId, value: i64) {
     let got = write(p, e, OrderedExpect::Any, Some(value));
     assert!(
         matches!(got, OrderedOutcome::Written { .. }),
@@ -43,11 +43,11 @@ fn set(p: &dyn StoragePlugin, e: &EntryId, value: i64) {
     );
 }
 
-fn read(p: &dyn StoragePlugin, e: &EntryId) -> Option<i64> {
+pub(super) fn read(p: &dyn StoragePlugin, e: &EntryId) -> Option<i64> {
     p.ordered_read(e).expect("ordered_read")
 }
 
-fn query(order: SortOrder) -> OrderedQuery {
+pub(super) fn query(order: SortOrder) -> OrderedQuery {
     OrderedQuery {
         store: StoreId {
             universe: 1,
@@ -62,20 +62,20 @@ fn query(order: SortOrder) -> OrderedQuery {
     }
 }
 
-fn rec(value: i64, key: &str) -> OrderedRecord {
+pub(super) fn rec(value: i64, key: &str) -> OrderedRecord {
     OrderedRecord {
         value,
         key: key.to_owned(),
     }
 }
 
-fn range(p: &dyn StoragePlugin, q: &OrderedQuery) -> Vec<OrderedRecord> {
+pub(super) fn range(p: &dyn StoragePlugin, q: &OrderedQuery) -> Vec<OrderedRecord> {
     p.ordered_range(q).expect("ordered_range").items
 }
 
 /// Reads every page of `q` (its `limit` is the page size), checking that
 /// `more` is true exactly on pages followed by another.
-fn all_pages(p: &dyn StoragePlugin, q: &OrderedQuery) -> Vec<OrderedRecord> {
+pub(super) fn all_pages(p: &dyn StoragePlugin, q: &OrderedQuery) -> Vec<OrderedRecord> {
     let mut q = q.clone();
     let mut seen = Vec::new();
     for _ in 0..10_000 {
@@ -93,7 +93,7 @@ fn all_pages(p: &dyn StoragePlugin, q: &OrderedQuery) -> Vec<OrderedRecord> {
 
 /// The model's answer: `records` sorted, filtered by the bounds, reversed
 /// for descending.
-fn expected(records: &[OrderedRecord], q: &OrderedQuery) -> Vec<OrderedRecord> {
+pub(super) fn expected(records: &[OrderedRecord], q: &OrderedQuery) -> Vec<OrderedRecord> {
     let mut out: Vec<OrderedRecord> = records
         .iter()
         .filter(|r| q.min.is_none_or(|m| r.value >= m) && q.max.is_none_or(|m| r.value <= m))
@@ -250,188 +250,6 @@ pub fn ordered_remove_and_remove_absent(p: &dyn StoragePlugin) {
     );
 }
 
-/// The order is `(value, key)` with keys compared as byte strings; ties on
-/// the value are broken by the key, and descending reverses the whole order.
-pub fn ordered_range_orders_ties_by_key(p: &dyn StoragePlugin) {
-    let records = [
-        rec(5, "b"),
-        rec(5, "a"),
-        rec(5, "B"),
-        rec(5, "é"),
-        rec(5, "z"),
-        rec(1, "zz"),
-        rec(9, "A"),
-        rec(5, "a\u{0}"),
-    ];
-    for r in &records {
-        set(p, &oentry(&r.key.clone()), r.value);
-    }
-    // Overwriting with the same value changes nothing in the index.
-    set(p, &oentry("z"), 5);
-    let asc = range(p, &query(SortOrder::Ascending));
-    let want = vec![
-        rec(1, "zz"),
-        rec(5, "B"),
-        rec(5, "a"),
-        rec(5, "a\u{0}"),
-        rec(5, "b"),
-        rec(5, "z"),
-        rec(5, "é"),
-        rec(9, "A"),
-    ];
-    assert_eq!(asc, want, "ascending (value, key), keys bytewise");
-    let mut desc_want = want;
-    desc_want.reverse();
-    assert_eq!(range(p, &query(SortOrder::Descending)), desc_want);
-}
-
-/// `min` and `max` are inclusive, alone or together, in both orders.
-pub fn ordered_range_bounds_are_inclusive(p: &dyn StoragePlugin) {
-    let records: Vec<OrderedRecord> = (0..20).map(|i| rec(i / 2, &format!("k{i:02}"))).collect();
-    for r in &records {
-        set(p, &oentry(&r.key), r.value);
-    }
-    for order in [SortOrder::Ascending, SortOrder::Descending] {
-        for (min, max) in [
-            (Some(3), None),
-            (None, Some(6)),
-            (Some(3), Some(6)),
-            (Some(4), Some(4)),
-            (Some(7), Some(2)),
-            (Some(100), None),
-        ] {
-            let q = OrderedQuery {
-                min,
-                max,
-                ..query(order)
-            };
-            let got = range(p, &q);
-            assert_eq!(
-                got,
-                expected(&records, &q),
-                "{order:?} min {min:?} max {max:?}"
-            );
-        }
-    }
-    let q = OrderedQuery {
-        min: Some(4),
-        max: Some(4),
-        ..query(SortOrder::Ascending)
-    };
-    assert_eq!(range(p, &q), vec![rec(4, "k08"), rec(4, "k09")]);
-}
-
-/// Negative values and the extremes of `i64` sort numerically (not as
-/// bytes or text) and work as bounds.
-pub fn ordered_range_negative_and_extreme_values(p: &dyn StoragePlugin) {
-    let values = [
-        i64::MIN,
-        i64::MIN + 1,
-        -1_000_000_000_000,
-        -2,
-        -1,
-        0,
-        1,
-        10,
-        9,
-        1 << 40,
-        i64::MAX - 1,
-        i64::MAX,
-    ];
-    let records: Vec<OrderedRecord> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| rec(*v, &format!("k{i:02}")))
-        .collect();
-    for r in &records {
-        set(p, &oentry(&r.key), r.value);
-    }
-    for r in &records {
-        assert_eq!(read(p, &oentry(&r.key)), Some(r.value), "value round trip");
-    }
-    for order in [SortOrder::Ascending, SortOrder::Descending] {
-        for (min, max) in [
-            (None, None),
-            (Some(i64::MIN), Some(i64::MAX)),
-            (Some(i64::MIN), Some(i64::MIN)),
-            (Some(i64::MAX), None),
-            (None, Some(-1)),
-            (Some(-2), Some(9)),
-        ] {
-            let q = OrderedQuery {
-                min,
-                max,
-                ..query(order)
-            };
-            assert_eq!(
-                range(p, &q),
-                expected(&records, &q),
-                "{order:?} {min:?}..={max:?}"
-            );
-        }
-    }
-}
-
-/// Pages resumed with `after` cover every matching record exactly once, in
-/// order, in both orders, with and without bounds, whatever the page size;
-/// a cursor need not be a stored record.
-pub fn ordered_pages_cover_everything_once(p: &dyn StoragePlugin) {
-    let records: Vec<OrderedRecord> = (0..57)
-        .map(|i: i64| rec((i * 7) % 13 - 6, &format!("k{:02}", (i * 31) % 57)))
-        .collect();
-    for r in &records {
-        set(p, &oentry(&r.key), r.value);
-    }
-    for order in [SortOrder::Ascending, SortOrder::Descending] {
-        for (min, max) in [
-            (None, None),
-            (Some(-2), None),
-            (None, Some(3)),
-            (Some(-4), Some(4)),
-        ] {
-            for limit in [1, 2, 5, 13, 57, 100] {
-                let q = OrderedQuery {
-                    min,
-                    max,
-                    limit,
-                    ..query(order)
-                };
-                assert_eq!(
-                    all_pages(p, &q),
-                    expected(&records, &q),
-                    "{order:?} {min:?}..={max:?} pages of {limit}"
-                );
-            }
-        }
-        // A cursor between stored records resumes right after it.
-        let cursor = rec(0, "k30x");
-        let q = OrderedQuery {
-            after: Some(cursor.clone()),
-            ..query(order)
-        };
-        let want: Vec<OrderedRecord> = expected(&records, &query(order))
-            .into_iter()
-            .filter(|r| match order {
-                SortOrder::Ascending => *r > cursor,
-                SortOrder::Descending => *r < cursor,
-            })
-            .collect();
-        assert_eq!(range(p, &q), want, "{order:?} after a non-stored cursor");
-        // A cursor outside the bounds: the bound still applies.
-        let q = OrderedQuery {
-            after: Some(rec(-100, "")),
-            min: Some(2),
-            max: Some(4),
-            ..query(order)
-        };
-        let want: Vec<OrderedRecord> = match order {
-            SortOrder::Ascending => expected(&records, &q),
-            SortOrder::Descending => Vec::new(),
-        };
-        assert_eq!(range(p, &q), want, "{order:?} cursor below the bounds");
-    }
-}
-
 /// Scopes, ordered data stores and universes hold separate entries.
 pub fn ordered_scopes_stores_universes_are_isolated(p: &dyn StoragePlugin) {
     let here = oentry("k");
@@ -500,233 +318,5 @@ pub fn ordered_concurrent_increments_are_exact(p: &dyn StoragePlugin) {
     assert_eq!(
         range(p, &query(SortOrder::Ascending)),
         vec![rec(total, "counter")]
-    );
-}
-
-/// A metadata record is written, read, overwritten and removed.
-pub fn meta_write_read_overwrite_remove(p: &dyn StoragePlugin) {
-    assert_eq!(p.read_meta("datastore-state/1/A").expect("read"), None);
-    p.write_meta("datastore-state/1/A", Some(r#"{"state":"active"}"#))
-        .expect("write");
-    assert_eq!(
-        p.read_meta("datastore-state/1/A").expect("read").as_deref(),
-        Some(r#"{"state":"active"}"#)
-    );
-    p.write_meta("datastore-state/1/A", Some(r#"{"state":"deleted"}"#))
-        .expect("overwrite");
-    assert_eq!(
-        p.read_meta("datastore-state/1/A").expect("read").as_deref(),
-        Some(r#"{"state":"deleted"}"#)
-    );
-    p.write_meta("datastore-state/1/A", None).expect("remove");
-    assert_eq!(p.read_meta("datastore-state/1/A").expect("read"), None);
-    p.write_meta("never-written", None)
-        .expect("removing an absent record is fine");
-    // The empty text and unicode round-trip exactly.
-    p.write_meta("x", Some("")).expect("write");
-    assert_eq!(p.read_meta("x").expect("read").as_deref(), Some(""));
-    p.write_meta("y", Some("é\u{0}\"")).expect("write");
-    assert_eq!(p.read_meta("y").expect("read").as_deref(), Some("é\u{0}\""));
-}
-
-/// `list_meta` returns exactly the records under a prefix, in name order
-/// (bytewise), and none removed.
-pub fn meta_list_by_prefix_in_name_order(p: &dyn StoragePlugin) {
-    for name in [
-        "snap/2", "snap/10", "snap/1", "snapshot", "sna", "state/1", "snap/é", "snap/Z",
-    ] {
-        p.write_meta(name, Some(&format!("v-{name}")))
-            .expect("write");
-    }
-    p.write_meta("snap/gone", Some("x")).expect("write");
-    p.write_meta("snap/gone", None).expect("remove");
-    let names = |prefix: &str| -> Vec<String> {
-        p.list_meta(prefix)
-            .expect("list_meta")
-            .into_iter()
-            .map(|r| {
-                assert_eq!(r.value, format!("v-{}", r.name), "value of {}", r.name);
-                r.name
-            })
-            .collect()
-    };
-    assert_eq!(
-        names("snap/"),
-        vec!["snap/1", "snap/10", "snap/2", "snap/Z", "snap/é"]
-    );
-    assert_eq!(
-        names("snap"),
-        vec!["snap/1", "snap/10", "snap/2", "snap/Z", "snap/é", "snapshot"]
-    );
-    assert_eq!(names("state/"), vec!["state/1"]);
-    assert!(names("nothing").is_empty());
-    assert_eq!(names("").len(), 8);
-}
-
-/// `purge_store` removes every entry and version of that standard store
-/// only: other stores, other universes, ordered entries and meta stay; the
-/// store leaves key and store listings, and a new write starts afresh.
-pub fn purge_store_removes_only_that_store(p: &dyn StoragePlugin) {
-    let put = |e: &EntryId, now: i64, v: &str| {
-        p.commit(&Commit {
-            entry: e.clone(),
-            expect: Expect::Any,
-            now_ms: now,
-            supersede: Supersede::Keep,
-            version: if v.is_empty() {
-                NewVersion::tombstone()
-            } else {
-                NewVersion {
-                    deleted: false,
-                    value: v.to_owned(),
-                    user_ids: vec![1],
-                    metadata: "{}".to_owned(),
-                }
-            },
-        })
-        .expect("commit")
-    };
-    let doomed = [
-        EntryId::new(1, "Gone", "global", "a"),
-        EntryId::new(1, "Gone", "global", "b"),
-        EntryId::new(1, "Gone", "other", "a"),
-    ];
-    for (i, e) in doomed.iter().enumerate() {
-        put(e, T0 + i as i64, "1");
-        put(e, T0 + 10, "2");
-    }
-    put(&doomed[1], T0 + 11, ""); // a tombstone latest
-    let kept = [
-        EntryId::new(1, "Gone2", "global", "a"),
-        EntryId::new(1, "Gon", "eglobal", "a"),
-        EntryId::new(2, "Gone", "global", "a"),
-    ];
-    for e in &kept {
-        put(e, T0, "k");
-    }
-    set(p, &EntryId::new(1, "Gone", "global", "a"), 42);
-    p.write_meta("datastore-state/1/Gone", Some("deleted"))
-        .expect("meta");
-    let store = StoreId {
-        universe: 1,
-        name: "Gone".to_owned(),
-    };
-    assert_eq!(p.purge_store(&store).expect("purge_store"), 3);
-    let all_versions = VersionQuery {
-        order: SortOrder::Ascending,
-        min_ms: None,
-        max_ms: None,
-        after: None,
-        limit: 100,
-    };
-    for e in &doomed {
-        assert!(p.read_latest(e).expect("read").is_none(), "{e:?}");
-        assert!(p.read_version(e, 1).expect("read").is_none(), "{e:?}");
-        assert!(p
-            .list_versions(e, &all_versions)
-            .expect("list")
-            .items
-            .is_empty());
-    }
-    for e in &kept {
-        assert_eq!(
-            p.read_latest(e).expect("read").expect("kept").value,
-            "k",
-            "{e:?}"
-        );
-    }
-    assert_eq!(
-        read(p, &EntryId::new(1, "Gone", "global", "a")),
-        Some(42),
-        "ordered entries untouched"
-    );
-    assert_eq!(
-        p.read_meta("datastore-state/1/Gone")
-            .expect("meta")
-            .as_deref(),
-        Some("deleted")
-    );
-    let keys = KeyQuery {
-        store: store.clone(),
-        scope: None,
-        prefix: String::new(),
-        after: None,
-        limit: 100,
-        include_deleted: true,
-    };
-    assert!(p.list_keys(&keys).expect("list").items.is_empty());
-    let stores = |universe| {
-        let q = StoreQuery {
-            universe,
-            prefix: String::new(),
-            after: None,
-            limit: 100,
-        };
-        p.list_data_stores(&q).expect("list").items
-    };
-    let names: Vec<String> = stores(1).into_iter().map(|s| s.name).collect();
-    assert_eq!(names, vec!["Gon", "Gone2"]);
-    assert_eq!(stores(2).len(), 1);
-    assert_eq!(p.purge_store(&store).expect("purge again"), 0);
-    // Writing into the purged store starts a new store and a new entry.
-    match put(&doomed[0], T0 + 100, "new") {
-        CommitOutcome::Committed(info) => {
-            assert_eq!((info.seq, info.key_created_ms), (1, T0 + 100))
-        }
-        other => panic!("{other:?}"),
-    }
-    let info = stores(1)
-        .into_iter()
-        .find(|s| s.name == "Gone")
-        .expect("listed again");
-    assert_eq!((info.created_ms, info.updated_ms), (T0 + 100, T0 + 100));
-}
-
-/// Flushing keeps ordered entries and metadata readable.
-pub fn ordered_and_meta_survive_flush(p: &dyn StoragePlugin) {
-    set(p, &oentry("a"), 3);
-    set(p, &oentry("b"), -3);
-    p.write_meta("m", Some("v")).expect("meta");
-    p.flush().expect("flush");
-    assert_eq!(read(p, &oentry("a")), Some(3));
-    assert_eq!(
-        range(p, &query(SortOrder::Descending)),
-        vec![rec(3, "a"), rec(-3, "b")]
-    );
-    assert_eq!(p.read_meta("m").expect("meta").as_deref(), Some("v"));
-}
-
-/// For durable plugins: ordered entries (with their index and removals)
-/// and metadata records are there after a reopen. `open` opens the same
-/// database each time it is called.
-pub fn reopen_keeps_ordered_entries_and_meta(open: &dyn Fn() -> Box<dyn StoragePlugin>) {
-    {
-        let p = open();
-        set(&*p, &oentry("a"), 3);
-        set(&*p, &oentry("b"), -3);
-        set(&*p, &oentry("c"), i64::MAX);
-        write(&*p, &oentry("c"), OrderedExpect::Any, None);
-        set(&*p, &oentry("d"), 3);
-        p.write_meta("snap/1", Some("one")).expect("meta");
-        p.write_meta("snap/2", Some("two")).expect("meta");
-        p.write_meta("snap/2", None).expect("meta");
-    }
-    let p = open();
-    assert_eq!(read(&*p, &oentry("a")), Some(3));
-    assert_eq!(read(&*p, &oentry("c")), None);
-    assert_eq!(
-        range(&*p, &query(SortOrder::Descending)),
-        vec![rec(3, "d"), rec(3, "a"), rec(-3, "b")]
-    );
-    let meta = p.list_meta("snap/").expect("list_meta");
-    assert_eq!(meta.len(), 1);
-    assert_eq!(
-        (meta[0].name.as_str(), meta[0].value.as_str()),
-        ("snap/1", "one")
-    );
-    // CAS still sees the stored values.
-    assert_eq!(
-        write(&*p, &oentry("a"), OrderedExpect::Current(Some(3)), Some(4)),
-        OrderedOutcome::Written { previous: Some(3) }
     );
 }
