@@ -322,16 +322,17 @@ impl StoragePlugin for MemoryPlugin {
     fn ordered_write(&self, write: &OrderedWrite) -> StorageResult<OrderedOutcome> {
         let mut state = self.lock();
         let e = &write.entry;
-        let scope = state
+        let id = (e.store.clone(), e.scope.clone());
+        let previous = state
             .ordered
-            .entry((e.store.clone(), e.scope.clone()))
-            .or_default();
-        let previous = scope.values.get(&e.key).copied();
+            .get(&id)
+            .and_then(|s| s.values.get(&e.key).copied());
         if let OrderedExpect::Current(expected) = write.expect {
             if expected != previous {
                 return Ok(OrderedOutcome::Conflict { current: previous });
             }
         }
+        let scope = state.ordered.entry(id.clone()).or_default();
         if let Some(old) = previous {
             scope.index.remove(&OrderedRecord {
                 value: old,
@@ -349,6 +350,10 @@ impl StoragePlugin for MemoryPlugin {
             None => {
                 scope.values.remove(&e.key);
             }
+        }
+        // Conflicts and removals leave no empty scope behind.
+        if scope.values.is_empty() {
+            state.ordered.remove(&id);
         }
         Ok(OrderedOutcome::Written { previous })
     }
