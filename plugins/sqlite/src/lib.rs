@@ -15,6 +15,9 @@
 //!   crash or power loss and is for tests;
 //! - the file records its format version in `meta`; a file of another
 //!   version is refused at open;
+//! - the ordered capability's tables (`ordered`, its index, `meta_records`;
+//!   see `ordered.rs`) are created when missing, so files written before
+//!   them open unchanged and the format version stays 1;
 //! - keys, scopes and names compare bytewise (SQLite's BINARY collation).
 
 #![warn(missing_docs)]
