@@ -125,7 +125,9 @@ impl DataStoreService {
     }
 
     /// Permanently removes versions and tombstones older than the expiry
-    /// (`now - version_expiry` on the injected clock). Only a local service
+    /// (`now - version_expiry` on the injected clock), and every data store
+    /// deleted through Open Cloud whose `expire_ms` passed (its entries,
+    /// counted in `entries`, and its state: the name is free again). Only a local service
     /// purges: a remote server runs its own purge.
     pub async fn purge_expired(&self) -> DsResult<PurgeStats> {
         match &self.backend {
@@ -189,7 +191,7 @@ impl DataStore {
     /// `GetAsync`: the latest value, or `None` if absent or deleted.
     pub async fn get(&self, key: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.get(self, key).await,
+            Backend::Local(l) => l.live_key(self, key).await?.get(self, key).await,
             Backend::Remote(c) => remote::get(c, self, key).await,
         }
     }
@@ -224,7 +226,12 @@ impl DataStore {
         precondition: &Precondition,
     ) -> DsResult<SetOutcome> {
         match &self.service.backend {
-            Backend::Local(l) => l.set_with(self, key, value, options, precondition).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .set_with(self, key, value, options, precondition)
+                    .await
+            }
             Backend::Remote(c) => {
                 remote::set_with(c, self, key, value, options, precondition).await
             }
@@ -241,7 +248,7 @@ impl DataStore {
         F: FnMut(Option<&Value>, Option<&KeyInfo>) -> Transform + Send,
     {
         match &self.service.backend {
-            Backend::Local(l) => l.update(self, key, transform).await,
+            Backend::Local(l) => l.live_key(self, key).await?.update(self, key, transform).await,
             Backend::Remote(c) => remote::update(c, self, key, transform).await,
         }
     }
@@ -255,7 +262,12 @@ impl DataStore {
         options: &WriteOptions,
     ) -> DsResult<(i64, KeyInfo)> {
         match &self.service.backend {
-            Backend::Local(l) => l.increment(self, key, delta, options).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .increment(self, key, delta, options)
+                    .await
+            }
             Backend::Remote(c) => remote::increment(c, self, key, delta, options).await,
         }
     }
@@ -266,7 +278,7 @@ impl DataStore {
     /// retention, so a removed value stays recoverable until it expires.
     pub async fn remove(&self, key: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.remove(self, key).await,
+            Backend::Local(l) => l.live_key(self, key).await?.remove(self, key).await,
             Backend::Remote(c) => remote::remove(c, self, key).await,
         }
     }
@@ -276,7 +288,12 @@ impl DataStore {
     /// for this key.
     pub async fn get_version(&self, key: &str, version: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.get_version(self, key, version).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .get_version(self, key, version)
+                    .await
+            }
             Backend::Remote(c) => remote::get_version(c, self, key, version).await,
         }
     }
@@ -285,7 +302,12 @@ impl DataStore {
     /// `at_ms` must be in `1..=now + 10 min` (else `InvalidTimestamp`).
     pub async fn get_version_at_time(&self, key: &str, at_ms: i64) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.get_version_at_time(self, key, at_ms).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .get_version_at_time(self, key, at_ms)
+                    .await
+            }
             Backend::Remote(c) => remote::get_version_at_time(c, self, key, at_ms).await,
         }
     }
@@ -297,7 +319,12 @@ impl DataStore {
         options: &ListVersionsOptions,
     ) -> DsResult<Listing<VersionSummary>> {
         match &self.service.backend {
-            Backend::Local(l) => l.list_versions(self, key, options).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .list_versions(self, key, options)
+                    .await
+            }
             Backend::Remote(c) => remote::list_versions(c, self, key, options).await,
         }
     }
@@ -307,7 +334,12 @@ impl DataStore {
     /// (Open Cloud v1 has no such call).
     pub async fn remove_version(&self, key: &str, version: &str) -> DsResult<()> {
         match &self.service.backend {
-            Backend::Local(l) => l.remove_version(self, key, version).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .remove_version(self, key, version)
+                    .await
+            }
             Backend::Remote(_) => Err(remote::unsupported("removing a single version")),
         }
     }
@@ -315,7 +347,10 @@ impl DataStore {
     /// `ListKeysAsync`: on an AllScopes data store the names are `scope/key`.
     pub async fn list_keys(&self, options: &ListKeysOptions) -> DsResult<Listing<KeyName>> {
         match &self.service.backend {
-            Backend::Local(l) => l.list_keys(self, options).await,
+            Backend::Local(l) => {
+                l.live(self).await?;
+                l.list_keys(self, options).await
+            }
             Backend::Remote(c) => remote::list_keys(c, self, options).await,
         }
     }
