@@ -43,27 +43,27 @@ async fn names(service: &DataStoreService, show_deleted: bool) -> Vec<(String, S
     page.items.into_iter().map(|s| (s.name, s.state)).collect()
 }
 
-fn is_deleted<T: std::fmt::Debug>(r: Result<T, DataStoreError>, name: &str) -> bool {
-    matches!(r, Err(DataStoreError::DataStoreDeleted { name: ref n }) if n == name)
+fn is_deleted<T: std::fmt::Debug>(r: &Result<T, DataStoreError>, name: &str) -> bool {
+    matches!(r, Err(DataStoreError::DataStoreDeleted { name: n }) if n == name)
 }
 
 /// Every entry call on `ds` fails with `DataStoreDeleted`.
 async fn assert_blocked(ds: &DataStore) {
     let name = ds.name().to_owned();
-    assert!(is_deleted(ds.get("a").await, &name));
-    assert!(is_deleted(ds.set("a", &json!(1), &none()).await, &name));
+    assert!(is_deleted(&ds.get("a").await, &name));
+    assert!(is_deleted(&ds.set("a", &json!(1), &none()).await, &name));
     assert!(is_deleted(
-        ds.update("a", |_, _| Transform::Cancel).await,
+        &ds.update("a", |_, _| Transform::Cancel).await,
         &name
     ));
-    assert!(is_deleted(ds.increment("n", 1, &none()).await, &name));
-    assert!(is_deleted(ds.remove("a").await, &name));
+    assert!(is_deleted(&ds.increment("n", 1, &none()).await, &name));
+    assert!(is_deleted(&ds.remove("a").await, &name));
     assert!(is_deleted(
-        ds.list_keys(&ListKeysOptions::default()).await,
+        &ds.list_keys(&ListKeysOptions::default()).await,
         &name
     ));
     assert!(is_deleted(
-        ds.list_versions("a", &ListVersionsOptions::default()).await,
+        &ds.list_versions("a", &ListVersionsOptions::default()).await,
         &name
     ));
 }
@@ -73,7 +73,10 @@ async fn delete_hides_the_store_and_blocks_every_entry_call() {
     let (service, hand) = service_with(memory(), Retention::PerWrite);
     let bag = store(&service, "Bag");
     bag.set("a", &json!({"gold": 5}), &none()).await.unwrap();
-    store(&service, "Other").set("x", &json!(1), &none()).await.unwrap();
+    store(&service, "Other")
+        .set("x", &json!(1), &none())
+        .await
+        .unwrap();
     hand.advance_ms(MIN);
 
     let status = service.delete_data_store(UNIVERSE, "Bag").await.unwrap();
@@ -83,13 +86,21 @@ async fn delete_hides_the_store_and_blocks_every_entry_call() {
     assert_blocked(&bag).await;
     // Another scope of the same store is blocked too; another store is not.
     let scoped = service.data_store(UNIVERSE, "Bag", "other").unwrap();
-    assert!(is_deleted(scoped.get("a").await, "Bag"));
+    assert!(is_deleted(&scoped.get("a").await, "Bag"));
     assert_eq!(
-        store(&service, "Other").get("x").await.unwrap().unwrap().value,
+        store(&service, "Other")
+            .get("x")
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
         json!(1)
     );
 
-    assert_eq!(names(&service, false).await, [("Other".into(), StoreState::Active)]);
+    assert_eq!(
+        names(&service, false).await,
+        [("Other".into(), StoreState::Active)]
+    );
     assert_eq!(
         names(&service, true).await,
         [
@@ -97,7 +108,10 @@ async fn delete_hides_the_store_and_blocks_every_entry_call() {
             ("Other".into(), StoreState::Active)
         ]
     );
-    let v1 = service.list_data_stores(UNIVERSE, "", 0, None).await.unwrap();
+    let v1 = service
+        .list_data_stores(UNIVERSE, "", 0, None)
+        .await
+        .unwrap();
     let v1: Vec<&str> = v1.items.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(v1, ["Other"], "ListDataStoresAsync hides deleted stores");
 
@@ -111,7 +125,10 @@ async fn delete_hides_the_store_and_blocks_every_entry_call() {
 async fn the_deleted_state_survives_a_new_service_on_the_same_database() {
     let plugin = memory();
     let (service, _hand) = service_with(plugin.clone(), Retention::PerWrite);
-    store(&service, "Bag").set("a", &json!(1), &none()).await.unwrap();
+    store(&service, "Bag")
+        .set("a", &json!(1), &none())
+        .await
+        .unwrap();
     service.delete_data_store(UNIVERSE, "Bag").await.unwrap();
     // A restarted process reads the meta records once.
     let (restarted, _hand) = service_with(plugin as Arc<dyn StoragePlugin>, Retention::PerWrite);
@@ -142,7 +159,10 @@ async fn undelete_restores_entries_and_versions_intact() {
         .unwrap();
     assert_eq!(versions.items.len(), 2);
     bag.set("c", &json!(3), &none()).await.unwrap();
-    assert_eq!(names(&service, false).await, [("Bag".into(), StoreState::Active)]);
+    assert_eq!(
+        names(&service, false).await,
+        [("Bag".into(), StoreState::Active)]
+    );
 
     assert!(matches!(
         service.undelete_data_store(UNIVERSE, "Bag").await,
@@ -211,7 +231,13 @@ async fn a_snapshot_is_taken_once_per_utc_day() {
     assert!(!same_day.new_snapshot_taken);
     assert_eq!(same_day.latest_ms, T0);
     // Another universe has its own day.
-    assert!(service.snapshot(UNIVERSE + 1).await.unwrap().new_snapshot_taken);
+    assert!(
+        service
+            .snapshot(UNIVERSE + 1)
+            .await
+            .unwrap()
+            .new_snapshot_taken
+    );
     // 01:13 the next UTC day.
     hand.advance_ms(2 * 60 * MIN);
     let next_day = service.snapshot(UNIVERSE).await.unwrap();
@@ -223,7 +249,13 @@ async fn values(ds: &DataStore, key: &str) -> Vec<Value> {
     let options = ListVersionsOptions::default();
     let mut out = Vec::new();
     for v in ds.list_versions(key, &options).await.unwrap().items {
-        out.push(ds.get_version(key, &v.version).await.unwrap().unwrap().value);
+        out.push(
+            ds.get_version(key, &v.version)
+                .await
+                .unwrap()
+                .unwrap()
+                .value,
+        );
     }
     out
 }
@@ -266,7 +298,10 @@ async fn after_a_snapshot_the_next_write_keeps_the_previous_version() {
 async fn listing_pages_with_prefix_and_show_deleted() {
     let (service, _hand) = service_with(memory(), Retention::PerWrite);
     for name in ["a1", "a2", "a3", "a4", "b1"] {
-        store(&service, name).set("k", &json!(1), &none()).await.unwrap();
+        store(&service, name)
+            .set("k", &json!(1), &none())
+            .await
+            .unwrap();
     }
     service.delete_data_store(UNIVERSE, "a2").await.unwrap();
     let mut options = ListStoresOptions {
@@ -318,7 +353,10 @@ async fn the_remote_backend_gives_the_same_answers() {
     let service = DataStoreService::remote(client, Clock::system());
     let bag = store(&service, "Bag");
     bag.set("a", &json!(1), &none()).await.unwrap();
-    store(&service, "Other").set("x", &json!(1), &none()).await.unwrap();
+    store(&service, "Other")
+        .set("x", &json!(1), &none())
+        .await
+        .unwrap();
 
     let deleted = service.delete_data_store(UNIVERSE, "Bag").await.unwrap();
     assert_eq!(deleted.state, StoreState::Deleted);
@@ -329,7 +367,10 @@ async fn the_remote_backend_gives_the_same_answers() {
         deleted
     );
     assert_blocked(&bag).await;
-    assert_eq!(names(&service, false).await, [("Other".into(), StoreState::Active)]);
+    assert_eq!(
+        names(&service, false).await,
+        [("Other".into(), StoreState::Active)]
+    );
     assert_eq!(names(&service, true).await.len(), 2);
 
     let restored = service.undelete_data_store(UNIVERSE, "Bag").await.unwrap();

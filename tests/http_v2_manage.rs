@@ -17,13 +17,21 @@ const V2: &str = "/cloud/v2/universes/1";
 
 async fn call(server: &TestServer, method: Method, path: &str, body: &str) -> Answer {
     let key = [("x-api-key", server.api_key.as_str())];
-    send(method, &format!("{}{path}", server.url), &key, body.to_owned()).await
+    send(
+        method,
+        &format!("{}{path}", server.url),
+        &key,
+        body.to_owned(),
+    )
+    .await
 }
 
 async fn seed(server: &TestServer, names: &[&str]) {
     for name in names {
         let ds = server.datastores.data_store(1, name, "global").unwrap();
-        ds.set("k", &json!(1), &WriteOptions::default()).await.unwrap();
+        ds.set("k", &json!(1), &WriteOptions::default())
+            .await
+            .unwrap();
     }
 }
 
@@ -46,7 +54,13 @@ fn ids(page: &Value) -> Vec<String> {
 async fn listing_has_state_always_and_expire_time_when_deleted() {
     let server = spawn_test_server().await;
     seed(&server, &["alpha", "apple", "bags"]).await;
-    let deleted = call(&server, Method::DELETE, &format!("{V2}/data-stores/apple"), "").await;
+    let deleted = call(
+        &server,
+        Method::DELETE,
+        &format!("{V2}/data-stores/apple"),
+        "",
+    )
+    .await;
     assert_eq!(deleted.status, StatusCode::OK);
 
     let page = list(&server, "").await;
@@ -64,18 +78,42 @@ async fn listing_has_state_always_and_expire_time_when_deleted() {
     let apple = &all["dataStores"][1];
     assert_eq!(apple["state"], "DELETED");
     assert!(apple["expireTime"].is_string());
-    assert_eq!(list(&server, "?showDeleted=False").await["dataStores"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        list(&server, "?showDeleted=False").await["dataStores"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let filtered = list(&server, "?showDeleted=true&filter=id.startsWith(%22a%22)").await;
     assert_eq!(ids(&filtered), ["alpha", "apple"]);
-    let bad = call(&server, Method::GET, &format!("{V2}/data-stores?filter=id%3D%3D%22a%22"), "").await;
+    let bad = call(
+        &server,
+        Method::GET,
+        &format!("{V2}/data-stores?filter=id%3D%3D%22a%22"),
+        "",
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.json()["code"], "INVALID_ARGUMENT");
-    let bad_flag = call(&server, Method::GET, &format!("{V2}/data-stores?showDeleted=maybe"), "").await;
+    let bad_flag = call(
+        &server,
+        Method::GET,
+        &format!("{V2}/data-stores?showDeleted=maybe"),
+        "",
+    )
+    .await;
     assert_eq!(bad_flag.status, StatusCode::BAD_REQUEST);
 
     // The v1 listing hides the deleted store too.
-    let v1 = call(&server, Method::GET, "/datastores/v1/universes/1/standard-datastores", "").await;
+    let v1 = call(
+        &server,
+        Method::GET,
+        "/datastores/v1/universes/1/standard-datastores",
+        "",
+    )
+    .await;
     let v1: Vec<Value> = v1.json()["datastores"].as_array().unwrap().clone();
     assert_eq!(v1.len(), 2);
 }
@@ -138,7 +176,10 @@ async fn delete_blocks_entries_and_undelete_restores_them() {
     let entry = call(&server, Method::GET, &format!("{path}/entries/k"), "").await;
     assert_eq!(entry.status, StatusCode::NOT_FOUND);
     assert_eq!(entry.json()["code"], "NOT_FOUND");
-    assert!(entry.json()["message"].as_str().unwrap().starts_with("DatastoreDeleted"));
+    assert!(entry.json()["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("DatastoreDeleted"));
     let listing = call(&server, Method::GET, &format!("{path}/entries"), "").await;
     assert_eq!(listing.status, StatusCode::NOT_FOUND);
     let write = call(
@@ -157,7 +198,10 @@ async fn delete_blocks_entries_and_undelete_restores_them() {
     )
     .await;
     assert_eq!(v1.status, StatusCode::NOT_FOUND);
-    assert_eq!(v1.json()["errorDetails"][0]["datastoreErrorCode"], "DatastoreDeleted");
+    assert_eq!(
+        v1.json()["errorDetails"][0]["datastoreErrorCode"],
+        "DatastoreDeleted"
+    );
 
     // Quirk 17: rblx-open-cloud sends no body.
     let restored = call(&server, Method::POST, &format!("{path}:undelete"), "").await;
@@ -191,10 +235,22 @@ async fn unknown_stores_are_404_and_methods_are_checked() {
     }
     let get = call(&server, Method::GET, &format!("{V2}/data-stores/Nope"), "").await;
     assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
-    let get = call(&server, Method::GET, &format!("{V2}/data-stores:snapshot"), "").await;
+    let get = call(
+        &server,
+        Method::GET,
+        &format!("{V2}/data-stores:snapshot"),
+        "",
+    )
+    .await;
     assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
     let long = "x".repeat(51);
-    let bad = call(&server, Method::DELETE, &format!("{V2}/data-stores/{long}"), "").await;
+    let bad = call(
+        &server,
+        Method::DELETE,
+        &format!("{V2}/data-stores/{long}"),
+        "",
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
@@ -202,15 +258,30 @@ async fn unknown_stores_are_404_and_methods_are_checked() {
 async fn snapshot_is_once_per_day_and_always_answers_both_fields() {
     let server = spawn_test_server().await;
     // No body at all is accepted (rblx-open-cloud style).
-    let first = call(&server, Method::POST, &format!("{V2}/data-stores:snapshot"), "").await;
+    let first = call(
+        &server,
+        Method::POST,
+        &format!("{V2}/data-stores:snapshot"),
+        "",
+    )
+    .await;
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
     let first = first.json();
     assert_eq!(first["newSnapshotTaken"], true);
     let time = first["latestSnapshotTime"].as_str().unwrap().to_owned();
     assert!(time.ends_with('Z'));
-    let second = call(&server, Method::POST, &format!("{V2}/data-stores:snapshot"), "{}").await;
+    let second = call(
+        &server,
+        Method::POST,
+        &format!("{V2}/data-stores:snapshot"),
+        "{}",
+    )
+    .await;
     let second = second.json();
-    assert_eq!(second["newSnapshotTaken"], false, "quirk 14: present when false");
+    assert_eq!(
+        second["newSnapshotTaken"], false,
+        "quirk 14: present when false"
+    );
     assert_eq!(second["latestSnapshotTime"], time);
     // Another universe has its own.
     let other = call(

@@ -83,10 +83,16 @@ pub(super) async fn run(
             }
         }
         StoresCommand::Delete { name } => {
-            println!("{}", status_json(&service.delete_data_store(universe, &name).await?));
+            println!(
+                "{}",
+                status_json(&service.delete_data_store(universe, &name).await?)
+            );
         }
         StoresCommand::Undelete { name } => {
-            println!("{}", status_json(&service.undelete_data_store(universe, &name).await?));
+            println!(
+                "{}",
+                status_json(&service.undelete_data_store(universe, &name).await?)
+            );
         }
         StoresCommand::Snapshot => {
             let s = service.snapshot(universe).await?;

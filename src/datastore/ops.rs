@@ -248,7 +248,12 @@ impl DataStore {
         F: FnMut(Option<&Value>, Option<&KeyInfo>) -> Transform + Send,
     {
         match &self.service.backend {
-            Backend::Local(l) => l.live_key(self, key).await?.update(self, key, transform).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .update(self, key, transform)
+                    .await
+            }
             Backend::Remote(c) => remote::update(c, self, key, transform).await,
         }
     }

@@ -85,7 +85,10 @@ pub(super) async fn delete_store(c: Call) -> Reply {
         .datastores
         .delete_data_store(c.universe, name)
         .await?;
-    Ok(request::json(StatusCode::OK, &store_body(c.universe, status)))
+    Ok(request::json(
+        StatusCode::OK,
+        &store_body(c.universe, status),
+    ))
 }
 
 /// `POST /data-stores/{store}:undelete`.
@@ -97,7 +100,10 @@ pub(super) async fn undelete_store(mut c: Call) -> Reply {
         .datastores
         .undelete_data_store(c.universe, name)
         .await?;
-    Ok(request::json(StatusCode::OK, &store_body(c.universe, status)))
+    Ok(request::json(
+        StatusCode::OK,
+        &store_body(c.universe, status),
+    ))
 }
 
 /// `POST /data-stores:snapshot`.

@@ -299,7 +299,10 @@ impl Local {
     }
 
     /// See [`crate::datastore::DataStoreService::snapshot`].
-    pub(in crate::datastore) async fn take_snapshot(&self, universe: u64) -> DsResult<SnapshotOutcome> {
+    pub(in crate::datastore) async fn take_snapshot(
+        &self,
+        universe: u64,
+    ) -> DsResult<SnapshotOutcome> {
         let reg = self.registry().await?;
         let now = self.clock.now_ms();
         let last = reg.lock().snapshots.get(&universe).copied();
@@ -310,7 +313,8 @@ impl Local {
             });
         }
         let record = json(&SnapshotRecord { latest_ms: now });
-        self.write_meta(snapshot_name(universe), Some(record)).await?;
+        self.write_meta(snapshot_name(universe), Some(record))
+            .await?;
         reg.lock().snapshots.insert(universe, now);
         Ok(SnapshotOutcome {
             new_snapshot_taken: true,
@@ -358,7 +362,11 @@ impl Local {
     /// [`Local::live`] after `key`'s addressing is validated (so a bad key
     /// fails the same way on every backend, deleted store or not); returns
     /// `self` for the call that follows.
-    pub(in crate::datastore) async fn live_key(&self, ds: &DataStore, key: &str) -> DsResult<&Self> {
+    pub(in crate::datastore) async fn live_key(
+        &self,
+        ds: &DataStore,
+        key: &str,
+    ) -> DsResult<&Self> {
         ds.scope_and_key(key)?;
         self.live(ds).await?;
         Ok(self)

@@ -39,9 +39,7 @@ pub(super) fn refuse_deleted(answer: &Answer) -> DsResult<()> {
         return Ok(());
     }
     match AnyError::parse(&answer.body) {
-        Some(e) if e.detail() == Some(DetailCode::DatastoreDeleted) => {
-            Err(deleted_of(e.message()))
-        }
+        Some(e) if e.detail() == Some(DetailCode::DatastoreDeleted) => Err(deleted_of(e.message())),
         _ => Ok(()),
     }
 }
