@@ -2,24 +2,27 @@
 //! data stores, listing them with their state, and snapshots.
 //!
 //! Owns: the management types ([`StoreState`], [`StoreStatus`],
-//! [`ListStoresOptions`], [`SnapshotOutcome`]) and each management call's
-//! dispatch to a backend (local: `local/manage.rs`; remote: the v2 requests
-//! of `remote/manage.rs`). Invariants:
+//! [`ListStoresOptions`], [`SnapshotOutcome`]), the page-size rule and the
+//! `DataStoreDeleted` error of entry calls. The calls themselves are
+//! `DataStoreService::delete_data_store`, `undelete_data_store`,
+//! `list_data_stores_with` and `snapshot` (dispatched in `ops.rs`; local:
+//! `local/manage.rs`; remote: the v2 requests of `remote/manage.rs`).
+//! Invariants:
 //! - a deleted data store keeps its entries until its `expire_ms`, then
-//!   [`DataStoreService::purge_expired`] removes them for good and the name
+//!   `DataStoreService::purge_expired` removes them for good and the name
 //!   is free again; until then every entry call on it fails with
-//!   [`DataStoreError::DataStoreDeleted`] and undelete restores it intact;
+//!   `DataStoreError::DataStoreDeleted` and undelete restores it intact;
 //! - deleting a deleted store changes nothing and returns it as it is;
 //! - a universe takes at most one snapshot per UTC day; after a snapshot
 //!   the next write of every key keeps the version it replaces, whatever
 //!   the retention.
 
-use super::{validate, Backend, DataStoreError, DataStoreService, DsResult, Listing};
+use super::DataStoreError;
 
-/// Largest page of [`DataStoreService::list_data_stores_with`] (Open Cloud
+/// Largest page of `DataStoreService::list_data_stores_with` (Open Cloud
 /// v2's `maxPageSize` limit; larger requests are lowered to it).
 pub const MAX_STORE_PAGE: usize = 100;
-/// Page of [`DataStoreService::list_data_stores_with`] when none is asked.
+/// Page of `DataStoreService::list_data_stores_with` when none is asked.
 pub const DEFAULT_STORE_PAGE: usize = 10;
 /// Length of the UTC day snapshots are counted in, ms.
 pub(super) const DAY_MS: i64 = 86_400_000;
@@ -48,7 +51,7 @@ pub struct StoreStatus {
     pub expire_ms: Option<i64>,
 }
 
-/// Options of [`DataStoreService::list_data_stores_with`].
+/// Options of `DataStoreService::list_data_stores_with`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListStoresOptions {
     /// Name prefix (v2 `filter=id.startsWith("...")`).
@@ -75,57 +78,6 @@ pub(super) fn store_page(requested: usize) -> usize {
     match requested {
         0 => DEFAULT_STORE_PAGE,
         n => n.min(MAX_STORE_PAGE),
-    }
-}
-
-impl DataStoreService {
-    /// `DeleteDataStore`: marks data store `name` deleted with
-    /// `expire_ms = now + version_expiry` (30 days by default) and returns
-    /// it. Its entries are inaccessible at once. Deleting a deleted store
-    /// does nothing and returns it as it is. A store holding no entry does
-    /// not exist (as in listings): [`DataStoreError::DataStoreNotFound`].
-    pub async fn delete_data_store(&self, universe: u64, name: &str) -> DsResult<StoreStatus> {
-        validate::data_store_name(name)?;
-        match &self.backend {
-            Backend::Local(l) => l.delete_data_store(universe, name).await,
-            Backend::Remote(c) => super::remote::manage::delete(c, universe, name).await,
-        }
-    }
-
-    /// `UndeleteDataStore`: makes a deleted store active again with every
-    /// entry and version it had. [`DataStoreError::DataStoreNotDeleted`]
-    /// for an active store; [`DataStoreError::DataStoreNotFound`] for an
-    /// unknown one or one whose expiry passed.
-    pub async fn undelete_data_store(&self, universe: u64, name: &str) -> DsResult<StoreStatus> {
-        validate::data_store_name(name)?;
-        match &self.backend {
-            Backend::Local(l) => l.undelete_data_store(universe, name).await,
-            Backend::Remote(c) => super::remote::manage::undelete(c, universe, name).await,
-        }
-    }
-
-    /// `ListDataStores` (v2): data stores holding at least one entry, in
-    /// name order, with their state; deleted ones only with `show_deleted`.
-    /// Like Roblox, a page hiding deleted stores checks at most 512 of them
-    /// and may come back short (even empty) with a cursor.
-    pub async fn list_data_stores_with(
-        &self,
-        universe: u64,
-        options: &ListStoresOptions,
-    ) -> DsResult<Listing<StoreStatus>> {
-        match &self.backend {
-            Backend::Local(l) => l.list_stores(universe, options).await,
-            Backend::Remote(c) => super::remote::manage::list(c, universe, options).await,
-        }
-    }
-
-    /// `SnapshotDataStores`: at most once per UTC day per universe; a second
-    /// call the same day does nothing and returns the last snapshot's time.
-    pub async fn snapshot(&self, universe: u64) -> DsResult<SnapshotOutcome> {
-        match &self.backend {
-            Backend::Local(l) => l.take_snapshot(universe).await,
-            Backend::Remote(c) => super::remote::manage::snapshot(c, universe).await,
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The public DataStore API and its dispatch to the backend.
 //!
-//! Owns: constructing services and data stores, addressing (scopes and
+//! Owns: constructing services and data stores, the data store management
+//! calls' dispatch (see `manage.rs`), addressing (scopes and
 //! AllScopes `scope/key`, validated in one place for every backend), and
 //! each public call's choice of backend. Invariants: every call validates
 //! its addressing before it reaches a backend; a backend is chosen by the
@@ -15,8 +16,9 @@ use serde_json::Value;
 use super::local::Local;
 use super::{
     remote, validate, Backend, DataStore, DataStoreConfig, DataStoreError, DataStoreInfo,
-    DataStoreService, DsResult, Entry, KeyInfo, KeyName, ListKeysOptions, ListVersionsOptions,
-    Listing, Precondition, SetOutcome, Transform, VersionSummary, WriteOptions,
+    DataStoreService, DsResult, Entry, KeyInfo, KeyName, ListKeysOptions, ListStoresOptions,
+    ListVersionsOptions, Listing, Precondition, SetOutcome, SnapshotOutcome, StoreStatus,
+    Transform, VersionSummary, WriteOptions,
 };
 use crate::clock::Clock;
 use crate::remote::RemoteClient;
@@ -133,6 +135,58 @@ impl DataStoreService {
         match &self.backend {
             Backend::Local(l) => l.purge_expired().await,
             Backend::Remote(_) => Err(remote::unsupported("purging expired versions")),
+        }
+    }
+}
+
+/// Data store management (Open Cloud v2; types and invariants in `manage.rs`).
+impl DataStoreService {
+    /// `DeleteDataStore`: marks data store `name` deleted with
+    /// `expire_ms = now + version_expiry` (30 days by default) and returns
+    /// it. Its entries are inaccessible at once. Deleting a deleted store
+    /// does nothing and returns it as it is. A store holding no entry does
+    /// not exist (as in listings): [`DataStoreError::DataStoreNotFound`].
+    pub async fn delete_data_store(&self, universe: u64, name: &str) -> DsResult<StoreStatus> {
+        validate::data_store_name(name)?;
+        match &self.backend {
+            Backend::Local(l) => l.delete_data_store(universe, name).await,
+            Backend::Remote(c) => remote::manage::delete(c, universe, name).await,
+        }
+    }
+
+    /// `UndeleteDataStore`: makes a deleted store active again with every
+    /// entry and version it had. [`DataStoreError::DataStoreNotDeleted`]
+    /// for an active store; [`DataStoreError::DataStoreNotFound`] for an
+    /// unknown one or one whose expiry passed.
+    pub async fn undelete_data_store(&self, universe: u64, name: &str) -> DsResult<StoreStatus> {
+        validate::data_store_name(name)?;
+        match &self.backend {
+            Backend::Local(l) => l.undelete_data_store(universe, name).await,
+            Backend::Remote(c) => remote::manage::undelete(c, universe, name).await,
+        }
+    }
+
+    /// `ListDataStores` (v2): data stores holding at least one entry, in
+    /// name order, with their state; deleted ones only with `show_deleted`.
+    /// Like Roblox, a page hiding deleted stores checks at most 512 of them
+    /// and may come back short (even empty) with a cursor.
+    pub async fn list_data_stores_with(
+        &self,
+        universe: u64,
+        options: &ListStoresOptions,
+    ) -> DsResult<Listing<StoreStatus>> {
+        match &self.backend {
+            Backend::Local(l) => l.list_stores(universe, options).await,
+            Backend::Remote(c) => remote::manage::list(c, universe, options).await,
+        }
+    }
+
+    /// `SnapshotDataStores`: at most once per UTC day per universe; a second
+    /// call the same day does nothing and returns the last snapshot's time.
+    pub async fn snapshot(&self, universe: u64) -> DsResult<SnapshotOutcome> {
+        match &self.backend {
+            Backend::Local(l) => l.take_snapshot(universe).await,
+            Backend::Remote(c) => remote::manage::snapshot(c, universe).await,
         }
     }
 }

@@ -19,7 +19,7 @@ use super::error::{ApiError, Style};
 use super::request::{self, Query};
 use super::router::{handler, Call, Reply, Route, Table};
 use super::stores;
-use super::v2_manage as manage;
+use super::v2_manage::{self as manage, id_prefix, token};
 use super::AppState;
 use crate::datastore::{
     user_ids_from_json, validate, DataStore, Entry, ListKeysOptions, ListVersionsOptions,
@@ -108,28 +108,6 @@ impl<'a> Place<'a> {
 fn page_size(q: &Query, default: usize, max: usize) -> Result<usize, ApiError> {
     let n = q.number("maxPageSize", default)?;
     Ok(if n == 0 { default } else { n.min(max) })
-}
-
-pub(super) fn token(q: &Query) -> Option<String> {
-    // rblxopencloud sends `nextPageToken` for revisions; accept both.
-    q.get("pageToken")
-        .or_else(|| q.get("nextPageToken"))
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-}
-
-/// `id.startsWith("prefix")`, the only filter Open Cloud supports here.
-pub(super) fn id_prefix(q: &Query) -> Result<String, ApiError> {
-    match q.get("filter").map(str::trim).filter(|f| !f.is_empty()) {
-        None => Ok(String::new()),
-        Some(f) => f
-            .strip_prefix("id.startsWith(\"")
-            .and_then(|r| r.strip_suffix("\")"))
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                ApiError::bad_request(D::Unknown, "filter supports only id.startsWith(\"prefix\")")
-            }),
-    }
 }
 
 fn entry_body(place: &Place<'_>, id: &str, entry: Entry) -> wire::Entry {

@@ -2,7 +2,8 @@
 //! `showDeleted`, `maxPageSize`, `pageToken`), `DELETE /data-stores/{ds}`,
 //! `POST /data-stores/{ds}:undelete` and `POST /data-stores:snapshot`.
 //!
-//! Owns: those handlers and the `DataStore` resource body. Invariants:
+//! Owns: those handlers, the `DataStore` resource body, and the `filter`
+//! (`id.startsWith`) and page-token parameters the entry listings share. Invariants:
 //! every data store body has `state` (rblx-open-cloud requires it) and a
 //! deleted one `expireTime`; undelete and snapshot take `{}` or no body at
 //! all (rblx-open-cloud sends none), any other body must be a JSON object;
@@ -14,13 +15,35 @@ use hyper::StatusCode;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::request;
+use super::request::{self, Query};
 use super::router::{Call, Reply};
-use super::v2::{id_prefix, token};
 use crate::datastore::{ListStoresOptions, StoreState, StoreStatus};
 use crate::opencloud::codes::DetailCode as D;
 use crate::opencloud::time::body_time;
 use crate::opencloud::v2 as wire;
+
+/// The page token (`pageToken`; also `nextPageToken`), `None` when empty.
+pub(super) fn token(q: &Query) -> Option<String> {
+    // rblxopencloud sends `nextPageToken` for revisions; accept both.
+    q.get("pageToken")
+        .or_else(|| q.get("nextPageToken"))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// `id.startsWith("prefix")`, the only filter Open Cloud supports here.
+pub(super) fn id_prefix(q: &Query) -> Result<String, ApiError> {
+    match q.get("filter").map(str::trim).filter(|f| !f.is_empty()) {
+        None => Ok(String::new()),
+        Some(f) => f
+            .strip_prefix("id.startsWith(\"")
+            .and_then(|r| r.strip_suffix("\")"))
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ApiError::bad_request(D::Unknown, "filter supports only id.startsWith(\"prefix\")")
+            }),
+    }
+}
 
 fn store_body(universe: u64, s: StoreStatus) -> wire::DataStore {
     wire::DataStore {
