@@ -146,6 +146,12 @@ impl DataStoreService {
     /// it. Its entries are inaccessible at once. Deleting a deleted store
     /// does nothing and returns it as it is. A store holding no entry does
     /// not exist (as in listings): [`DataStoreError::DataStoreNotFound`].
+    ///
+    /// Roblox's backend caches may serve entry reads for a while after a
+    /// delete; here entries are blocked at once. The deleted state is a
+    /// meta record cached by this service: another process sharing the
+    /// database sees it when it next starts (manage stores through the
+    /// server that owns the data).
     pub async fn delete_data_store(&self, universe: u64, name: &str) -> DsResult<StoreStatus> {
         validate::data_store_name(name)?;
         match &self.backend {
