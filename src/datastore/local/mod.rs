@@ -4,7 +4,8 @@
 //! Owns: [`Local`] (the storage bridge, the latest-version cache, the clock
 //! and settings), snapshots and commits, and the conversions between stored
 //! records and entries. Submodules: `ops` (get, set, update, increment,
-//! remove), `versions`, `listing`, `latest_cache`. Invariants: every
+//! remove), `versions`, `listing`, `latest_cache`, `manage` (deleted data
+//! stores and snapshots, the gate of every entry call). Invariants: every
 //! read-modify-write commits with `Expect::Current(<the version it read>)`
 //! and, on conflict, starts again from the version the plugin returned, so a
 //! transform only ever sees one stored version; a decision to write nothing
