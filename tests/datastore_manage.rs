@@ -396,3 +396,55 @@ async fn the_remote_backend_gives_the_same_answers() {
     assert!(!second.new_snapshot_taken);
     assert_eq!(second.latest_ms, first.latest_ms);
 }
+
+#[tokio::test]
+async fn entry_calls_read_the_state_from_the_cache_not_from_storage() {
+    let plugin = memory();
+    let (service, _hand) = service_with(plugin.clone(), Retention::PerWrite);
+    let bag = store(&service, "Bag");
+    bag.set("a", &json!(1), &none()).await.unwrap();
+    // Another process marks the store deleted behind this service's back:
+    // this service keeps its cached state (no meta read per entry call)...
+    let record = r#"{"state":"DELETED","createdMs":0,"deletedMs":0,"expireMs":9000000000000}"#;
+    plugin
+        .write_meta(&format!("datastore-state/{UNIVERSE}/Bag"), Some(record))
+        .unwrap();
+    assert_eq!(bag.get("a").await.unwrap().unwrap().value, json!(1));
+    // ...and a service started afterwards sees it.
+    let (later, _hand) = service_with(plugin, Retention::PerWrite);
+    assert!(is_deleted(&store(&later, "Bag").get("a").await, "Bag"));
+}
+
+#[tokio::test]
+async fn a_page_hiding_deleted_stores_checks_at_most_512() {
+    let (service, _hand) = service_with(memory(), Retention::PerWrite);
+    for i in 0..600 {
+        let name = format!("d{i:03}");
+        store(&service, &name)
+            .set("k", &json!(1), &none())
+            .await
+            .unwrap();
+        service.delete_data_store(UNIVERSE, &name).await.unwrap();
+    }
+    store(&service, "live")
+        .set("k", &json!(1), &none())
+        .await
+        .unwrap();
+    let mut options = ListStoresOptions::default();
+    let first = service
+        .list_data_stores_with(UNIVERSE, &options)
+        .await
+        .unwrap();
+    assert!(
+        first.items.is_empty(),
+        "512 deleted stores checked, none shown"
+    );
+    options.cursor = Some(first.cursor.expect("a token to go on with"));
+    let second = service
+        .list_data_stores_with(UNIVERSE, &options)
+        .await
+        .unwrap();
+    let names: Vec<&str> = second.items.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["live"]);
+    assert_eq!(second.cursor, None);
+}
