@@ -293,3 +293,46 @@ async fn snapshot_is_once_per_day_and_always_answers_both_fields() {
     .await;
     assert_eq!(other.json()["newSnapshotTaken"], true);
 }
+
+#[tokio::test]
+async fn entry_listings_take_filter_show_deleted_and_pages_of_10_to_256() {
+    let server = spawn_test_server().await;
+    let ds = server.datastores.data_store(1, "Bag", "global").unwrap();
+    for i in 0..300 {
+        ds.set(&format!("k{i:03}"), &json!(i), &WriteOptions::default())
+            .await
+            .unwrap();
+    }
+    ds.remove("k000").await.unwrap();
+    let entries = |query: &str| format!("{V2}/data-stores/Bag/entries{query}");
+    let count = |v: &Value| v["dataStoreEntries"].as_array().unwrap().len();
+
+    let page = call(&server, Method::GET, &entries(""), "").await.json();
+    assert_eq!(count(&page), 10);
+    let big = call(&server, Method::GET, &entries("?maxPageSize=1000"), "")
+        .await
+        .json();
+    assert_eq!(count(&big), 256, "higher values are set to 256");
+    let filtered = call(
+        &server,
+        Method::GET,
+        &entries("?filter=id.startsWith(%22k00%22)&showDeleted=False"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(
+        count(&filtered),
+        9,
+        "k001..k009: the removed k000 is hidden"
+    );
+    let with_deleted = call(
+        &server,
+        Method::GET,
+        &entries("?filter=id.startsWith(%22k00%22)&showDeleted=True"),
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(count(&with_deleted), 10);
+}
