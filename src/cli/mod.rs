@@ -12,6 +12,7 @@
 
 mod data;
 mod profile;
+mod stores;
 
 use std::path::PathBuf;
 
@@ -341,11 +342,15 @@ pub enum Command {
         #[arg(long)]
         descending: bool,
     },
-    /// List the data stores of the universe, one JSON line each.
+    /// List the data stores of the universe, one JSON line each; or manage
+    /// them (`list --deleted`, `delete`, `undelete`, `snapshot`).
     Stores {
         /// Name prefix.
         #[arg(long, default_value = "")]
         prefix: String,
+        /// A management subcommand (none: list live data stores).
+        #[command(subcommand)]
+        command: Option<stores::StoresCommand>,
     },
     /// Permanently remove expired versions and tombstones now.
     Purge,

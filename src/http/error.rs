@@ -161,6 +161,14 @@ impl From<DataStoreError> for ApiError {
             DataStoreError::InvalidPageSize { .. } => bad(D::Unknown),
             DataStoreError::ExistingValueNotNumeric => bad(D::ExistingValueNotNumeric),
             DataStoreError::IncrementOverflow => bad(D::IncrementValueTooLarge),
+            // Data store management: entry calls on a deleted store are
+            // 404 (Roblox: "inaccessible"), with the `DatastoreDeleted`
+            // detail; an unknown store is 404; undeleting an active one 400.
+            DataStoreError::DataStoreDeleted { .. } => {
+                ApiError::not_found(D::DatastoreDeleted, message)
+            }
+            DataStoreError::DataStoreNotFound { .. } => ApiError::not_found(D::NotFound, message),
+            DataStoreError::DataStoreNotDeleted { .. } => bad(D::Unknown),
             DataStoreError::Storage(StorageError::Unavailable(_)) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::Unavailable,

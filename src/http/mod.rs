@@ -31,6 +31,7 @@ mod sse;
 mod stores;
 mod v1;
 mod v2;
+mod v2_manage;
 
 use std::convert::Infallible;
 use std::future::Future;
