@@ -82,8 +82,7 @@ pub(super) static ENGINE: LazyLock<Table> = LazyLock::new(|| {
 
 /// The ordered data store and scope a path names.
 fn store(c: &Call) -> Result<OrderedDataStore, ApiError> {
-    Ok(c
-        .state
+    Ok(c.state
         .ordered
         .data_store(c.universe, c.param("store"), c.param("scope"))?)
 }
@@ -99,7 +98,10 @@ async fn json_body<T: serde::de::DeserializeOwned>(
         &bytes
     };
     serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(D::ContentNotJson, format!("the body is not the JSON expected: {e}"))
+        ApiError::bad_request(
+            D::ContentNotJson,
+            format!("the body is not the JSON expected: {e}"),
+        )
     })
 }
 
@@ -169,7 +171,9 @@ fn cloud_filter(q: &Query) -> Result<(Option<i64>, Option<i64>), ApiError> {
     let (mut min, mut max) = (None, None);
     for part in text.split("&&") {
         let term = part.trim();
-        let rest = term.strip_prefix("entry").ok_or_else(|| bad("a term must start with `entry`"))?;
+        let rest = term
+            .strip_prefix("entry")
+            .ok_or_else(|| bad("a term must start with `entry`"))?;
         let rest = rest.trim_start();
         let (slot, number) = if let Some(n) = rest.strip_prefix(">=") {
             (&mut min, n)
@@ -205,14 +209,31 @@ mod tests {
 
     #[test]
     fn filters_in_either_order_and_spacing() {
-        let f = |t: &str| cloud_filter(&q(&format!("filter={}", t.replace(' ', "%20"))));
-        assert_eq!(f("entry >= 10 && entry <= 50").unwrap(), (Some(10), Some(50)));
-        assert_eq!(f("entry <= 50 && entry >= 10").unwrap(), (Some(10), Some(50)));
+        let f = |t: &str| {
+            cloud_filter(&q(&format!(
+                "filter={}",
+                t.replace(' ', "%20").replace('&', "%26")
+            )))
+        };
+        assert_eq!(
+            f("entry >= 10 && entry <= 50").unwrap(),
+            (Some(10), Some(50))
+        );
+        assert_eq!(
+            f("entry <= 50 && entry >= 10").unwrap(),
+            (Some(10), Some(50))
+        );
         assert_eq!(f("entry<=-5").unwrap(), (None, Some(-5)));
         assert_eq!(f("entry >= 3").unwrap(), (Some(3), None));
         assert_eq!(cloud_filter(&q("filter=")).unwrap(), (None, None));
         assert_eq!(cloud_filter(&q("")).unwrap(), (None, None));
-        for bad in ["entry > 3", "value >= 3", "entry >= x", "entry >= 1 && entry >= 2", "entry >= 1.5"] {
+        for bad in [
+            "entry > 3",
+            "value >= 3",
+            "entry >= x",
+            "entry >= 1 && entry >= 2",
+            "entry >= 1.5",
+        ] {
             assert!(f(bad).is_err(), "{bad}");
         }
     }

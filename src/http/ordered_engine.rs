@@ -86,7 +86,10 @@ pub(super) async fn update(mut c: Call) -> Reply {
 
 pub(super) async fn remove(c: Call) -> Reply {
     let previous = store(&c)?.remove(c.param("key")).await?;
-    Ok(request::json(StatusCode::OK, &wire::EngineRemoved { previous }))
+    Ok(request::json(
+        StatusCode::OK,
+        &wire::EngineRemoved { previous },
+    ))
 }
 
 /// `pageSize`: an integer 1 to 100 (default 50), else 106.
@@ -132,5 +135,8 @@ pub(super) async fn batch_get(mut c: Call) -> Reply {
     let ds = store(&c)?;
     let body: wire::EngineBatchGet = json_body(c.body()).await?;
     let entries = ds.batch_get(&body.keys).await?;
-    Ok(request::json(StatusCode::OK, &wire::EngineBatch { entries }))
+    Ok(request::json(
+        StatusCode::OK,
+        &wire::EngineBatch { entries },
+    ))
 }

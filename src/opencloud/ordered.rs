@@ -231,7 +231,10 @@ mod tests {
         };
         let text = serde_json::to_value(written).unwrap();
         assert_eq!(text, json!({"written": true, "value": null}));
-        assert_eq!(serde_json::from_value::<EngineUpdated>(text).unwrap(), written);
+        assert_eq!(
+            serde_json::from_value::<EngineUpdated>(text).unwrap(),
+            written
+        );
         let lost: EngineUpdated =
             serde_json::from_value(json!({"written": false, "current": 6})).unwrap();
         assert_eq!(lost.current, Some(Some(6)));

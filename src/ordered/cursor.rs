@@ -74,12 +74,20 @@ mod tests {
             key: "a/b é".to_owned(),
         };
         let c = encode(f, &at);
-        assert!(c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(c
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(decode(&c, f).expect("same listing"), at);
         let other = fingerprint(&["1", "Board", "global", "desc", "", ""]);
-        assert!(matches!(decode(&c, other), Err(OrderedError::InvalidCursor)));
+        assert!(matches!(
+            decode(&c, other),
+            Err(OrderedError::InvalidCursor)
+        ));
         for bad in ["", "not a cursor!", "e30"] {
-            assert!(matches!(decode(bad, f), Err(OrderedError::InvalidCursor)), "{bad}");
+            assert!(
+                matches!(decode(bad, f), Err(OrderedError::InvalidCursor)),
+                "{bad}"
+            );
         }
         assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
     }

@@ -86,7 +86,12 @@ impl OrderedService {
 
     /// `GetOrderedDataStore(name, scope)` in `universe`: checks the name
     /// and scope (1 to 50 bytes each).
-    pub fn data_store(&self, universe: u64, name: &str, scope: &str) -> OrdResult<OrderedDataStore> {
+    pub fn data_store(
+        &self,
+        universe: u64,
+        name: &str,
+        scope: &str,
+    ) -> OrdResult<OrderedDataStore> {
         validate::data_store_name(name)?;
         validate::scope(scope)?;
         Ok(OrderedDataStore {
@@ -277,7 +282,12 @@ impl OrderedDataStore {
             };
             let expect = OrderedExpect::Current(current);
             match self.compare_and_set(key, expect, value).await? {
-                OrderedOutcome::Written { .. } => return Ok(UpdateOutcome { written: true, value }),
+                OrderedOutcome::Written { .. } => {
+                    return Ok(UpdateOutcome {
+                        written: true,
+                        value,
+                    })
+                }
                 OrderedOutcome::Conflict { current: now } => current = now,
             }
         }

@@ -108,9 +108,14 @@ pub fn value_from_text(text: &str) -> OrdResult<i64> {
     if let Ok(i) = t.parse::<i64>() {
         return Ok(i);
     }
-    let integral = !t.is_empty() && t.trim_start_matches(['-', '+']).bytes().all(|b| b.is_ascii_digit());
+    let integral = !t.is_empty()
+        && t.trim_start_matches(['-', '+'])
+            .bytes()
+            .all(|b| b.is_ascii_digit());
     if integral {
-        return Err(OrderedError::ValueOutOfRange { value: t.to_owned() });
+        return Err(OrderedError::ValueOutOfRange {
+            value: t.to_owned(),
+        });
     }
     match t.parse::<f64>() {
         Ok(f) if !t.eq_ignore_ascii_case("nan") && !t.to_ascii_lowercase().contains("inf") => {
@@ -182,7 +187,11 @@ mod tests {
         assert_eq!(value_from_text(" 1e3 ").unwrap(), 1000);
         let e = value_from_json(&json!(1.5)).unwrap_err();
         assert_eq!(e.code(), Some(104));
-        assert!(e.to_string().starts_with("104: Can't store 1.5 in DataStore."), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("104: Can't store 1.5 in DataStore."),
+            "{e}"
+        );
         assert!(matches!(
             value_from_json(&json!(u64::MAX)),
             Err(OrderedError::ValueOutOfRange { .. })
@@ -206,7 +215,10 @@ mod tests {
         ] {
             let e = value_from_json(&v).unwrap_err();
             assert_eq!(e.code(), Some(103), "{v}");
-            assert!(e.to_string().contains(&format!("Can't allow {kind} in")), "{e}");
+            assert!(
+                e.to_string().contains(&format!("Can't allow {kind} in")),
+                "{e}"
+            );
         }
     }
 
@@ -216,7 +228,10 @@ mod tests {
         assert_eq!(page_size(100).unwrap(), 100);
         for bad in [0, -1, 101] {
             let e = page_size(bad).unwrap_err();
-            assert_eq!(e.to_string(), "106: PageSize must be within a predefined range.");
+            assert_eq!(
+                e.to_string(),
+                "106: PageSize must be within a predefined range."
+            );
         }
         assert!(bounds(Some(1), Some(1)).is_ok() && bounds(None, Some(-1)).is_ok());
         let e = bounds(Some(2), Some(1)).unwrap_err();
@@ -233,8 +248,14 @@ mod tests {
     fn batches_hold_1_to_100_valid_keys() {
         let keys = |n: usize| (0..n).map(|i| format!("k{i}")).collect::<Vec<_>>();
         assert!(batch(&keys(1)).is_ok() && batch(&keys(100)).is_ok());
-        assert!(matches!(batch(&keys(0)), Err(OrderedError::BatchSize { count: 0 })));
-        assert!(matches!(batch(&keys(101)), Err(OrderedError::BatchSize { count: 101 })));
+        assert!(matches!(
+            batch(&keys(0)),
+            Err(OrderedError::BatchSize { count: 0 })
+        ));
+        assert!(matches!(
+            batch(&keys(101)),
+            Err(OrderedError::BatchSize { count: 101 })
+        ));
         assert!(matches!(
             batch(&["a".to_owned(), String::new()]),
             Err(OrderedError::KeyNameEmpty)
