@@ -88,7 +88,7 @@ pub struct V2List {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ValueBody {
     /// The value as sent.
-    #[serde(rename = "value", default)]
+    #[serde(rename = "value", default, deserialize_with = "present")]
     pub value: Option<Value>,
 }
 
@@ -96,7 +96,7 @@ pub struct ValueBody {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AmountBody {
     /// The amount as sent.
-    #[serde(rename = "amount", default)]
+    #[serde(rename = "amount", default, deserialize_with = "present")]
     pub amount: Option<Value>,
 }
 
@@ -112,7 +112,7 @@ pub struct EngineValue {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EngineSet {
     /// The value as sent.
-    #[serde(rename = "value", default)]
+    #[serde(rename = "value", default, deserialize_with = "present")]
     pub value: Option<Value>,
 }
 
@@ -120,7 +120,7 @@ pub struct EngineSet {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EngineIncrement {
     /// The amount as sent (default 1, as `IncrementAsync`'s `delta`).
-    #[serde(rename = "delta", default)]
+    #[serde(rename = "delta", default, deserialize_with = "present")]
     pub delta: Option<Value>,
 }
 
