@@ -244,6 +244,9 @@ pub(super) async fn run(
             list_versions(&store(&service, universe, &entry)?, &entry.key, descending).await?;
         }
         Command::Stores { prefix } => list_stores(&service, universe, &prefix).await?,
+        Command::Ordered { command } => {
+            super::ordered::run(command, &service, universe, place(args, config)).await?
+        }
         Command::Serve { .. } => unreachable!("handled above"),
         Command::Purge => {
             let stats = service.purge_expired().await?;
