@@ -6,57 +6,20 @@
 mod support;
 
 use hyper::{Method, StatusCode};
-use profilestore::testing::{spawn_test_server, TestServer};
+use profilestore::testing::spawn_test_server;
 use serde_json::{json, Value};
-use support::{send, Answer};
-
-struct Engine<'s> {
-    server: &'s TestServer,
-    base: String,
-}
-
-impl<'s> Engine<'s> {
-    fn new(server: &'s TestServer, store: &str, scope: &str) -> Self {
-        let base = format!(
-            "{}/engine-api/v1/universes/9/ordered-data-stores/{store}/scopes/{scope}/entries",
-            server.url
-        );
-        Engine { server, base }
-    }
-
-    async fn call(&self, method: Method, tail: &str, body: Value) -> Answer {
-        let key = [("x-api-key", self.server.api_key.as_str())];
-        let body = if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        send(method, &format!("{}{tail}", self.base), &key, body).await
-    }
-
-    async fn ok(&self, method: Method, tail: &str, body: Value) -> Value {
-        let a = self.call(method, tail, body).await;
-        assert_eq!(a.status, StatusCode::OK, "{tail}: {:?}", a.body);
-        a.json()
-    }
-}
+use support::ordered::{assert_error, Api};
+use support::Answer;
 
 /// A 400 with exactly `{"code": "INVALID_ARGUMENT", "message": message...}`.
 fn assert_refused(a: &Answer, message: &str) {
-    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{:?}", a.body);
-    let body = a.json();
-    assert_eq!(body["code"], "INVALID_ARGUMENT", "{body}");
-    let text = body["message"].as_str().unwrap_or("");
-    assert!(
-        text.starts_with(message),
-        "{text:?} should start with {message:?}"
-    );
+    assert_error(a, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message);
 }
 
 #[tokio::test]
 async fn get_set_increment_remove() {
     let server = spawn_test_server().await;
-    let e = Engine::new(&server, "Board", "global");
+    let e = Api::engine(&server, "Board", "global");
     assert_eq!(
         e.ok(Method::GET, "/k", Value::Null).await,
         json!({"value": null})
@@ -123,7 +86,7 @@ async fn get_set_increment_remove() {
 #[tokio::test]
 async fn values_deltas_and_keys_are_checked_with_roblox_s_messages() {
     let server = spawn_test_server().await;
-    let e = Engine::new(&server, "Board", "global");
+    let e = Api::engine(&server, "Board", "global");
     for (body, message) in [
         (
             json!({"value": 1.5}),
@@ -179,7 +142,7 @@ async fn values_deltas_and_keys_are_checked_with_roblox_s_messages() {
             .await,
         "IncrementValueTooLarge",
     );
-    let long_store = Engine::new(&server, &"s".repeat(51), "global");
+    let long_store = Api::engine(&server, &"s".repeat(51), "global");
     assert_refused(
         &long_store.call(Method::GET, "/k", Value::Null).await,
         "Data store name is invalid",
@@ -195,7 +158,7 @@ async fn values_deltas_and_keys_are_checked_with_roblox_s_messages() {
 #[tokio::test]
 async fn update_is_one_compare_and_set() {
     let server = spawn_test_server().await;
-    let e = Engine::new(&server, "Board", "global");
+    let e = Api::engine(&server, "Board", "global");
     let created = e
         .ok(
             Method::POST,
@@ -267,14 +230,14 @@ async fn update_is_one_compare_and_set() {
     server.shutdown().await;
 }
 
-async fn page(e: &Engine<'_>, query: &str) -> Value {
+async fn page(e: &Api<'_>, query: &str) -> Value {
     e.ok(Method::GET, &format!("?{query}"), Value::Null).await
 }
 
 #[tokio::test]
 async fn sorted_pages_follow_their_cursor() {
     let server = spawn_test_server().await;
-    let e = Engine::new(&server, "Board", "global");
+    let e = Api::engine(&server, "Board", "global");
     for (k, v) in [("a", 3), ("b", 1), ("c", 2), ("d", 3), ("e", -1)] {
         e.ok(Method::PUT, &format!("/{k}"), json!({"value": v}))
             .await;
@@ -359,7 +322,7 @@ async fn sorted_pages_follow_their_cursor() {
 #[tokio::test]
 async fn batch_get_takes_1_to_100_keys_and_leaves_out_absent_ones() {
     let server = spawn_test_server().await;
-    let e = Engine::new(&server, "Board", "global");
+    let e = Api::engine(&server, "Board", "global");
     e.ok(Method::PUT, "/coins", json!({"value": 100})).await;
     e.ok(Method::PUT, "/gems", json!({"value": 50})).await;
     let got = e

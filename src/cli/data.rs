@@ -245,7 +245,7 @@ pub(super) async fn run(
         }
         Command::Stores { prefix } => list_stores(&service, universe, &prefix).await?,
         Command::Ordered { command } => {
-            super::ordered::run(command, &service, universe, place(args, config)).await?
+            super::ordered::run(command, &service, universe, place(args, config)).await?;
         }
         Command::Serve { .. } => unreachable!("handled above"),
         Command::Purge => {
