@@ -162,7 +162,7 @@ async fn compare_and_set_checks_the_expected_value() {
             .compare_and_set("k", OrderedExpect::Current(None), Some(1))
             .await
             .unwrap();
-        assert!(matches!(create, OrderedOutcome::Written { .. }), "{name}");
+        assert_eq!(create, OrderedOutcome::Written { previous: None }, "{name}");
         let again = ds
             .compare_and_set("k", OrderedExpect::Current(None), Some(2))
             .await
@@ -181,11 +181,16 @@ async fn compare_and_set_checks_the_expected_value() {
             OrderedOutcome::Conflict { current: Some(1) },
             "{name}"
         );
+        let any = ds
+            .compare_and_set("k", OrderedExpect::Any, Some(1))
+            .await
+            .unwrap();
+        assert_eq!(any, OrderedOutcome::Written { previous: Some(1) }, "{name}");
         let ok = ds
             .compare_and_set("k", OrderedExpect::Current(Some(1)), None)
             .await
             .unwrap();
-        assert!(matches!(ok, OrderedOutcome::Written { .. }), "{name}");
+        assert_eq!(ok, OrderedOutcome::Written { previous: Some(1) }, "{name}");
         assert_eq!(ds.get("k").await.unwrap(), None, "{name}");
     }
     server.shutdown().await;

@@ -29,10 +29,17 @@ pub(super) async fn set(mut c: Call) -> Reply {
     validate::key(&key)?;
     let body: wire::EngineSet = json_body(c.body()).await?;
     let value = validate::value_from_json(&required(body.value, "value")?)?;
-    ds.set(&key, value).await?;
+    let previous = match ds
+        .compare_and_set(&key, OrderedExpect::Any, Some(value))
+        .await?
+    {
+        OrderedOutcome::Written { previous } | OrderedOutcome::Conflict { current: previous } => {
+            previous
+        }
+    };
     Ok(request::json(
         StatusCode::OK,
-        &wire::EngineValue { value: Some(value) },
+        &wire::EngineSetAnswer { value, previous },
     ))
 }
 

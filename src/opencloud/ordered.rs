@@ -108,6 +108,19 @@ pub struct EngineValue {
     pub value: Option<i64>,
 }
 
+/// Engine API `PUT entries/{key}` answer: `{"value": 5, "previous": 3}`
+/// (`previous`, the value it replaced or `null`, is an addition to the
+/// table of `docs/engine-api.md`, which a client may ignore).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineSetAnswer {
+    /// The value written.
+    #[serde(rename = "value")]
+    pub value: i64,
+    /// The value it replaced (absent from answers of older servers).
+    #[serde(rename = "previous", default)]
+    pub previous: Option<i64>,
+}
+
 /// Engine API `PUT entries/{key}` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EngineSet {

@@ -57,10 +57,11 @@ pub(super) async fn write(
     expect: OrderedExpect,
     value: Option<i64>,
 ) -> OrdResult<OrderedOutcome> {
-    let expect = match expect {
-        OrderedExpect::Current(v) => Some(json_of(&v)),
+    let expected = match expect {
+        OrderedExpect::Current(v) => Some(v),
         OrderedExpect::Any => None,
     };
+    let expect = expected.map(|v| json_of(&v));
     match (&expect, value) {
         (None, None) => {
             let path = entry(store, key, "");
@@ -74,9 +75,11 @@ pub(super) async fn write(
                 value: Some(Value::from(v)),
             });
             let path = entry(store, key, "");
-            let _: wire::EngineValue = client.json(Method::PUT, &path, Some(&body)).await?;
-            // The engine API's set does not say what it replaced.
-            return Ok(OrderedOutcome::Written { previous: None });
+            let answer: wire::EngineSetAnswer =
+                client.json(Method::PUT, &path, Some(&body)).await?;
+            return Ok(OrderedOutcome::Written {
+                previous: answer.previous,
+            });
         }
         _ => {}
     }
@@ -87,7 +90,10 @@ pub(super) async fn write(
     let path = entry(store, key, ":update");
     let answer: wire::EngineUpdated = client.json(Method::POST, &path, Some(&body)).await?;
     if answer.written {
-        Ok(OrderedOutcome::Written { previous: None })
+        // Written over exactly the expected value.
+        Ok(OrderedOutcome::Written {
+            previous: expected.flatten(),
+        })
     } else {
         Ok(OrderedOutcome::Conflict {
             current: answer.current.flatten(),
