@@ -257,7 +257,7 @@ impl RemoteClient {
     }
 
     /// Sends `body` as JSON (none when `None`) and reads a `200` answer
-    /// as `T`; any other status is its error ([`status_error`]), a body
+    /// as `T`; any other status is the error its body names, a body
     /// that is not a `T` a [`RemoteError::Protocol`]. The one request of
     /// the JSON APIs (engine API, memory stores).
     pub async fn json<T: serde::de::DeserializeOwned>(
