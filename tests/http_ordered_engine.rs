@@ -364,3 +364,70 @@ async fn batch_get_takes_1_to_100_keys_and_leaves_out_absent_ones() {
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn storage_failures_are_503_on_every_family() {
+    use profilestore::clock::Clock;
+    use profilestore::faults::FaultyPlugin;
+    use profilestore::ordered::OrderedService;
+    use std::sync::Arc;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (mut state, _closing) =
+        profilestore::testing::memory_state("key".to_owned(), Default::default());
+    let faulty = Arc::new(FaultyPlugin::new(Arc::new(
+        profilestore_memory::MemoryPlugin::new(),
+    )));
+    state.ordered = OrderedService::new(faulty.clone(), Clock::system());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(profilestore::http::run(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let key = [("x-api-key", "key")];
+    // Unreachable storage: 500 INTERNAL, as for standard data stores.
+    faulty.fail_all(true);
+    for path in [
+        "/engine-api/v1/universes/1/ordered-data-stores/B/scopes/global/entries/k",
+        "/engine-api/v1/universes/1/ordered-data-stores/B/scopes/global/entries",
+        "/ordered-data-stores/v1/universes/1/orderedDataStores/B/scopes/global/entries/k",
+        "/cloud/v2/universes/1/ordered-data-stores/B/scopes/global/entries",
+    ] {
+        let a = support::send(Method::GET, &format!("{url}{path}"), &key, "").await;
+        assert_error(
+            &a,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "InternalServerError",
+        );
+    }
+    faulty.fail_all(false);
+    // A transient failure of a write: 503 UNAVAILABLE, and nothing stored.
+    let entry =
+        format!("{url}/engine-api/v1/universes/1/ordered-data-stores/B/scopes/global/entries/k");
+    let v2 = format!("{url}/cloud/v2/universes/1/ordered-data-stores/B/scopes/global/entries/k");
+    faulty.fail_next_commits(2);
+    let a = support::send(Method::PUT, &entry, &key, json!({"value": 1}).to_string()).await;
+    assert_error(
+        &a,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        "InternalServerError",
+    );
+    let a = support::send(
+        Method::PATCH,
+        &format!("{v2}?allowMissing=true"),
+        &key,
+        json!({"value": 1}).to_string(),
+    )
+    .await;
+    assert_error(
+        &a,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        "InternalServerError",
+    );
+    let a = support::send(Method::GET, &entry, &key, "").await;
+    assert_eq!(a.json(), json!({"value": null}));
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}

@@ -322,3 +322,44 @@ async fn an_unreachable_server_is_a_transient_error() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn storage_failures_are_storage_errors_and_store_nothing() {
+    use profilestore::faults::FaultyPlugin;
+    use profilestore::plugin_api::StorageError;
+    use std::sync::Arc;
+    let faulty = Arc::new(FaultyPlugin::new(Arc::new(
+        profilestore_memory::MemoryPlugin::new(),
+    )));
+    let service = OrderedService::new(faulty.clone(), Clock::system());
+    let ds = board(&service);
+    ds.set("k", 1).await.unwrap();
+    faulty.fail_next_commits(1);
+    let e = ds.set("k", 2).await.unwrap_err();
+    assert!(
+        matches!(&e, OrderedError::Storage(StorageError::Unavailable(_))),
+        "{e:?}"
+    );
+    assert!(!e.is_caller_error(), "worth retrying");
+    assert_eq!(ds.get("k").await.unwrap(), Some(1), "nothing written");
+    faulty.fail_next_commits(1);
+    assert!(ds.increment("k", 5).await.is_err());
+    assert_eq!(
+        ds.increment("k", 5).await.unwrap(),
+        6,
+        "the retry counts once"
+    );
+    faulty.fail_all(true);
+    for e in [
+        ds.get("k").await.unwrap_err(),
+        ds.get_sorted(true, 10, None, None).await.unwrap_err(),
+        ds.batch_get(&["k".to_owned()]).await.unwrap_err(),
+        ds.update("k", |_| OrderedTransform::Write(0))
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(matches!(e, OrderedError::Storage(_)), "{e:?}");
+    }
+    faulty.fail_all(false);
+    assert_eq!(ds.get("k").await.unwrap(), Some(6));
+}
