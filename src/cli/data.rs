@@ -247,6 +247,9 @@ pub(super) async fn run(
             Some(command) => super::stores::run(command, &service, universe).await?,
             None => list_stores(&service, universe, &prefix).await?,
         },
+        Command::Ordered { command } => {
+            super::ordered::run(command, &service, universe, place(args, config)).await?;
+        }
         Command::Serve { .. } => unreachable!("handled above"),
         Command::Purge => {
             let stats = service.purge_expired().await?;

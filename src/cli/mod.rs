@@ -11,6 +11,7 @@
 //! commands, never to `serve`.
 
 mod data;
+mod ordered;
 mod profile;
 mod stores;
 
@@ -36,6 +37,9 @@ pub enum CliError {
     /// A DataStore call was refused.
     #[error(transparent)]
     DataStore(#[from] crate::datastore::DataStoreError),
+    /// An ordered data store call was refused.
+    #[error(transparent)]
+    Ordered(#[from] crate::ordered::OrderedError),
     /// The storage plugin failed.
     #[error(transparent)]
     Storage(#[from] crate::plugin_api::StorageError),
@@ -120,6 +124,7 @@ const DATA_COMMANDS: &[&str] = &[
     "versions",
     "stores",
     "purge",
+    "ordered",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -354,6 +359,12 @@ pub enum Command {
     },
     /// Permanently remove expired versions and tombstones now.
     Purge,
+    /// Ordered data stores (leaderboards): top, get, set, remove.
+    Ordered {
+        /// What to do.
+        #[command(subcommand)]
+        command: ordered::OrderedCommand,
+    },
 }
 
 impl Command {
@@ -370,6 +381,7 @@ impl Command {
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
+            Command::Ordered { command } => command.needs_existing_data(),
             Command::Export { .. }
             | Command::Get { .. }
             | Command::Remove { .. }

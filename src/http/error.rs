@@ -227,3 +227,57 @@ impl From<BusError> for ApiError {
         ApiError::bad_request(D::Unknown, e.to_string())
     }
 }
+
+impl From<crate::ordered::OrderedError> for ApiError {
+    /// Ordered data stores (Open Cloud v1, v2 and the engine API): bad
+    /// input is 400 with Roblox's message, a missing entry 404, a key that
+    /// kept conflicting 409, storage trouble 503/500, a remote server's
+    /// failure 503 (transient) or 502.
+    fn from(e: crate::ordered::OrderedError) -> Self {
+        use crate::ordered::OrderedError as O;
+        let message = e.to_string();
+        let bad = |detail| ApiError::bad_request(detail, message.clone());
+        match e {
+            O::KeyNameEmpty | O::KeyNameLimit { .. } => bad(D::InvalidEntryKey),
+            O::InvalidDataStoreName(_) => bad(D::InvalidDataStoreName),
+            O::InvalidScope(_) => bad(D::InvalidDataStoreScope),
+            O::InvalidCursor => bad(D::InvalidCursor),
+            O::IncrementOverflow => bad(D::IncrementValueTooLarge),
+            O::ValueNotAllowed { .. }
+            | O::NotAnInteger { .. }
+            | O::ValueOutOfRange { .. }
+            | O::PageSizeOutOfRange { .. }
+            | O::MinValueInvalid
+            | O::MaxValueInvalid
+            | O::MinMaxOrderInvalid
+            | O::BatchSize { .. }
+            | O::NoMorePages
+            | O::EntryExists => bad(D::Unknown),
+            O::EntryNotFound => ApiError::not_found(D::EntryNotFound, message),
+            O::TooManyConflicts { .. } => {
+                ApiError::new(StatusCode::CONFLICT, C::Aborted, D::Unknown, message)
+            }
+            O::Storage(StorageError::Unavailable(_)) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
+            O::Remote(ref r) if r.is_transient() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
+            O::Remote(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
+            }
+            O::Storage(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                C::Internal,
+                D::Unknown,
+                message,
+            ),
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub mod codes;
 pub mod errors;
 pub mod headers;
 pub mod messaging;
+pub mod ordered;
 pub mod time;
 pub mod v1;
 pub mod v2;
