@@ -14,6 +14,7 @@
 pub mod codes;
 pub mod errors;
 pub mod headers;
+pub mod memory;
 pub mod messaging;
 pub mod time;
 pub mod v1;
