@@ -244,7 +244,7 @@ pub(super) async fn run(
             list_versions(&store(&service, universe, &entry)?, &entry.key, descending).await?;
         }
         Command::Stores { prefix } => list_stores(&service, universe, &prefix).await?,
-        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::Memory(_) => unreachable!("handled above"),
         Command::Purge => {
             let stats = service.purge_expired().await?;
             print_line(

@@ -11,6 +11,7 @@
 //! commands, never to `serve`.
 
 mod data;
+mod memory;
 mod profile;
 
 use std::path::PathBuf;
@@ -119,6 +120,7 @@ const DATA_COMMANDS: &[&str] = &[
     "versions",
     "stores",
     "purge",
+    "memory",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -349,6 +351,11 @@ pub enum Command {
     },
     /// Permanently remove expired versions and tombstones now.
     Purge,
+    /// What the memory stores (MemoryStoreService) of a running server
+    /// hold: they live in its memory, so this needs `--url` or a server
+    /// serving the data folder.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
 }
 
 impl Command {
@@ -361,7 +368,8 @@ impl Command {
             Command::Serve { .. }
             | Command::Set { .. }
             | Command::Increment { .. }
-            | Command::Import { .. } => false,
+            | Command::Import { .. }
+            | Command::Memory(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -471,6 +479,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
+    if let Command::Memory(command) = cli.command {
+        return memory::run(command, &cli.connection, &config).await;
+    }
     data::run(cli.command, &cli.connection, &config).await
 }
 
