@@ -366,10 +366,7 @@ impl StoragePlugin for MemoryPlugin {
         let matching = |r: &&OrderedRecord| ordered_matches(query, r);
         // Start at the cursor (or the bound) so a page never walks what
         // came before it.
-        let after = query
-            .after
-            .clone()
-            .map_or(Bound::Unbounded, Bound::Excluded);
+        let after = query.after.clone().map_or(Bound::Unbounded, Bound::Excluded);
         Ok(match query.order {
             SortOrder::Ascending => {
                 let low = OrderedRecord {

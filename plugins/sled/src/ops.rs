@@ -411,44 +411,31 @@ impl StoragePlugin for SledPlugin {
 
     // PLACEHOLDER (replaced by the ordered-capability work before merge).
     fn purge_store(&self, _store: &profilestore_plugin_api::StoreId) -> StorageResult<u64> {
-        Err(profilestore_plugin_api::StorageError::Unavailable(
-            "todo".into(),
-        ))
+        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
     }
     fn ordered_read(&self, _e: &EntryId) -> StorageResult<Option<i64>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable(
-            "todo".into(),
-        ))
+        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
     }
     fn ordered_write(
         &self,
         _w: &profilestore_plugin_api::OrderedWrite,
     ) -> StorageResult<profilestore_plugin_api::OrderedOutcome> {
-        Err(profilestore_plugin_api::StorageError::Unavailable(
-            "todo".into(),
-        ))
+        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
     }
     fn ordered_range(
         &self,
         _q: &profilestore_plugin_api::OrderedQuery,
     ) -> StorageResult<Page<profilestore_plugin_api::OrderedRecord>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable(
-            "todo".into(),
-        ))
+        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
     }
     fn read_meta(&self, _n: &str) -> StorageResult<Option<String>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable(
-            "todo".into(),
-        ))
+        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
     }
     fn write_meta(&self, _n: &str, _v: Option<&str>) -> StorageResult<()> {
-        Err(profilestore_plugin_api::StorageError::Unavailable(
-            "todo".into(),
-        ))
+        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
     }
     fn list_meta(&self, _p: &str) -> StorageResult<Vec<profilestore_plugin_api::MetaRecord>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable(
-            "todo".into(),
-        ))
+        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
     }
+
 }
