@@ -261,7 +261,7 @@ fn term(t: &str, lower: &mut Bound, upper: &mut Bound) -> Result<(), ApiError> {
             side.key = Some(
                 text.ok_or_else(|| bad("InvalidRequest: an id filter compares with a \"string\""))?
                     .to_owned(),
-            )
+            );
         }
         "sortKey" => {
             side.sort_key = Some(match text {
@@ -269,7 +269,7 @@ fn term(t: &str, lower: &mut Bound, upper: &mut Bound) -> Result<(), ApiError> {
                 None => SortKey::Number(rest.parse().map_err(|_| {
                     bad("InvalidRequest: a sortKey filter compares with a number or a \"string\"")
                 })?),
-            })
+            });
         }
         other => {
             return Err(bad(format!(
@@ -316,9 +316,9 @@ async fn list(c: Call) -> Reply {
     if let Some(t) = q.get("pageToken").filter(|t| !t.is_empty()) {
         let after = parse_token(t)?;
         if descending {
-            upper = after
+            upper = after;
         } else {
-            lower = after
+            lower = after;
         }
     }
     let map = c.param("map");

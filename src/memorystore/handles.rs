@@ -151,7 +151,7 @@ impl HashMap {
                 value,
                 bytes,
                 expiration_secs,
-                expect,
+                &expect,
             ),
             Backend::Remote(r) => {
                 r.hash_put(h.universe, &h.name, key, value, expiration_secs, expect)

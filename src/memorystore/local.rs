@@ -363,7 +363,7 @@ impl Local {
         value: Value,
         value_bytes: usize,
         expiration_secs: u64,
-        expect: Expect,
+        expect: &Expect,
     ) -> Result<Written<HashItem>> {
         let now = self.clock.now_ms();
         let u = self.universe(universe);
@@ -371,7 +371,7 @@ impl Local {
         let map = u.hashes.entry(name.to_owned()).or_default();
         map.reap(now, REAP_BUDGET);
         let current = map.get(key, now);
-        let holds = match (&expect, &current) {
+        let holds = match (expect, &current) {
             (Expect::Any, _) | (Expect::Absent, None) => true,
             (Expect::Etag(e), Some(c)) => *e == c.etag,
             _ => false,
