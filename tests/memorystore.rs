@@ -246,26 +246,37 @@ async fn update_retries_under_concurrent_writers() {
     assert_eq!(map.get("n").await.unwrap(), Some(json!(20)));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_that_always_loses_ends_in_update_conflict() {
-    let svc = service();
+    let svc = MemoryStoreService::new(Clock::system());
     let map = svc.sorted_map(U, "m");
     map.set("k", json!(0), 60, None).await.unwrap();
-    let writer = map.clone();
+    let (writer, runs) = (map.clone(), std::cell::Cell::new(0u32));
     let result = map
         .update("k", 60, |_| {
             // Another server writes between every read and write.
+            runs.set(runs.get() + 1);
             let w = writer.clone();
-            tokio::spawn(async move { w.set("k", json!(9), 60, None).await });
-            std::thread::sleep(Duration::from_millis(2));
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(w.set("k", json!(9), 60, None))
+            })
+            .unwrap();
             Some((json!(1), None))
         })
         .await;
-    // Either it won a race or ran out of retries; it must not corrupt.
-    match result {
-        Ok(Some(_)) | Err(MemoryStoreError::UpdateConflict) => {}
-        other => panic!("unexpected {other:?}"),
-    }
+    assert!(
+        matches!(result, Err(MemoryStoreError::UpdateConflict)),
+        "{result:?}"
+    );
+    assert_eq!(runs.get(), UPDATE_RETRIES, "one transform run per attempt");
+    assert_eq!(
+        map.get("k").await.unwrap(),
+        Some((json!(9), None)),
+        "nothing of ours landed"
+    );
+    assert!(MemoryStoreError::UpdateConflict
+        .to_string()
+        .starts_with("UpdateConflict:"));
 }
 
 #[tokio::test(start_paused = true)]
