@@ -12,6 +12,7 @@
 
 mod data;
 mod ordered;
+mod memory;
 mod profile;
 mod stores;
 
@@ -125,6 +126,7 @@ const DATA_COMMANDS: &[&str] = &[
     "stores",
     "purge",
     "ordered",
+    "memory",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -365,6 +367,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ordered::OrderedCommand,
     },
+    /// What the memory stores (MemoryStoreService) of a running server
+    /// hold: they live in its memory, so this needs `--url` or a server
+    /// serving the data folder.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
 }
 
 impl Command {
@@ -377,7 +384,8 @@ impl Command {
             Command::Serve { .. }
             | Command::Set { .. }
             | Command::Increment { .. }
-            | Command::Import { .. } => false,
+            | Command::Import { .. }
+            | Command::Memory(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -488,6 +496,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
+    if let Command::Memory(command) = cli.command {
+        return memory::run(command, &cli.connection, &config).await;
+    }
     data::run(cli.command, &cli.connection, &config).await
 }
 

@@ -281,3 +281,35 @@ impl From<crate::ordered::OrderedError> for ApiError {
         }
     }
 }
+
+impl From<crate::memorystore::MemoryStoreError> for ApiError {
+    // Memory stores: bad input 400, limits and quotas 429, a lost
+    // `UpdateAsync` 409, a remote server's failure 503 (transient) or 502.
+    fn from(e: crate::memorystore::MemoryStoreError) -> Self {
+        use crate::memorystore::MemoryStoreError as M;
+        let message = e.to_string();
+        match e {
+            M::ItemsOverLimit | M::StructureMemoryOverLimit | M::TotalMemoryOverLimit => {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    C::ResourceExhausted,
+                    D::Unknown,
+                    message,
+                )
+            }
+            M::UpdateConflict => {
+                ApiError::new(StatusCode::CONFLICT, C::Aborted, D::Unknown, message)
+            }
+            M::Remote(ref r) if r.is_transient() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
+            M::Remote(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
+            }
+            _ => ApiError::bad_request(D::Unknown, message),
+        }
+    }
+}

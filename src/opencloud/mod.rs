@@ -14,6 +14,7 @@
 pub mod codes;
 pub mod errors;
 pub mod headers;
+pub mod memory;
 pub mod messaging;
 pub mod ordered;
 pub mod time;
