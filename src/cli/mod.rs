@@ -11,8 +11,8 @@
 //! commands, never to `serve`.
 
 mod data;
-mod ordered;
 mod memory;
+mod ordered;
 mod profile;
 mod stores;
 
