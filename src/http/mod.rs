@@ -20,6 +20,7 @@
 //! ends sessions (final saves), lets in-flight requests finish (every
 //! connection is a task of one `TaskTracker`), then flushes storage.
 
+mod emulator;
 pub mod error;
 mod memory;
 mod messaging;
@@ -187,7 +188,16 @@ fn style_of(path: &str) -> Style {
     let path = path.trim_start_matches('/');
     if path.starts_with("datastores/") || path.starts_with("messaging-service/") {
         Style::V1
-    } else if path.starts_with("cloud/v2/") || path.starts_with("session-api/") {
+    } else if [
+        "cloud/v2/",
+        "session-api/",
+        "ordered-data-stores/",
+        "engine-api/",
+        "emulator/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+    {
         Style::V2
     } else {
         Style::Gateway
@@ -253,6 +263,15 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 method_first: false,
             });
         }
+    }
+    // The control plane names universes inside its own routes.
+    if let Some(rest) = strip_segments(path, "/emulator/v1") {
+        return Ok(Selected {
+            table: &emulator::TABLE,
+            universe: "0",
+            rest,
+            method_first: false,
+        });
     }
     if let Some(after) = strip_segments(path, "/cloud/v2/universes").filter(|a| !a.is_empty()) {
         let (id, rest) = first_segment(after);
