@@ -1,13 +1,15 @@
 //! Lune scripts of `tests/luau/` that check the Luau client on their own
 //! (every check is in the script; the test asserts its summary): the
 //! objects it hands out, ordered data stores and memory stores over both
-//! transports, with what the scripts wrote read back over the engine API.
+//! transports, with what the scripts wrote read back over the engine API;
+//! and the example game's Lobby, a module written for Roblox (leaderboard,
+//! server list, matchmaking, trades), on two Lune servers.
 
 use hyper::{Method, StatusCode};
 use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Value};
 
-use crate::harness::{lune_setup, run_script};
+use crate::harness::{lune_setup, run_script, run_script_in};
 use crate::support::send;
 
 /// Runs `tests/luau/{name}.luau` against a fresh test server; returns the
@@ -100,4 +102,42 @@ async fn luau_memory_stores_over_net() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn luau_memory_stores_over_httpservice() {
     memory_scenario("HttpService").await;
+}
+
+/// `examples/lune_game/src/server/Lobby.luau` uses ordered data stores and
+/// every memory store structure as a Roblox game does, and runs unchanged
+/// on two Lune game servers (`tests/lobby.luau`, from the game's folder).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_roblox_lobby_module_runs_unchanged_on_two_lune_servers() {
+    let Some(setup) = lune_setup("lobby example") else {
+        return;
+    };
+    let server = spawn_test_server().await;
+    let output = run_script_in(
+        &setup,
+        "examples/lune_game",
+        "tests/lobby.luau",
+        &server.url,
+        &server.api_key,
+    )
+    .finish()
+    .await;
+    assert!(output.contains("passed=17 failed=0"), "{output}");
+    let top = "/ordered-data-stores/Wins/scopes/global/entries?ascending=false&pageSize=3";
+    assert_eq!(
+        engine_get(&server, top).await["entries"],
+        json!([{"key": "1", "value": 3}, {"key": "3", "value": 2}, {"key": "2", "value": 1}]),
+        "the leaderboard the servers wrote"
+    );
+    let best = "/ordered-data-stores/BestScore/scopes/global/entries/1";
+    assert_eq!(engine_get(&server, best).await["value"], json!(60));
+    let servers = "/memory-store/sorted-maps/ServerList:size";
+    assert_eq!(
+        engine_get(&server, servers).await["size"],
+        json!(0),
+        "both closed servers left the list"
+    );
+    let queue = "/memory-store/queues/Matchmaking:size";
+    assert_eq!(engine_get(&server, queue).await["size"], json!(0));
+    server.shutdown().await;
 }
