@@ -50,7 +50,12 @@ async fn ordered_scenario(transport: &str) {
     };
     assert_eq!(luau, json!({"ada": 6, "race": 20}));
     let store = format!("/ordered-data-stores/Leaderboard_{transport}/scopes/global/entries");
-    for (key, value) in [("ada", 6), ("race", 20), ("upd", 101)] {
+    for (key, value) in [
+        ("ada", 6),
+        ("race", 20),
+        ("upd", 101),
+        ("big", 9_007_199_254_740_993),
+    ] {
         let got = engine_get(&server, &format!("{store}/{key}")).await;
         assert_eq!(got["value"], json!(value), "{key}: what Luau wrote");
     }
