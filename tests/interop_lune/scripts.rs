@@ -51,7 +51,7 @@ async fn ordered_scenario(transport: &str) {
     assert_eq!(luau, json!({"ada": 6, "race": 20}));
     let store = format!("/ordered-data-stores/Leaderboard_{transport}/scopes/global/entries");
     for (key, value) in [
-        ("ada", 6),
+        ("ada", 6_i64),
         ("race", 20),
         ("upd", 101),
         ("big", 9_007_199_254_740_993),
