@@ -31,6 +31,7 @@ mod sse;
 mod stores;
 mod v1;
 mod v2;
+mod v2_manage;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -239,11 +240,12 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
             }
             let (universe, rest) = first_segment(after);
             // The engine API is two tables: memory stores and ordered stores.
-            let table = if prefix == "/engine-api/v1" && strip_segments(rest, "/memory-store").is_some() {
-                &*memory::ENGINE
-            } else {
-                table
-            };
+            let table =
+                if prefix == "/engine-api/v1" && strip_segments(rest, "/memory-store").is_some() {
+                    &*memory::ENGINE
+                } else {
+                    table
+                };
             return Ok(Selected {
                 table,
                 universe,
@@ -265,20 +267,19 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 method_first: true,
             });
         }
-        let v2_table: Option<&'static Table> = if strip_segments(rest, "/data-stores").is_some()
-            || rest == "/data-stores:snapshot"
-        {
-            Some(&v2::TABLE)
-        } else if strip_segments(rest, "/ordered-data-stores").is_some() {
-            Some(&ordered::TABLE_V2)
-        } else if strip_segments(rest, "/memory-store").is_some()
-            || rest == "/memory-store:flush"
-            || strip_segments(rest, "/operations").is_some()
-        {
-            Some(&memory::TABLE_V2)
-        } else {
-            None
-        };
+        let v2_table: Option<&'static Table> =
+            if strip_segments(rest, "/data-stores").is_some() || rest == "/data-stores:snapshot" {
+                Some(&v2::TABLE)
+            } else if strip_segments(rest, "/ordered-data-stores").is_some() {
+                Some(&ordered::TABLE_V2)
+            } else if strip_segments(rest, "/memory-store").is_some()
+                || rest == "/memory-store:flush"
+                || strip_segments(rest, "/operations").is_some()
+            {
+                Some(&memory::TABLE_V2)
+            } else {
+                None
+            };
         if let Some(table) = v2_table {
             return Ok(Selected {
                 table,

@@ -12,5 +12,5 @@
 
 mod client;
 
-pub(crate) use client::{enc, status_error};
+pub(crate) use client::{enc, segment, status_error};
 pub use client::{Answer, RemoteClient, RemoteError};
