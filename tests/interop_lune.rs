@@ -9,8 +9,10 @@
 //! which turns their absence into a failure. Lune runs in real time, so
 //! these tests use the system clock; the module's timings are fixed, so the
 //! contention scenarios use its fast paths (force-load message, `External`
-//! end), which take seconds.
+//! end), which take seconds, or move the server's clock (`controls.rs`).
 
+#[path = "interop_lune/controls.rs"]
+mod controls;
 #[path = "interop_lune/harness.rs"]
 mod harness;
 #[path = "interop_lune/scripts.rs"]

@@ -1,6 +1,6 @@
 //! Running Lune scripts from `tests/luau/` for `tests/interop_lune.rs`:
 //! finding Lune and the real ProfileStore module, streaming a script's
-//! `RESULT {...}` lines, and checking its summary.
+//! `RESULT {...}` lines, checking its summary, or killing it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -141,6 +141,14 @@ impl Script {
             Ok(Some(v)) => v,
             _ => panic!("{}: no RESULT line; output:\n{}", self.name, self.output()),
         }
+    }
+
+    /// Kills the script at once (SIGKILL: no shutdown code runs, as when a
+    /// game server crashes) and waits for it to be gone.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+        println!("{} (killed) output:\n{}", self.name, self.output());
     }
 
     /// Waits for the script to exit and asserts every check in it passed.
