@@ -145,7 +145,10 @@ async fn without_advance_the_real_module_waits_for_its_steal() {
         luau["took"], elapsed
     );
     let took = luau["took"].as_f64().expect("took");
-    assert!(took >= 40.0, "the module stole after SESSION_STEAL: {took} s");
+    assert!(
+        took >= 40.0,
+        "the module stole after SESSION_STEAL: {took} s"
+    );
     assert_taken(&server, "crashed-2", &luau).await;
     server.shutdown().await;
 }
