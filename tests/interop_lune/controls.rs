@@ -15,6 +15,7 @@ use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Value};
 
 use crate::harness::{lune_setup, run_script, LuneSetup};
+use crate::support::process::ServeProcess;
 use crate::support::send;
 
 /// `GET /emulator/v1{path}` on `server`.
@@ -151,4 +152,23 @@ async fn without_advance_the_real_module_waits_for_its_steal() {
     );
     assert_taken(&server, "crashed-2", &luau).await;
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_controls_a_lune_server_keeps_local_time_with_one_warning() {
+    let Some(setup) = lune_setup("lune clock fallback") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let serve = ServeProcess::builder(dir.path())
+        .api_key("luau-key")
+        .storage("memory")
+        .arg("--emulator-controls=false")
+        .start();
+    let output = run_script(&setup, "clock_fallback", &serve.url, "luau-key", &[])
+        .finish()
+        .await;
+    let warnings = output.matches("has no emulator clock").count();
+    assert_eq!(warnings, 1, "one warning for two game servers:\n{output}");
+    assert!(serve.stop().success());
 }
