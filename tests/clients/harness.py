@@ -48,10 +48,14 @@ def redirect(url: str):
     class Redirect(HTTPAdapter):
         def send(self, request, **kw):
             request.url = request.url.replace(ORIGIN, url, 1)
-            response = super().send(request, **kw)
             body = request.body
             if isinstance(body, bytes):
                 body = body.decode("utf-8", "replace")
+            try:
+                response = super().send(request, **kw)
+            except Exception as e:
+                EXCHANGES.append(f"{request.method} {request.url.replace(url, '')} body={body!r:.200} -> {e!r}")
+                raise
             EXCHANGES.append(
                 f"{request.method} {request.url.replace(url, '')} body={body!r:.200}"
                 f" -> {response.status_code} {response.text[:300]!r}"
