@@ -13,6 +13,8 @@
 
 #[path = "interop_lune/harness.rs"]
 mod harness;
+#[path = "interop_lune/scripts.rs"]
+mod scripts;
 mod support;
 
 use std::path::Path;

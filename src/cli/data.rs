@@ -243,8 +243,14 @@ pub(super) async fn run(
         Command::Versions { entry, descending } => {
             list_versions(&store(&service, universe, &entry)?, &entry.key, descending).await?;
         }
-        Command::Stores { prefix } => list_stores(&service, universe, &prefix).await?,
-        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Stores { prefix, command } => match command {
+            Some(command) => super::stores::run(command, &service, universe).await?,
+            None => list_stores(&service, universe, &prefix).await?,
+        },
+        Command::Ordered { command } => {
+            super::ordered::run(command, &service, universe, place(args, config)).await?;
+        }
+        Command::Serve { .. } | Command::Memory(_) => unreachable!("handled above"),
         Command::Purge => {
             let stats = service.purge_expired().await?;
             print_line(

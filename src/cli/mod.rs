@@ -11,7 +11,10 @@
 //! commands, never to `serve`.
 
 mod data;
+mod memory;
+mod ordered;
 mod profile;
+mod stores;
 
 use std::path::PathBuf;
 
@@ -35,6 +38,9 @@ pub enum CliError {
     /// A DataStore call was refused.
     #[error(transparent)]
     DataStore(#[from] crate::datastore::DataStoreError),
+    /// An ordered data store call was refused.
+    #[error(transparent)]
+    Ordered(#[from] crate::ordered::OrderedError),
     /// The storage plugin failed.
     #[error(transparent)]
     Storage(#[from] crate::plugin_api::StorageError),
@@ -119,6 +125,8 @@ const DATA_COMMANDS: &[&str] = &[
     "versions",
     "stores",
     "purge",
+    "ordered",
+    "memory",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -341,14 +349,29 @@ pub enum Command {
         #[arg(long)]
         descending: bool,
     },
-    /// List the data stores of the universe, one JSON line each.
+    /// List the data stores of the universe, one JSON line each; or manage
+    /// them (`list --deleted`, `delete`, `undelete`, `snapshot`).
     Stores {
         /// Name prefix.
         #[arg(long, default_value = "")]
         prefix: String,
+        /// A management subcommand (none: list live data stores).
+        #[command(subcommand)]
+        command: Option<stores::StoresCommand>,
     },
     /// Permanently remove expired versions and tombstones now.
     Purge,
+    /// Ordered data stores (leaderboards): top, get, set, remove.
+    Ordered {
+        /// What to do.
+        #[command(subcommand)]
+        command: ordered::OrderedCommand,
+    },
+    /// What the memory stores (MemoryStoreService) of a running server
+    /// hold: they live in its memory, so this needs `--url` or a server
+    /// serving the data folder.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
 }
 
 impl Command {
@@ -361,10 +384,12 @@ impl Command {
             Command::Serve { .. }
             | Command::Set { .. }
             | Command::Increment { .. }
-            | Command::Import { .. } => false,
+            | Command::Import { .. }
+            | Command::Memory(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
+            Command::Ordered { command } => command.needs_existing_data(),
             Command::Export { .. }
             | Command::Get { .. }
             | Command::Remove { .. }
@@ -471,6 +496,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
+    if let Command::Memory(command) = cli.command {
+        return memory::run(command, &cli.connection, &config).await;
+    }
     data::run(cli.command, &cli.connection, &config).await
 }
 

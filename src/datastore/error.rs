@@ -94,6 +94,27 @@ pub enum DataStoreError {
     /// Increment would leave the 64-bit integer range.
     #[error("IncrementValueTooLarge: the result is outside the 64-bit integer range.")]
     IncrementOverflow,
+    /// The data store was deleted through Open Cloud (Roblox's
+    /// `DatastoreDeleted`): its entries are inaccessible until it is
+    /// undeleted, and purged when its expiry passes.
+    #[error("DatastoreDeleted: The data store is deleted (data store `{name}`; undelete it before its expiry to get its entries back).")]
+    DataStoreDeleted {
+        /// The data store's name.
+        name: String,
+    },
+    /// A management call named a data store that holds no entry (or whose
+    /// deletion expired).
+    #[error("DatastoreNotFound: data store `{name}` does not exist (a data store exists while it holds an entry).")]
+    DataStoreNotFound {
+        /// The data store's name.
+        name: String,
+    },
+    /// Undelete on a data store that is not deleted.
+    #[error("Data store `{name}` is not deleted, so it cannot be undeleted.")]
+    DataStoreNotDeleted {
+        /// The data store's name.
+        name: String,
+    },
     /// The storage plugin failed.
     #[error("InternalServerError: {0}")]
     Storage(#[from] StorageError),

@@ -17,6 +17,7 @@
 mod cursor;
 mod error;
 mod local;
+mod manage;
 mod ops;
 mod remote;
 pub mod validate;
@@ -26,6 +27,9 @@ pub use crate::opencloud::version_id;
 pub use crate::opencloud::version_id::VersionId;
 pub(crate) use cursor::fingerprint;
 pub use error::DataStoreError;
+pub use manage::{
+    ListStoresOptions, SnapshotOutcome, StoreState, StoreStatus, DEFAULT_STORE_PAGE, MAX_STORE_PAGE,
+};
 pub use profilestore_plugin_api::{KeyName, SortOrder};
 pub use validate::{parse_value_str, parse_value_text, user_ids_from_json};
 

@@ -1,6 +1,7 @@
 //! The public DataStore API and its dispatch to the backend.
 //!
-//! Owns: constructing services and data stores, addressing (scopes and
+//! Owns: constructing services and data stores, the data store management
+//! calls' dispatch (see `manage.rs`), addressing (scopes and
 //! AllScopes `scope/key`, validated in one place for every backend), and
 //! each public call's choice of backend. Invariants: every call validates
 //! its addressing before it reaches a backend; a backend is chosen by the
@@ -15,8 +16,9 @@ use serde_json::Value;
 use super::local::Local;
 use super::{
     remote, validate, Backend, DataStore, DataStoreConfig, DataStoreError, DataStoreInfo,
-    DataStoreService, DsResult, Entry, KeyInfo, KeyName, ListKeysOptions, ListVersionsOptions,
-    Listing, Precondition, SetOutcome, Transform, VersionSummary, WriteOptions,
+    DataStoreService, DsResult, Entry, KeyInfo, KeyName, ListKeysOptions, ListStoresOptions,
+    ListVersionsOptions, Listing, Precondition, SetOutcome, SnapshotOutcome, StoreStatus,
+    Transform, VersionSummary, WriteOptions,
 };
 use crate::clock::Clock;
 use crate::remote::RemoteClient;
@@ -125,12 +127,72 @@ impl DataStoreService {
     }
 
     /// Permanently removes versions and tombstones older than the expiry
-    /// (`now - version_expiry` on the injected clock). Only a local service
+    /// (`now - version_expiry` on the injected clock), and every data store
+    /// deleted through Open Cloud whose `expire_ms` passed (its entries,
+    /// counted in `entries`, and its state: the name is free again). Only a local service
     /// purges: a remote server runs its own purge.
     pub async fn purge_expired(&self) -> DsResult<PurgeStats> {
         match &self.backend {
             Backend::Local(l) => l.purge_expired().await,
             Backend::Remote(_) => Err(remote::unsupported("purging expired versions")),
+        }
+    }
+}
+
+/// Data store management (Open Cloud v2; types and invariants in `manage.rs`).
+impl DataStoreService {
+    /// `DeleteDataStore`: marks data store `name` deleted with
+    /// `expire_ms = now + version_expiry` (30 days by default) and returns
+    /// it. Its entries are inaccessible at once. Deleting a deleted store
+    /// does nothing and returns it as it is. A store holding no entry does
+    /// not exist (as in listings): [`DataStoreError::DataStoreNotFound`].
+    ///
+    /// Roblox's backend caches may serve entry reads for a while after a
+    /// delete; here entries are blocked at once. The deleted state is a
+    /// meta record cached by this service: another process sharing the
+    /// database sees it when it next starts (manage stores through the
+    /// server that owns the data).
+    pub async fn delete_data_store(&self, universe: u64, name: &str) -> DsResult<StoreStatus> {
+        validate::data_store_name(name)?;
+        match &self.backend {
+            Backend::Local(l) => l.delete_data_store(universe, name).await,
+            Backend::Remote(c) => remote::manage::delete(c, universe, name).await,
+        }
+    }
+
+    /// `UndeleteDataStore`: makes a deleted store active again with every
+    /// entry and version it had. [`DataStoreError::DataStoreNotDeleted`]
+    /// for an active store; [`DataStoreError::DataStoreNotFound`] for an
+    /// unknown one or one whose expiry passed.
+    pub async fn undelete_data_store(&self, universe: u64, name: &str) -> DsResult<StoreStatus> {
+        validate::data_store_name(name)?;
+        match &self.backend {
+            Backend::Local(l) => l.undelete_data_store(universe, name).await,
+            Backend::Remote(c) => remote::manage::undelete(c, universe, name).await,
+        }
+    }
+
+    /// `ListDataStores` (v2): data stores holding at least one entry, in
+    /// name order, with their state; deleted ones only with `show_deleted`.
+    /// Like Roblox, a page hiding deleted stores checks at most 512 of them
+    /// and may come back short (even empty) with a cursor.
+    pub async fn list_data_stores_with(
+        &self,
+        universe: u64,
+        options: &ListStoresOptions,
+    ) -> DsResult<Listing<StoreStatus>> {
+        match &self.backend {
+            Backend::Local(l) => l.list_stores(universe, options).await,
+            Backend::Remote(c) => remote::manage::list(c, universe, options).await,
+        }
+    }
+
+    /// `SnapshotDataStores`: at most once per UTC day per universe; a second
+    /// call the same day does nothing and returns the last snapshot's time.
+    pub async fn snapshot(&self, universe: u64) -> DsResult<SnapshotOutcome> {
+        match &self.backend {
+            Backend::Local(l) => l.take_snapshot(universe).await,
+            Backend::Remote(c) => remote::manage::snapshot(c, universe).await,
         }
     }
 }
@@ -189,7 +251,7 @@ impl DataStore {
     /// `GetAsync`: the latest value, or `None` if absent or deleted.
     pub async fn get(&self, key: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.get(self, key).await,
+            Backend::Local(l) => l.live_key(self, key).await?.get(self, key).await,
             Backend::Remote(c) => remote::get(c, self, key).await,
         }
     }
@@ -224,7 +286,12 @@ impl DataStore {
         precondition: &Precondition,
     ) -> DsResult<SetOutcome> {
         match &self.service.backend {
-            Backend::Local(l) => l.set_with(self, key, value, options, precondition).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .set_with(self, key, value, options, precondition)
+                    .await
+            }
             Backend::Remote(c) => {
                 remote::set_with(c, self, key, value, options, precondition).await
             }
@@ -241,7 +308,12 @@ impl DataStore {
         F: FnMut(Option<&Value>, Option<&KeyInfo>) -> Transform + Send,
     {
         match &self.service.backend {
-            Backend::Local(l) => l.update(self, key, transform).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .update(self, key, transform)
+                    .await
+            }
             Backend::Remote(c) => remote::update(c, self, key, transform).await,
         }
     }
@@ -255,7 +327,12 @@ impl DataStore {
         options: &WriteOptions,
     ) -> DsResult<(i64, KeyInfo)> {
         match &self.service.backend {
-            Backend::Local(l) => l.increment(self, key, delta, options).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .increment(self, key, delta, options)
+                    .await
+            }
             Backend::Remote(c) => remote::increment(c, self, key, delta, options).await,
         }
     }
@@ -266,7 +343,7 @@ impl DataStore {
     /// retention, so a removed value stays recoverable until it expires.
     pub async fn remove(&self, key: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.remove(self, key).await,
+            Backend::Local(l) => l.live_key(self, key).await?.remove(self, key).await,
             Backend::Remote(c) => remote::remove(c, self, key).await,
         }
     }
@@ -276,7 +353,12 @@ impl DataStore {
     /// for this key.
     pub async fn get_version(&self, key: &str, version: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.get_version(self, key, version).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .get_version(self, key, version)
+                    .await
+            }
             Backend::Remote(c) => remote::get_version(c, self, key, version).await,
         }
     }
@@ -285,7 +367,12 @@ impl DataStore {
     /// `at_ms` must be in `1..=now + 10 min` (else `InvalidTimestamp`).
     pub async fn get_version_at_time(&self, key: &str, at_ms: i64) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.get_version_at_time(self, key, at_ms).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .get_version_at_time(self, key, at_ms)
+                    .await
+            }
             Backend::Remote(c) => remote::get_version_at_time(c, self, key, at_ms).await,
         }
     }
@@ -297,7 +384,12 @@ impl DataStore {
         options: &ListVersionsOptions,
     ) -> DsResult<Listing<VersionSummary>> {
         match &self.service.backend {
-            Backend::Local(l) => l.list_versions(self, key, options).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .list_versions(self, key, options)
+                    .await
+            }
             Backend::Remote(c) => remote::list_versions(c, self, key, options).await,
         }
     }
@@ -307,7 +399,12 @@ impl DataStore {
     /// (Open Cloud v1 has no such call).
     pub async fn remove_version(&self, key: &str, version: &str) -> DsResult<()> {
         match &self.service.backend {
-            Backend::Local(l) => l.remove_version(self, key, version).await,
+            Backend::Local(l) => {
+                l.live_key(self, key)
+                    .await?
+                    .remove_version(self, key, version)
+                    .await
+            }
             Backend::Remote(_) => Err(remote::unsupported("removing a single version")),
         }
     }
@@ -315,7 +412,10 @@ impl DataStore {
     /// `ListKeysAsync`: on an AllScopes data store the names are `scope/key`.
     pub async fn list_keys(&self, options: &ListKeysOptions) -> DsResult<Listing<KeyName>> {
         match &self.service.backend {
-            Backend::Local(l) => l.list_keys(self, options).await,
+            Backend::Local(l) => {
+                l.live(self).await?;
+                l.list_keys(self, options).await
+            }
             Backend::Remote(c) => remote::list_keys(c, self, options).await,
         }
     }

@@ -161,6 +161,14 @@ impl From<DataStoreError> for ApiError {
             DataStoreError::InvalidPageSize { .. } => bad(D::Unknown),
             DataStoreError::ExistingValueNotNumeric => bad(D::ExistingValueNotNumeric),
             DataStoreError::IncrementOverflow => bad(D::IncrementValueTooLarge),
+            // Data store management: entry calls on a deleted store are
+            // 404 (Roblox: "inaccessible"), with the `DatastoreDeleted`
+            // detail; an unknown store is 404; undeleting an active one 400.
+            DataStoreError::DataStoreDeleted { .. } => {
+                ApiError::not_found(D::DatastoreDeleted, message)
+            }
+            DataStoreError::DataStoreNotFound { .. } => ApiError::not_found(D::NotFound, message),
+            DataStoreError::DataStoreNotDeleted { .. } => bad(D::Unknown),
             DataStoreError::Storage(StorageError::Unavailable(_)) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::Unavailable,
@@ -217,5 +225,91 @@ impl From<crate::sessions::SessionError> for ApiError {
 impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
         ApiError::bad_request(D::Unknown, e.to_string())
+    }
+}
+
+impl From<crate::ordered::OrderedError> for ApiError {
+    /// Ordered data stores (Open Cloud v1, v2 and the engine API): bad
+    /// input is 400 with Roblox's message, a missing entry 404, a key that
+    /// kept conflicting 409, storage trouble 503/500, a remote server's
+    /// failure 503 (transient) or 502.
+    fn from(e: crate::ordered::OrderedError) -> Self {
+        use crate::ordered::OrderedError as O;
+        let message = e.to_string();
+        let bad = |detail| ApiError::bad_request(detail, message.clone());
+        match e {
+            O::KeyNameEmpty | O::KeyNameLimit { .. } => bad(D::InvalidEntryKey),
+            O::InvalidDataStoreName(_) => bad(D::InvalidDataStoreName),
+            O::InvalidScope(_) => bad(D::InvalidDataStoreScope),
+            O::InvalidCursor => bad(D::InvalidCursor),
+            O::IncrementOverflow => bad(D::IncrementValueTooLarge),
+            O::ValueNotAllowed { .. }
+            | O::NotAnInteger { .. }
+            | O::ValueOutOfRange { .. }
+            | O::PageSizeOutOfRange { .. }
+            | O::MinValueInvalid
+            | O::MaxValueInvalid
+            | O::MinMaxOrderInvalid
+            | O::BatchSize { .. }
+            | O::NoMorePages
+            | O::EntryExists => bad(D::Unknown),
+            O::EntryNotFound => ApiError::not_found(D::EntryNotFound, message),
+            O::TooManyConflicts { .. } => {
+                ApiError::new(StatusCode::CONFLICT, C::Aborted, D::Unknown, message)
+            }
+            O::Storage(StorageError::Unavailable(_)) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
+            O::Remote(ref r) if r.is_transient() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
+            O::Remote(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
+            }
+            O::Storage(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                C::Internal,
+                D::Unknown,
+                message,
+            ),
+        }
+    }
+}
+
+impl From<crate::memorystore::MemoryStoreError> for ApiError {
+    // Memory stores: bad input 400, limits and quotas 429, a lost
+    // `UpdateAsync` 409, a remote server's failure 503 (transient) or 502.
+    fn from(e: crate::memorystore::MemoryStoreError) -> Self {
+        use crate::memorystore::MemoryStoreError as M;
+        let message = e.to_string();
+        match e {
+            M::ItemsOverLimit | M::StructureMemoryOverLimit | M::TotalMemoryOverLimit => {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    C::ResourceExhausted,
+                    D::Unknown,
+                    message,
+                )
+            }
+            M::UpdateConflict => {
+                ApiError::new(StatusCode::CONFLICT, C::Aborted, D::Unknown, message)
+            }
+            M::Remote(ref r) if r.is_transient() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
+            M::Remote(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
+            }
+            _ => ApiError::bad_request(D::Unknown, message),
+        }
     }
 }

@@ -20,6 +20,7 @@
 //! ends sessions (final saves), lets in-flight requests finish (every
 //! connection is a task of one `TaskTracker`), then flushes storage.
 
+mod emulator;
 pub mod error;
 mod memory;
 mod messaging;
@@ -31,6 +32,7 @@ mod sse;
 mod stores;
 mod v1;
 mod v2;
+mod v2_manage;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -186,7 +188,16 @@ fn style_of(path: &str) -> Style {
     let path = path.trim_start_matches('/');
     if path.starts_with("datastores/") || path.starts_with("messaging-service/") {
         Style::V1
-    } else if path.starts_with("cloud/v2/") || path.starts_with("session-api/") {
+    } else if [
+        "cloud/v2/",
+        "session-api/",
+        "ordered-data-stores/",
+        "engine-api/",
+        "emulator/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+    {
         Style::V2
     } else {
         Style::Gateway
@@ -239,11 +250,12 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
             }
             let (universe, rest) = first_segment(after);
             // The engine API is two tables: memory stores and ordered stores.
-            let table = if prefix == "/engine-api/v1" && strip_segments(rest, "/memory-store").is_some() {
-                &*memory::ENGINE
-            } else {
-                table
-            };
+            let table =
+                if prefix == "/engine-api/v1" && strip_segments(rest, "/memory-store").is_some() {
+                    &*memory::ENGINE
+                } else {
+                    table
+                };
             return Ok(Selected {
                 table,
                 universe,
@@ -251,6 +263,15 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 method_first: false,
             });
         }
+    }
+    // The control plane names universes inside its own routes.
+    if let Some(rest) = strip_segments(path, "/emulator/v1") {
+        return Ok(Selected {
+            table: &emulator::TABLE,
+            universe: "0",
+            rest,
+            method_first: false,
+        });
     }
     if let Some(after) = strip_segments(path, "/cloud/v2/universes").filter(|a| !a.is_empty()) {
         let (id, rest) = first_segment(after);
@@ -265,20 +286,19 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 method_first: true,
             });
         }
-        let v2_table: Option<&'static Table> = if strip_segments(rest, "/data-stores").is_some()
-            || rest == "/data-stores:snapshot"
-        {
-            Some(&v2::TABLE)
-        } else if strip_segments(rest, "/ordered-data-stores").is_some() {
-            Some(&ordered::TABLE_V2)
-        } else if strip_segments(rest, "/memory-store").is_some()
-            || rest == "/memory-store:flush"
-            || strip_segments(rest, "/operations").is_some()
-        {
-            Some(&memory::TABLE_V2)
-        } else {
-            None
-        };
+        let v2_table: Option<&'static Table> =
+            if strip_segments(rest, "/data-stores").is_some() || rest == "/data-stores:snapshot" {
+                Some(&v2::TABLE)
+            } else if strip_segments(rest, "/ordered-data-stores").is_some() {
+                Some(&ordered::TABLE_V2)
+            } else if strip_segments(rest, "/memory-store").is_some()
+                || rest == "/memory-store:flush"
+                || strip_segments(rest, "/operations").is_some()
+            {
+                Some(&memory::TABLE_V2)
+            } else {
+                None
+            };
         if let Some(table) = v2_table {
             return Ok(Selected {
                 table,

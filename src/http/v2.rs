@@ -1,6 +1,7 @@
 //! Open Cloud DataStore v2: `/cloud/v2/universes/{u}/data-stores/...`.
 //!
-//! Owns: list data stores, list entries (scope `-` lists every scope;
+//! Owns: the v2 route table (data store management is in `v2_manage.rs`),
+//! list entries (scope `-` lists every scope;
 //! `showDeleted`), create (`?id=`, 400 if it exists), get (`@latest`,
 //! `@<revision>`, `@latest:<time>`), patch (`allowMissing`; a stale `etag`
 //! is 409 ABORTED), delete, `:increment` and `:listRevisions`. Invariants:
@@ -18,6 +19,7 @@ use super::error::{ApiError, Style};
 use super::request::{self, Query};
 use super::router::{handler, Call, Reply, Route, Table};
 use super::stores;
+use super::v2_manage::{self as manage, id_prefix, token};
 use super::AppState;
 use crate::datastore::{
     user_ids_from_json, validate, DataStore, Entry, ListKeysOptions, ListVersionsOptions,
@@ -47,7 +49,17 @@ pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
     Table::new(Style::V2, "no such v2 endpoint")
         .route(
             "/data-stores",
-            Route::new().on(Method::GET, handler(list_stores)),
+            Route::new().on(Method::GET, handler(manage::list_stores)),
+        )
+        .route(
+            "/data-stores:snapshot",
+            Route::new().on(Method::POST, handler(manage::snapshot)),
+        )
+        .route(
+            "/data-stores/{store}",
+            Route::new()
+                .on(Method::DELETE, handler(manage::delete_store))
+                .verb("undelete", Method::POST, handler(manage::undelete_store)),
         )
         .route("/data-stores/{store}/entries", list())
         .route("/data-stores/{store}/entries/{entry}", entry())
@@ -96,28 +108,6 @@ impl<'a> Place<'a> {
 fn page_size(q: &Query, default: usize, max: usize) -> Result<usize, ApiError> {
     let n = q.number("maxPageSize", default)?;
     Ok(if n == 0 { default } else { n.min(max) })
-}
-
-fn token(q: &Query) -> Option<String> {
-    // rblxopencloud sends `nextPageToken` for revisions; accept both.
-    q.get("pageToken")
-        .or_else(|| q.get("nextPageToken"))
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-}
-
-/// `id.startsWith("prefix")`, the only filter Open Cloud supports here.
-fn id_prefix(q: &Query) -> Result<String, ApiError> {
-    match q.get("filter").map(str::trim).filter(|f| !f.is_empty()) {
-        None => Ok(String::new()),
-        Some(f) => f
-            .strip_prefix("id.startsWith(\"")
-            .and_then(|r| r.strip_suffix("\")"))
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                ApiError::bad_request(D::Unknown, "filter supports only id.startsWith(\"prefix\")")
-            }),
-    }
 }
 
 fn entry_body(place: &Place<'_>, id: &str, entry: Entry) -> wire::Entry {
@@ -213,28 +203,6 @@ fn id_and_revision(segment: &str) -> (&str, Option<&str>) {
         Some((id, rev)) => (id, Some(rev)),
         None => (segment, None),
     }
-}
-
-async fn list_stores(c: Call) -> Reply {
-    let q = &c.query;
-    let prefix = id_prefix(q)?;
-    let limit = page_size(q, 10, 100)?;
-    let page =
-        stores::list_data_stores(&c.state, c.universe, &prefix, limit, token(q).as_deref()).await?;
-    let body = wire::ListDataStores {
-        data_stores: page
-            .items
-            .into_iter()
-            .map(|s| wire::DataStore {
-                path: format!("universes/{}/data-stores/{}", c.universe, s.name),
-                create_time: body_time(s.created_ms),
-                id: s.name,
-                state: wire::State::Active,
-            })
-            .collect(),
-        next_page_token: page.cursor.unwrap_or_default(),
-    };
-    Ok(request::json(StatusCode::OK, &body))
 }
 
 async fn create(mut c: Call) -> Reply {

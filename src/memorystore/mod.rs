@@ -1,39 +1,72 @@
 //! Roblox's MemoryStoreService: sorted maps, queues and hash maps.
 //!
 //! Owns: the memory store API the HTTP server, the CLI and Rust users call
-//! ([`MemoryStoreService`]), its limits and errors, expirations on the one
-//! clock, and the backend seam: `Local` (the structures in this process's
-//! memory, as Roblox keeps them) or `Remote` (a profilestore server over
-//! the engine API). Invariants: time comes from the injected [`Clock`];
-//! an expired item is never returned; a rejected call changes nothing.
+//! ([`MemoryStoreService`] and its handles [`SortedMap`], [`Queue`],
+//! [`HashMap`]), its limits (`limits`) and errors (`error`), expirations
+//! on the one clock, and the backend seam: `Local` (the structures in this
+//! process's memory, `local.rs` over `sorted_map.rs`, `queue.rs`,
+//! `hash_map.rs`) or `Remote` (a profilestore server over the engine API,
+//! `remote.rs`). Invariants: time comes from the injected [`Clock`]; an
+//! expired item is never returned; a rejected call changes nothing; both
+//! backends check inputs with the same functions before anything changes
+//! or is sent.
+//!
+//! **Nothing here is durable**, as on Roblox: memory stores live in the
+//! memory of the server process, and a restart (or
+//! [`MemoryStoreService::flush`]) forgets every item. Universes are
+//! separate; each has the quota of [`MemoryConfig`].
 
+mod error;
+mod hash_map;
+mod limits;
+mod local;
+mod queue;
+mod remote;
+mod sorted_map;
+mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::remote::RemoteClient;
 
+pub use error::MemoryStoreError;
+pub use limits::*;
+pub use types::*;
+
 /// Where a memory store service's calls go.
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // SKELETON: filled in by the memory store work.
 enum Backend {
     /// The structures in this process.
-    Local,
+    Local(Arc<local::Local>),
     /// A profilestore server (engine API).
-    Remote(RemoteClient),
+    Remote(remote::Remote),
 }
 
-/// Memory stores of every universe, on one backend.
+/// Memory stores of every universe, on one backend. Clones share them.
 #[derive(Clone, Debug)]
 pub struct MemoryStoreService {
-    #[allow(dead_code)] // SKELETON
     backend: Backend,
-    #[allow(dead_code)] // SKELETON
     clock: Clock,
 }
 
+type Result<T> = std::result::Result<T, MemoryStoreError>;
+
 impl MemoryStoreService {
-    /// Memory stores kept in this process, on `clock`.
+    /// Memory stores kept in this process, on `clock`, with the default
+    /// [`MemoryConfig`].
     pub fn new(clock: Clock) -> Self {
+        MemoryStoreService::with_config(clock, MemoryConfig::default())
+    }
+
+    /// Memory stores kept in this process, with `config`'s quota.
+    pub fn with_config(clock: Clock, config: MemoryConfig) -> Self {
         MemoryStoreService {
-            backend: Backend::Local,
+            backend: Backend::Local(Arc::new(local::Local::new(clock.clone(), config))),
             clock,
         }
     }
@@ -41,8 +74,235 @@ impl MemoryStoreService {
     /// A service whose calls go to the server behind `client`.
     pub fn remote(client: RemoteClient, clock: Clock) -> Self {
         MemoryStoreService {
-            backend: Backend::Remote(client),
+            backend: Backend::Remote(remote::Remote::new(client)),
             clock,
         }
     }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The sorted map `name` of `universe`.
+    pub fn sorted_map(&self, universe: u64, name: &str) -> SortedMap {
+        SortedMap(self.handle(universe, name))
+    }
+
+    /// The queue `name` of `universe`.
+    pub fn queue(&self, universe: u64, name: &str) -> Queue {
+        Queue(self.handle(universe, name))
+    }
+
+    /// The hash map `name` of `universe`.
+    pub fn hash_map(&self, universe: u64, name: &str) -> HashMap {
+        HashMap(self.handle(universe, name))
+    }
+
+    fn handle(&self, universe: u64, name: &str) -> Handle {
+        Handle {
+            service: self.clone(),
+            universe,
+            name: name.to_owned(),
+        }
+    }
+
+    /// Drops every memory store of `universe` (Open Cloud's
+    /// `memory-store:flush`); the id of its (finished) operation.
+    pub async fn flush(&self, universe: u64) -> Result<String> {
+        match &self.backend {
+            Backend::Local(l) => Ok(l.flush(universe)),
+            Backend::Remote(r) => r.flush(universe).await,
+        }
+    }
+
+    /// Whether `id` is a flush operation of `universe` this service ran
+    /// (the last 1000 are remembered; local backend only).
+    pub fn flush_operation(&self, universe: u64, id: &str) -> bool {
+        match &self.backend {
+            Backend::Local(l) => l.flushed(universe, id),
+            Backend::Remote(_) => false,
+        }
+    }
+
+    /// Bytes `universe` uses now, and its quota (local backend: what the
+    /// CLI and tests inspect).
+    pub fn usage(&self, universe: u64) -> Option<(u64, u64)> {
+        match &self.backend {
+            Backend::Local(l) => Some(l.usage(universe)),
+            Backend::Remote(_) => None,
+        }
+    }
 }
+
+/// What every structure handle holds.
+#[derive(Clone, Debug)]
+struct Handle {
+    service: MemoryStoreService,
+    universe: u64,
+    name: String,
+}
+
+/// The wait between two lost races of one `UpdateAsync`.
+fn update_backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(1), Duration::from_millis(50)).with_jitter(0.5)
+}
+
+/// The condition a transform's write carries: the item as it was read.
+fn expect_of(etag: Option<&str>) -> Expect {
+    etag.map_or(Expect::Absent, |e| Expect::Etag(e.to_owned()))
+}
+
+/// A sorted map (`MemoryStoreSortedMap`).
+#[derive(Clone, Debug)]
+pub struct SortedMap(Handle);
+
+impl SortedMap {
+    /// `SetAsync`: writes `key`; true when it did not exist.
+    pub async fn set(
+        &self,
+        key: &str,
+        value: Value,
+        expiration_secs: u64,
+        sort_key: Option<SortKey>,
+    ) -> Result<bool> {
+        match self
+            .put(key, value, expiration_secs, sort_key, Expect::Any)
+            .await?
+        {
+            Written::Written { new, .. } => Ok(new),
+            Written::Conflict { .. } => Err(MemoryStoreError::UpdateConflict),
+        }
+    }
+
+    /// A conditional write (what `UpdateAsync` and the engine API's `PUT`
+    /// are made of).
+    pub async fn put(
+        &self,
+        key: &str,
+        value: Value,
+        expiration_secs: u64,
+        sort_key: Option<SortKey>,
+        expect: Expect,
+    ) -> Result<Written<SortedItem>> {
+        let h = &self.0;
+        let size = check_sorted_write(&h.name, key, &value, expiration_secs, sort_key.as_ref())?;
+        let w = SortedWrite {
+            key,
+            value,
+            expiration_secs,
+            sort_key,
+            expect,
+        };
+        match &h.service.backend {
+            Backend::Local(l) => l.sorted_put(h.universe, &h.name, w, size),
+            Backend::Remote(r) => r.sorted_put(h.universe, &h.name, w).await,
+        }
+    }
+
+    /// `GetAsync`: the value and sort key of `key`.
+    pub async fn get(&self, key: &str) -> Result<Option<(Value, Option<SortKey>)>> {
+        Ok(self.get_item(key).await?.map(SortedItem::parts))
+    }
+
+    /// The whole item of `key` (with its etag and expiry).
+    pub async fn get_item(&self, key: &str) -> Result<Option<SortedItem>> {
+        let h = &self.0;
+        check_structure(&h.name, "sorted map name")?;
+        error::check_key(key)?;
+        match &h.service.backend {
+            Backend::Local(l) => Ok(l.sorted_get(h.universe, &h.name, key)),
+            Backend::Remote(r) => r.sorted_get(h.universe, &h.name, key).await,
+        }
+    }
+
+    /// `UpdateAsync`: runs `transform` on the current value and sort key
+    /// (`None` when absent) and writes its answer if nothing changed in
+    /// between, else runs it again; `transform` returning `None` cancels.
+    /// The written value and sort key, or `None` when cancelled.
+    pub async fn update(
+        &self,
+        key: &str,
+        expiration_secs: u64,
+        transform: impl FnMut(Option<(Value, Option<SortKey>)>) -> Option<(Value, Option<SortKey>)>,
+    ) -> Result<Option<(Value, Option<SortKey>)>> {
+        error::check_expiration(expiration_secs)?;
+        let mut transform = transform;
+        let mut backoff = update_backoff();
+        for _ in 0..UPDATE_RETRIES {
+            let current = self.get_item(key).await?;
+            let expect = expect_of(current.as_ref().map(|i| i.etag.as_str()));
+            let Some((value, sort_key)) = transform(current.map(SortedItem::parts)) else {
+                return Ok(None);
+            };
+            let written = self
+                .put(
+                    key,
+                    value.clone(),
+                    expiration_secs,
+                    sort_key.clone(),
+                    expect,
+                )
+                .await?;
+            match written {
+                Written::Written { .. } => return Ok(Some((value, sort_key))),
+                Written::Conflict { .. } => self.0.service.clock.sleep(backoff.fail()).await,
+            }
+        }
+        Err(MemoryStoreError::UpdateConflict)
+    }
+
+    /// `RemoveAsync`.
+    pub async fn remove(&self, key: &str) -> Result<()> {
+        let h = &self.0;
+        check_structure(&h.name, "sorted map name")?;
+        error::check_key(key)?;
+        match &h.service.backend {
+            Backend::Local(l) => {
+                l.sorted_remove(h.universe, &h.name, key);
+                Ok(())
+            }
+            Backend::Remote(r) => r.sorted_remove(h.universe, &h.name, key).await,
+        }
+    }
+
+    /// `GetRangeAsync`: up to `count` (1..=200) items strictly between the
+    /// bounds, in `direction`.
+    pub async fn get_range(
+        &self,
+        direction: Direction,
+        count: usize,
+        lower: Option<Bound>,
+        upper: Option<Bound>,
+    ) -> Result<Vec<SortedItem>> {
+        let h = &self.0;
+        check_structure(&h.name, "sorted map name")?;
+        error::check_count("count", count, MAX_RANGE_COUNT)?;
+        for b in lower.iter().chain(upper.iter()) {
+            check_bound(b)?;
+        }
+        let q = RangeQuery {
+            direction,
+            count,
+            lower,
+            upper,
+        };
+        match &h.service.backend {
+            Backend::Local(l) => Ok(l.sorted_range(h.universe, &h.name, &q)),
+            Backend::Remote(r) => r.sorted_range(h.universe, &h.name, &q).await,
+        }
+    }
+
+    /// `GetSizeAsync`: live items.
+    pub async fn size(&self) -> Result<usize> {
+        let h = &self.0;
+        check_structure(&h.name, "sorted map name")?;
+        match &h.service.backend {
+            Backend::Local(l) => Ok(l.sorted_size(h.universe, &h.name)),
+            Backend::Remote(r) => r.sorted_size(h.universe, &h.name).await,
+        }
+    }
+}
+
+mod handles;
+pub use handles::{HashMap, Queue};

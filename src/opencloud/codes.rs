@@ -127,6 +127,8 @@ code_table! {
         Forbidden = "Forbidden",
         /// Session API: no such profile or session.
         NotFound = "NotFound",
+        /// The data store was deleted through Open Cloud (Roblox's server error name).
+        DatastoreDeleted = "DatastoreDeleted",
     }
 }
 

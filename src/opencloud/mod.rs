@@ -14,7 +14,9 @@
 pub mod codes;
 pub mod errors;
 pub mod headers;
+pub mod memory;
 pub mod messaging;
+pub mod ordered;
 pub mod time;
 pub mod v1;
 pub mod v2;

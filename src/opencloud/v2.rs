@@ -1,7 +1,7 @@
 //! DataStore v2 bodies (`/cloud/v2/universes/{u}/data-stores/...`).
 //!
-//! Owns: the answers (data stores, entries, revisions, listings) and the
-//! write bodies. Invariants: field order and names are the wire's; `etag`
+//! Owns: the answers (data stores, entries, revisions, listings, the
+//! snapshot answer) and the write bodies. Invariants: field order and names are the wire's; `etag`
 //! and `revisionId` are the version id; `users` are `"users/{id}"`.
 
 use serde::{Deserialize, Serialize};
@@ -18,18 +18,21 @@ pub enum State {
     Deleted,
 }
 
-/// One data store of a listing.
+/// A data store (v2's `DataStore` resource: listings, delete, undelete).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataStore {
     /// `universes/{u}/data-stores/{id}`.
     pub path: String,
+    /// When it was created (its first write).
+    pub create_time: String,
+    /// When a deleted store is purged; absent while active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<String>,
+    /// `ACTIVE` or `DELETED`, always present (rblx-open-cloud requires it).
+    pub state: State,
     /// Its name.
     pub id: String,
-    /// When it was created.
-    pub create_time: String,
-    /// Always active.
-    pub state: State,
 }
 
 /// `GET .../data-stores`.
@@ -149,6 +152,17 @@ pub struct Increment {
     /// Attributes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Map<String, Value>>,
+}
+
+/// The answer of `POST .../data-stores:snapshot`: both fields always
+/// present (rblx-open-cloud reads `newSnapshotTaken` unconditionally).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotAnswer {
+    /// False when the UTC day already had a snapshot.
+    pub new_snapshot_taken: bool,
+    /// The latest snapshot's time (UTC).
+    pub latest_snapshot_time: String,
 }
 
 /// The `{}` answer of a delete.

@@ -256,6 +256,29 @@ impl RemoteClient {
         }
     }
 
+    /// Sends `body` as JSON (none when `None`) and reads a `200` answer
+    /// as `T`; any other status is the error its body names, a body
+    /// that is not a `T` a [`RemoteError::Protocol`]. The one request of
+    /// the JSON APIs (engine API, memory stores).
+    pub async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, RemoteError> {
+        let bytes = match body {
+            Some(b) => Bytes::from(serde_json::to_vec(b).unwrap_or_default()),
+            None => Bytes::new(),
+        };
+        let answer = self.expect(method, path, bytes, &[StatusCode::OK]).await?;
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            self.protocol(format!(
+                "the answer to {path} is not a {}: {e}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
     /// The error of an answer this client cannot read.
     pub(crate) fn protocol(&self, reason: impl Into<String>) -> RemoteError {
         RemoteError::Protocol {
@@ -288,6 +311,16 @@ pub(crate) fn status_error(answer: &Answer) -> RemoteError {
             message.to_owned()
         },
     }
+}
+
+/// Percent-encodes one path segment (everything but `A-Za-z0-9-_~`), so
+/// a key holding `/`, `?`, `%`, `:` or dots (`..`) stays one segment.
+pub(crate) fn segment(value: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(value, KEEP).to_string()
 }
 
 /// Percent-encodes one query value.

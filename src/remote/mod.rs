@@ -11,6 +11,8 @@
 //! to reach it is a transient, retryable error.
 
 mod client;
+pub mod emulator;
 
-pub(crate) use client::{enc, status_error};
+pub(crate) use client::{enc, segment, status_error};
 pub use client::{Answer, RemoteClient, RemoteError};
+pub use emulator::Emulator;

@@ -2,11 +2,13 @@
 //! client for black-box tests against a running server ([`send`]), the one
 //! way to launch `profilestore serve` ([`process`]), the one CLI runner
 //! ([`cli`]), the one in-memory world ([`world`]), and the failure-reporting
-//! client of the crash harness and load bench ([`raw_client`]).
+//! client of the crash harness and load bench ([`raw_client`]), and the
+//! ordered data store tests' helpers ([`ordered`]).
 
 #![allow(dead_code)]
 
 pub(crate) mod cli;
+pub(crate) mod ordered;
 pub(crate) mod raw_client;
 pub(crate) mod world;
 

@@ -31,6 +31,13 @@ impl std::fmt::Debug for Subject {
     }
 }
 
+mod meta;
+mod ordered;
+mod ordered_range;
+pub use meta::*;
+pub use ordered::*;
+pub use ordered_range::*;
+
 const T0: i64 = 1_700_000_000_000;
 
 fn entry(key: &str) -> EntryId {
@@ -795,6 +802,23 @@ macro_rules! conformance_suite {
             concurrent_commits_to_different_keys_all_land,
             concurrent_exclusive_creates_have_one_winner,
             flush_keeps_data,
+            ordered_missing_entry_reads_as_none,
+            ordered_write_then_read,
+            ordered_namespace_is_separate_from_standard_entries,
+            ordered_expect_absent_succeeds_only_when_absent,
+            ordered_expect_value_matches_or_conflicts,
+            ordered_remove_and_remove_absent,
+            ordered_range_orders_ties_by_key,
+            ordered_range_bounds_are_inclusive,
+            ordered_range_negative_and_extreme_values,
+            ordered_pages_cover_everything_once,
+            ordered_scopes_stores_universes_are_isolated,
+            ordered_concurrent_increments_are_exact,
+            meta_write_read_overwrite_remove,
+            meta_list_by_prefix_in_name_order,
+            purge_store_removes_only_that_store,
+            purge_store_lets_the_store_start_afresh,
+            ordered_and_meta_survive_flush,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

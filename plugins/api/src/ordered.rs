@@ -94,8 +94,8 @@ pub struct MetaRecord {
 /// Whether `record` lies inside `query`'s bounds and after its cursor.
 /// Plugins whose index cannot express a bound filter with this.
 pub fn ordered_matches(query: &OrderedQuery, record: &OrderedRecord) -> bool {
-    let in_range = query.min.is_none_or(|m| record.value >= m)
-        && query.max.is_none_or(|m| record.value <= m);
+    let in_range =
+        query.min.is_none_or(|m| record.value >= m) && query.max.is_none_or(|m| record.value <= m);
     let after = match (&query.after, query.order) {
         (None, _) => true,
         (Some(a), SortOrder::Ascending) => record > a,

@@ -301,6 +301,7 @@ impl StoragePlugin for MemoryPlugin {
     fn flush(&self) -> StorageResult<()> {
         Ok(())
     }
+
     fn purge_store(&self, store: &StoreId) -> StorageResult<u64> {
         let mut state = self.lock();
         let before = state.entries.len();
@@ -321,16 +322,17 @@ impl StoragePlugin for MemoryPlugin {
     fn ordered_write(&self, write: &OrderedWrite) -> StorageResult<OrderedOutcome> {
         let mut state = self.lock();
         let e = &write.entry;
-        let scope = state
+        let id = (e.store.clone(), e.scope.clone());
+        let previous = state
             .ordered
-            .entry((e.store.clone(), e.scope.clone()))
-            .or_default();
-        let previous = scope.values.get(&e.key).copied();
+            .get(&id)
+            .and_then(|s| s.values.get(&e.key).copied());
         if let OrderedExpect::Current(expected) = write.expect {
             if expected != previous {
                 return Ok(OrderedOutcome::Conflict { current: previous });
             }
         }
+        let scope = state.ordered.entry(id.clone()).or_default();
         if let Some(old) = previous {
             scope.index.remove(&OrderedRecord {
                 value: old,
@@ -349,6 +351,10 @@ impl StoragePlugin for MemoryPlugin {
                 scope.values.remove(&e.key);
             }
         }
+        // Conflicts and removals leave no empty scope behind.
+        if scope.values.is_empty() {
+            state.ordered.remove(&id);
+        }
         Ok(OrderedOutcome::Written { previous })
     }
 
@@ -366,7 +372,10 @@ impl StoragePlugin for MemoryPlugin {
         let matching = |r: &&OrderedRecord| ordered_matches(query, r);
         // Start at the cursor (or the bound) so a page never walks what
         // came before it.
-        let after = query.after.clone().map_or(Bound::Unbounded, Bound::Excluded);
+        let after = query
+            .after
+            .clone()
+            .map_or(Bound::Unbounded, Bound::Excluded);
         Ok(match query.order {
             SortOrder::Ascending => {
                 let low = OrderedRecord {
@@ -386,9 +395,22 @@ impl StoragePlugin for MemoryPlugin {
                 page(iter, query.limit)
             }
             SortOrder::Descending => {
+                // Everything with `value <= max` lies before `(max + 1, "")`.
+                let high = query
+                    .max
+                    .and_then(|m| m.checked_add(1))
+                    .map(|v| OrderedRecord {
+                        value: v,
+                        key: String::new(),
+                    });
+                let end = match (&query.after, high) {
+                    (Some(a), Some(h)) if h < *a => Bound::Excluded(h),
+                    (None, Some(h)) => Bound::Excluded(h),
+                    _ => after,
+                };
                 let iter = scope
                     .index
-                    .range((Bound::Unbounded, after))
+                    .range((Bound::Unbounded, end))
                     .rev()
                     .take_while(|r| query.min.is_none_or(|m| r.value >= m))
                     .filter(matching)

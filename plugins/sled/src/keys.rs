@@ -5,6 +5,7 @@
 //! `(universe, store, scope, key[, seq])` field by field, each string
 //! bytewise; an encoded entry key is never a prefix of another entry key.
 
+use profilestore_plugin_api::ordered::{ordered_value_bytes, ordered_value_from_bytes};
 use profilestore_plugin_api::{EntryId, Seq};
 
 const ESCAPE: u8 = 0x00;
@@ -90,6 +91,35 @@ pub(crate) fn store_key(universe: u64, name: &str) -> Vec<u8> {
     out
 }
 
+/// The key of an ordered entry's record in `ordered_index`:
+/// `scope_prefix ++ ordered_value_bytes(value) ++ escaped key`, so byte
+/// order is `(value, key)` order within a scope.
+pub(crate) fn ordered_index_key(scope_prefix: &[u8], value: i64, key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(scope_prefix.len() + 8 + key.len() + 2);
+    out.extend_from_slice(scope_prefix);
+    out.extend_from_slice(&ordered_value_bytes(value));
+    push_str(&mut out, key);
+    out
+}
+
+/// `(value, key)` of an `ordered_index` key under a scope prefix.
+pub(crate) fn ordered_index_parts(index_key: &[u8], prefix_len: usize) -> Option<(i64, String)> {
+    let rest = index_key.get(prefix_len..)?;
+    let value = ordered_value_from_bytes(rest.get(..8)?.try_into().ok()?);
+    let (key, tail) = take_str(&rest[8..])?;
+    tail.is_empty().then_some((value, key))
+}
+
+/// The smallest key above every key starting with `prefix` (a prefix
+/// built by `push_str` ends with the terminator `00 01`).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut out = prefix.to_vec();
+    if let Some(last) = out.last_mut() {
+        *last += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +145,20 @@ mod tests {
             Some((e.scope.clone(), e.key.clone()))
         );
         assert_eq!(seq_of(&version_key(&key, 42)), Some(42));
+    }
+
+    #[test]
+    fn ordered_index_keys_sort_by_value_then_key() {
+        let prefix = scope_prefix(1, "S", "global");
+        let k = |v: i64, key: &str| ordered_index_key(&prefix, v, key);
+        assert!(k(i64::MIN, "z") < k(-1, "a"));
+        assert!(k(-1, "z") < k(0, "a"));
+        assert!(k(5, "a") < k(5, "a\u{0}"));
+        assert!(k(5, "a\u{0}") < k(5, "b"));
+        assert!(k(i64::MAX, "é") < prefix_end(&prefix));
+        assert_eq!(
+            ordered_index_parts(&k(-7, "k\u{0}y"), prefix.len()),
+            Some((-7, "k\u{0}y".to_owned()))
+        );
     }
 }

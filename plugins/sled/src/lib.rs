@@ -19,11 +19,16 @@
 //! (the shared codec; listings decode only its info header),
 //! `stores[universe_be ++ name] = created_ms` (written once, before the
 //! first commit into the store; listings skip stores without live entries).
+//! The ordered capability adds `ordered_values`, `ordered_index` and
+//! `meta_records` (see `ordered.rs`): new trees, opened empty in a folder
+//! written before them, so the format version stays 1 and older builds
+//! still open newer folders (they ignore the trees).
 
 #![warn(missing_docs)]
 
 mod keys;
 mod ops;
+mod ordered;
 
 use std::path::Path;
 
@@ -43,6 +48,9 @@ pub struct SledPlugin {
     heads: sled::Tree,
     versions: sled::Tree,
     stores: sled::Tree,
+    ordered_values: sled::Tree,
+    ordered_index: sled::Tree,
+    meta_records: sled::Tree,
     durability: Durability,
 }
 
@@ -126,6 +134,9 @@ impl SledPlugin {
             heads: tree("heads")?,
             versions: tree("versions")?,
             stores: tree("stores")?,
+            ordered_values: tree("ordered_values")?,
+            ordered_index: tree("ordered_index")?,
+            meta_records: tree("meta_records")?,
             db,
             durability,
         };

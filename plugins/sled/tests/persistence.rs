@@ -1,8 +1,12 @@
-//! sled-specific guarantees: data survives a reopen, every durability mode
+//! sled-specific guarantees: data (ordered entries and
+//! metadata records included) survives a reopen, every durability mode
 //! works (reopening right after a drop included), a database of an unknown
-//! format is refused, and an unusable or held path is a clear error.
+//! format is refused, a folder of the release before the ordered capability
+//! opens and gains it, and an unusable or held path is a clear error.
 
-use profilestore_plugin_api::conformance::reopen_keeps_everything;
+use profilestore_plugin_api::conformance::{
+    reopen_keeps_everything, reopen_keeps_ordered_entries_and_meta,
+};
 use profilestore_plugin_api::{Durability, StorageError, StoragePlugin};
 use profilestore_sled::SledPlugin;
 
@@ -12,6 +16,17 @@ fn reopen_in_every_durability_mode() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sled");
         reopen_keeps_everything(&|| -> Box<dyn StoragePlugin> {
+            Box::new(SledPlugin::open(&path, durability).expect("open"))
+        });
+    }
+}
+
+#[test]
+fn ordered_entries_and_meta_survive_a_reopen_in_every_durability_mode() {
+    for durability in [Durability::Full, Durability::Normal, Durability::Off] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sled");
+        reopen_keeps_ordered_entries_and_meta(&|| -> Box<dyn StoragePlugin> {
             Box::new(SledPlugin::open(&path, durability).expect("open"))
         });
     }
@@ -67,4 +82,51 @@ fn a_folder_held_open_elsewhere_is_a_clear_error_after_a_short_wait() {
         }
         other => panic!("expected Open error, got {other:?}"),
     }
+}
+
+#[test]
+fn a_folder_written_before_the_ordered_capability_opens_and_gains_it() {
+    use profilestore_plugin_api::{
+        Commit, EntryId, Expect, NewVersion, OrderedExpect, OrderedOutcome, OrderedWrite, Supersede,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sled");
+    let e = EntryId::new(1, "Players", "global", "a");
+    {
+        let p = SledPlugin::open(&path, Durability::Off).expect("create");
+        let commit = Commit {
+            entry: e.clone(),
+            expect: Expect::Any,
+            now_ms: 1_700_000_000_000,
+            supersede: Supersede::Keep,
+            version: NewVersion {
+                deleted: false,
+                value: "1".to_owned(),
+                user_ids: Vec::new(),
+                metadata: "{}".to_owned(),
+            },
+        };
+        p.commit(&commit).expect("commit");
+    }
+    // What a folder of the previous release looks like: no ordered trees.
+    {
+        let db = sled::open(&path).expect("raw");
+        for tree in ["ordered_values", "ordered_index", "meta_records"] {
+            assert!(db.drop_tree(tree).expect("drop"), "{tree} existed");
+        }
+        db.flush().expect("flush");
+    }
+    let p = SledPlugin::open(&path, Durability::Off).expect("an old folder opens");
+    assert_eq!(p.read_latest(&e).expect("read").expect("kept").value, "1");
+    let w = OrderedWrite {
+        entry: e.clone(),
+        expect: OrderedExpect::Current(None),
+        value: Some(5),
+    };
+    assert_eq!(
+        p.ordered_write(&w).expect("ordered"),
+        OrderedOutcome::Written { previous: None }
+    );
+    p.write_meta("m", Some("v")).expect("meta");
+    assert_eq!(p.read_meta("m").expect("meta").as_deref(), Some("v"));
 }

@@ -1,7 +1,8 @@
 //! Group commit: concurrent commits of one process share one transaction,
-//! and so one fsync.
+//! and so one fsync. The same queue serves ordered writes (a second
+//! [`Group`] of `OrderedWrite`s): "commit" below means either kind.
 //!
-//! Owns: [`Group`], the queue of commits waiting for the database.
+//! Owns: [`Group`], the queue of writes waiting for the database.
 //! Invariants:
 //! - a commit's result is handed back only after the transaction holding
 //!   it has committed (or failed: then every commit of the group fails and
@@ -18,35 +19,35 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
-use profilestore_plugin_api::{Commit, CommitOutcome, StorageError, StorageResult};
+use profilestore_plugin_api::{StorageError, StorageResult};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use crate::sql_error;
 
 /// What a queued commit's thread is told.
 #[derive(Debug)]
-enum Wake {
+enum Wake<O> {
     Waiting,
     /// Its commit is still queued and no group is running: lead the next.
     Lead,
-    Done(StorageResult<CommitOutcome>),
+    Done(StorageResult<O>),
 }
 
 /// One queued commit's mailbox: each waiter sleeps on its own condition
 /// variable, so finishing a group wakes exactly the threads it concerns.
 #[derive(Debug)]
-struct Slot {
-    wake: Mutex<Wake>,
+struct Slot<O> {
+    wake: Mutex<Wake<O>>,
     ready: Condvar,
 }
 
-impl Slot {
-    fn tell(&self, wake: Wake) {
+impl<O> Slot<O> {
+    fn tell(&self, wake: Wake<O>) {
         *self.wake.lock() = wake;
         self.ready.notify_one();
     }
 
-    fn wait(&self) -> Wake {
+    fn wait(&self) -> Wake<O> {
         let mut wake = self.wake.lock();
         while matches!(*wake, Wake::Waiting) {
             self.ready.wait(&mut wake);
@@ -55,28 +56,40 @@ impl Slot {
     }
 }
 
-type Queued = (Commit, Arc<Slot>);
+type Queued<T, O> = (T, Arc<Slot<O>>);
 
-#[derive(Debug, Default)]
-struct State {
-    queue: Vec<Queued>,
+#[derive(Debug)]
+struct State<T, O> {
+    queue: Vec<Queued<T, O>>,
     leading: bool,
 }
 
-/// The commit queue of one database.
-#[derive(Debug, Default)]
-pub(crate) struct Group {
-    state: Mutex<State>,
+/// The queue of one kind of write (`T`, answered by an `O`) of one
+/// database.
+#[derive(Debug)]
+pub(crate) struct Group<T, O> {
+    state: Mutex<State<T, O>>,
 }
 
-impl Group {
+impl<T, O> Default for Group<T, O> {
+    fn default() -> Self {
+        Group {
+            state: Mutex::new(State {
+                queue: Vec::new(),
+                leading: false,
+            }),
+        }
+    }
+}
+
+impl<T: Clone, O> Group<T, O> {
     /// Commits `commit`, in a group with whatever commits arrive meanwhile;
     /// `run` executes one group (the caller's writer turn).
     pub(crate) fn commit(
         &self,
-        commit: &Commit,
-        run: impl Fn(&[Commit]) -> Vec<StorageResult<CommitOutcome>>,
-    ) -> StorageResult<CommitOutcome> {
+        commit: &T,
+        run: impl Fn(&[T]) -> Vec<StorageResult<O>>,
+    ) -> StorageResult<O> {
         let slot = Arc::new(Slot {
             wake: Mutex::new(Wake::Waiting),
             ready: Condvar::new(),
@@ -94,7 +107,7 @@ impl Group {
             }
         }
         let batch = std::mem::take(&mut self.state.lock().queue);
-        let (commits, slots): (Vec<Commit>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
+        let (commits, slots): (Vec<T>, Vec<Arc<Slot<O>>>) = batch.into_iter().unzip();
         let mut leader = Leader { group: self, slots };
         let results = run(&commits);
         leader.finish(&slot, results)
@@ -102,19 +115,15 @@ impl Group {
 }
 
 /// A running group; dropped unfinished (a panic), it fails the group.
-struct Leader<'a> {
-    group: &'a Group,
-    slots: Vec<Arc<Slot>>,
+struct Leader<'a, T, O> {
+    group: &'a Group<T, O>,
+    slots: Vec<Arc<Slot<O>>>,
 }
 
-impl Leader<'_> {
+impl<T, O> Leader<'_, T, O> {
     /// Hands every result to its waiter (returning the leader's own) and
     /// the lead to the first commit queued meanwhile.
-    fn finish(
-        &mut self,
-        own: &Arc<Slot>,
-        results: Vec<StorageResult<CommitOutcome>>,
-    ) -> StorageResult<CommitOutcome> {
+    fn finish(&mut self, own: &Arc<Slot<O>>, results: Vec<StorageResult<O>>) -> StorageResult<O> {
         let mut mine = None;
         for (slot, result) in std::mem::take(&mut self.slots).into_iter().zip(results) {
             if Arc::ptr_eq(&slot, own) {
@@ -136,7 +145,7 @@ impl Leader<'_> {
     }
 }
 
-impl Drop for Leader<'_> {
+impl<T, O> Drop for Leader<'_, T, O> {
     fn drop(&mut self) {
         if self.slots.is_empty() {
             return;
@@ -152,7 +161,7 @@ impl Drop for Leader<'_> {
 
 /// The same failure for every commit of a group (`rusqlite::Error` does not
 /// clone): busy stays transient.
-fn for_each(n: usize, err: &rusqlite::Error) -> Vec<StorageResult<CommitOutcome>> {
+fn for_each<O>(n: usize, err: &rusqlite::Error) -> Vec<StorageResult<O>> {
     let busy = matches!(
         err.sqlite_error_code(),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
@@ -170,11 +179,11 @@ fn for_each(n: usize, err: &rusqlite::Error) -> Vec<StorageResult<CommitOutcome>
 
 /// Runs `batch` in one `IMMEDIATE` transaction, each commit in a savepoint
 /// where `apply` writes it.
-pub(crate) fn run(
+pub(crate) fn run<T, O>(
     conn: &mut Connection,
-    batch: &[Commit],
-    apply: impl Fn(&Connection, &Commit) -> StorageResult<CommitOutcome>,
-) -> Vec<StorageResult<CommitOutcome>> {
+    batch: &[T],
+    apply: impl Fn(&Connection, &T) -> StorageResult<O>,
+) -> Vec<StorageResult<O>> {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return for_each(batch.len(), &e),

@@ -15,19 +15,25 @@
 //!   crash or power loss and is for tests;
 //! - the file records its format version in `meta`; a file of another
 //!   version is refused at open;
+//! - the ordered capability's tables (`ordered`, its index, `meta_records`;
+//!   see `ordered.rs`) are created when missing, so files written before
+//!   them open unchanged and the format version stays 1;
 //! - keys, scopes and names compare bytewise (SQLite's BINARY collation).
 
 #![warn(missing_docs)]
 
 mod group;
 mod ops;
+mod ordered;
 
 use parking_lot::{Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use profilestore_plugin_api::codec::FORMAT_VERSION;
-use profilestore_plugin_api::{Durability, StorageError, StorageResult};
+use profilestore_plugin_api::{
+    Commit, CommitOutcome, Durability, OrderedOutcome, OrderedWrite, StorageError, StorageResult,
+};
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
 const SCHEMA: &str = "
@@ -68,6 +74,22 @@ CREATE TABLE IF NOT EXISTS versions (
     record         BLOB NOT NULL,
     PRIMARY KEY (entry, seq)
 ) WITHOUT ROWID;
+-- The ordered capability (ordered.rs). Added after format version 1 was
+-- released: created here when missing, so older files gain them at open
+-- and older builds ignore them (the format version stays 1).
+CREATE TABLE IF NOT EXISTS ordered (
+    universe INTEGER NOT NULL,
+    store    TEXT NOT NULL,
+    scope    TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (universe, store, scope, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ordered_by_value ON ordered (universe, store, scope, value, key);
+CREATE TABLE IF NOT EXISTS meta_records (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// Connections kept open for reuse.
@@ -80,7 +102,8 @@ pub struct SqlitePlugin {
     pub(crate) durability: Durability,
     pool: Mutex<Vec<Connection>>,
     writer: Mutex<()>,
-    group: group::Group,
+    group: group::Group<Commit, CommitOutcome>,
+    ordered_group: group::Group<OrderedWrite, OrderedOutcome>,
 }
 
 /// Maps a SQLite error: busy and locked are transient.
@@ -112,6 +135,7 @@ impl SqlitePlugin {
             pool: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
             group: group::Group::default(),
+            ordered_group: group::Group::default(),
         };
         let conn = plugin
             .connect()

@@ -7,9 +7,10 @@
 
 use profilestore_plugin_api::codec::{decode_record, encode_record};
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
-    Seq, SortOrder, StorageError, StoragePlugin, StorageResult, StoreQuery, VersionInfo,
-    VersionQuery, VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
+    OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, Seq, SortOrder,
+    StorageError, StoragePlugin, StorageResult, StoreId, StoreQuery, VersionInfo, VersionQuery,
+    VersionRecord,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
@@ -451,33 +452,31 @@ impl StoragePlugin for SqlitePlugin {
         })
     }
 
-    // PLACEHOLDER (replaced by the ordered-capability work before merge).
-    fn purge_store(&self, _store: &profilestore_plugin_api::StoreId) -> StorageResult<u64> {
-        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
-    }
-    fn ordered_read(&self, _e: &EntryId) -> StorageResult<Option<i64>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
-    }
-    fn ordered_write(
-        &self,
-        _w: &profilestore_plugin_api::OrderedWrite,
-    ) -> StorageResult<profilestore_plugin_api::OrderedOutcome> {
-        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
-    }
-    fn ordered_range(
-        &self,
-        _q: &profilestore_plugin_api::OrderedQuery,
-    ) -> StorageResult<Page<profilestore_plugin_api::OrderedRecord>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
-    }
-    fn read_meta(&self, _n: &str) -> StorageResult<Option<String>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
-    }
-    fn write_meta(&self, _n: &str, _v: Option<&str>) -> StorageResult<()> {
-        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
-    }
-    fn list_meta(&self, _p: &str) -> StorageResult<Vec<profilestore_plugin_api::MetaRecord>> {
-        Err(profilestore_plugin_api::StorageError::Unavailable("todo".into()))
+    fn purge_store(&self, store: &StoreId) -> StorageResult<u64> {
+        self.purge_one_store(store)
     }
 
+    fn ordered_read(&self, entry: &EntryId) -> StorageResult<Option<i64>> {
+        self.ordered_get(entry)
+    }
+
+    fn ordered_write(&self, write: &OrderedWrite) -> StorageResult<OrderedOutcome> {
+        self.ordered_put(write)
+    }
+
+    fn ordered_range(&self, query: &OrderedQuery) -> StorageResult<Page<OrderedRecord>> {
+        self.ordered_page(query)
+    }
+
+    fn read_meta(&self, name: &str) -> StorageResult<Option<String>> {
+        self.meta_get(name)
+    }
+
+    fn write_meta(&self, name: &str, value: Option<&str>) -> StorageResult<()> {
+        self.meta_put(name, value)
+    }
+
+    fn list_meta(&self, prefix: &str) -> StorageResult<Vec<MetaRecord>> {
+        self.meta_list(prefix)
+    }
 }

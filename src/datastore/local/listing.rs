@@ -45,17 +45,17 @@ impl Local {
             (true, Some(last)) => Some(cursor::encode(fp, &last.name)),
             _ => None,
         };
-        Ok(Listing {
-            items: page.items,
-            cursor,
-        })
+        let mut items = page.items;
+        self.hide_deleted(universe, &mut items).await?;
+        Ok(Listing { items, cursor })
     }
 
     /// Permanently removes versions and tombstones older than the expiry.
     pub(in crate::datastore) async fn purge_expired(&self) -> DsResult<PurgeStats> {
         let expiry = i64::try_from(self.config.version_expiry.as_millis()).unwrap_or(i64::MAX);
         let cutoff = self.clock.now_ms().saturating_sub(expiry);
-        let stats = self.storage.call(move |p| p.purge_expired(cutoff)).await?;
+        let mut stats = self.storage.call(move |p| p.purge_expired(cutoff)).await?;
+        stats.entries += self.purge_deleted_stores().await?;
         self.latest.clear();
         Ok(stats)
     }

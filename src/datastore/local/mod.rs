@@ -4,7 +4,8 @@
 //! Owns: [`Local`] (the storage bridge, the latest-version cache, the clock
 //! and settings), snapshots and commits, and the conversions between stored
 //! records and entries. Submodules: `ops` (get, set, update, increment,
-//! remove), `versions`, `listing`, `latest_cache`. Invariants: every
+//! remove), `versions`, `listing`, `latest_cache`, `manage` (deleted data
+//! stores and snapshots, the gate of every entry call). Invariants: every
 //! read-modify-write commits with `Expect::Current(<the version it read>)`
 //! and, on conflict, starts again from the version the plugin returned, so a
 //! transform only ever sees one stored version; a decision to write nothing
@@ -15,6 +16,7 @@
 
 mod latest_cache;
 mod listing;
+mod manage;
 mod ops;
 mod versions;
 
@@ -40,6 +42,7 @@ const MAX_LIST_PAGE: usize = 1000;
 pub(super) struct Local {
     storage: Storage,
     latest: latest_cache::LatestCache,
+    manage: manage::Manage,
     clock: Clock,
     config: Arc<DataStoreConfig>,
 }
@@ -134,6 +137,7 @@ impl Local {
         Local {
             storage: Storage::new(plugin),
             latest: latest_cache::LatestCache::default(),
+            manage: manage::Manage::default(),
             clock,
             config,
         }
@@ -149,12 +153,14 @@ impl Local {
         Ok(self.storage.call(|p| p.flush()).await?)
     }
 
-    fn supersede(&self) -> Supersede {
+    /// The backup rule of a write in `universe`: under `per_utc_hour`, a
+    /// version created before the universe's latest snapshot is kept.
+    fn supersede(&self, universe: u64) -> Supersede {
         match self.config.retention {
             Retention::PerWrite => Supersede::Keep,
             Retention::PerUtcHour => Supersede::ReplaceSameWindow {
                 window_ms: 3_600_000,
-                not_before_ms: i64::MIN,
+                not_before_ms: self.snapshot_floor(universe),
             },
         }
     }

@@ -83,7 +83,7 @@ impl Local {
                 }
             };
             match self
-                .commit(&id, expect, version.clone(), self.supersede())
+                .commit(&id, expect, version.clone(), self.supersede(ds.universe()))
                 .await?
             {
                 CommitOutcome::Committed(info) => {
@@ -139,7 +139,8 @@ impl Local {
             };
             let version = check_write(&value, &options)?;
             let expect = Expect::Current(snapshot.seq());
-            match self.commit(&id, expect, version, self.supersede()).await? {
+            let supersede = self.supersede(ds.universe());
+            match self.commit(&id, expect, version, supersede).await? {
                 CommitOutcome::Committed(info) => {
                     let info = Self::written_info(&info, &options);
                     return Ok(Some(Entry { value, info }));

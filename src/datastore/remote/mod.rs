@@ -17,6 +17,7 @@ use hyper::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 mod listing;
+pub(super) mod manage;
 
 pub(super) use listing::{
     get_version, get_version_at_time, list_data_stores, list_keys, list_versions,
@@ -61,6 +62,7 @@ impl From<RemoteError> for DataStoreError {
                 DetailCode::InvalidStartTime | DetailCode::InvalidEndTime => {
                     return DataStoreError::InvalidTimestamp
                 }
+                DetailCode::DatastoreDeleted => return manage::deleted_of(message),
                 _ => {}
             }
         }
@@ -177,9 +179,13 @@ async fn send(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> DsResult<Answer> {
-    Ok(client
+    let answer = client
         .send(method, path, headers, body, std::time::Duration::ZERO)
-        .await?)
+        .await?;
+    // A deleted data store is an error on every call, also on those that
+    // read a 404 as "no such entry".
+    manage::refuse_deleted(&answer)?;
+    Ok(answer)
 }
 
 /// `GetAsync`.

@@ -1,0 +1,10 @@
+//! The emulator's budgets control over HTTP.
+//!
+//! SKELETON: filled in by the budgets work.
+
+use super::super::router::Table;
+
+/// Adds this control's routes.
+pub(super) fn routes(table: Table) -> Table {
+    table
+}

@@ -1,0 +1,10 @@
+//! The emulator's snapshots control over HTTP.
+//!
+//! SKELETON: filled in by the snapshots work.
+
+use super::super::router::Table;
+
+/// Adds this control's routes.
+pub(super) fn routes(table: Table) -> Table {
+    table
+}
