@@ -302,7 +302,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         datastores: datastores.clone(),
         bus,
         ordered,
-        memory: MemoryStoreService::new(clock),
+        memory: MemoryStoreService::with_config(clock, config.memory_config()),
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
         closing,

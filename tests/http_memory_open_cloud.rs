@@ -74,6 +74,9 @@ async fn open_cloud_sorted_map_items() {
     )
     .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
+    // rblx-open-cloud reads `error == "ALREADY_EXISTS"`.
+    assert_eq!(dup.json()["error"], json!("ALREADY_EXISTS"));
+    assert_eq!(dup.json()["code"], json!("ABORTED"));
     let got = call(
         &s,
         Method::GET,
@@ -222,8 +225,9 @@ async fn open_cloud_queue_items() {
     .await
     .json();
     assert_eq!(read["id"], read["readId"]);
-    assert_eq!(read["data"], read["items"]);
-    assert_eq!(read["data"][0]["data"], json!({"a": 1}));
+    // `data` holds the values (what both clients read), `items` the items.
+    assert_eq!(read["data"], json!([{"a": 1}]));
+    assert_eq!(read["items"][0]["data"], json!({"a": 1}));
     let id = read["id"].as_str().unwrap().to_owned();
     // Documented: invisibilityWindow="30s"; the first item is invisible.
     let second = call(
@@ -321,8 +325,10 @@ async fn flush_returns_an_operation_to_poll_on_both_paths() {
     let op = op.json();
     assert_eq!(op["done"], json!(true));
     let path = op["path"].as_str().unwrap();
-    assert!(path.starts_with("universes/1/memory-store/operations/"));
+    assert!(path.starts_with("cloud/v2/universes/1/operations/"), "{path}");
     let id = path.rsplit('/').next().unwrap();
+    // openblox polls `path.split("/")[5]`.
+    assert_eq!(path.split('/').nth(5), Some(id));
     for poll in [
         format!("{OC}/operations/{id}"),
         format!("/cloud/v2/universes/1/operations/{id}"),

@@ -206,3 +206,43 @@ async fn verbs_canonical_paths_and_not_found() {
     assert_eq!(gateway.json()["errors"][0]["code"], 0);
     server.shutdown().await;
 }
+
+/// An answer given without reading the request's body closes the
+/// connection (the unread bytes would be taken for the next request's head;
+/// rblx-open-cloud sends `{}` with GETs); an answer after reading it keeps
+/// the connection.
+#[tokio::test]
+async fn an_unread_request_body_closes_the_connection() {
+    let server = spawn_test_server().await;
+    let key = [
+        ("x-api-key", server.api_key.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let u = &server.url;
+    let unread = [
+        (Method::GET, format!("{u}/cloud/v2/universes/1/data-stores")),
+        (Method::POST, format!("{u}/no/such/endpoint")),
+        (Method::PUT, format!("{u}/cloud/v2/universes/1/data-stores")),
+    ];
+    for (method, url) in unread {
+        let a = send(method.clone(), &url, &key, "{}").await;
+        assert_eq!(a.header("connection"), Some("close"), "{method} {url}");
+    }
+    let read = send(
+        Method::POST,
+        &format!("{u}/messaging-service/v1/universes/1/topics/t"),
+        &key,
+        r#"{"message":"hi"}"#,
+    )
+    .await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.header("connection"), None);
+    let no_body = send(
+        Method::GET,
+        &format!("{u}/cloud/v2/universes/1/data-stores"),
+        &key,
+        "",
+    )
+    .await;
+    assert_eq!(no_body.header("connection"), None);
+}

@@ -243,7 +243,8 @@ pub struct EntryArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server (Open Cloud DataStore v1 and MessagingService APIs).
+    /// Run the server (Open Cloud data stores, ordered data stores, memory
+    /// stores and messaging; the engine and session APIs).
     /// Prints `{"listening":"http://ADDR"}` on stdout once it accepts.
     Serve {
         /// Address to listen on (default 127.0.0.1:8787; port 0 picks one).

@@ -66,6 +66,8 @@ pub struct Config {
     pub datastore: DataStoreSection,
     /// `[messaging]`
     pub messaging: MessagingSection,
+    /// `[memory_store]`.
+    pub memory_store: MemoryStoreSection,
     /// `[engine]`
     pub engine: EngineSection,
     /// `[log]`
@@ -175,6 +177,23 @@ impl Default for MessagingSection {
         MessagingSection {
             retention_secs: 120.0,
             retention_messages: 1000,
+        }
+    }
+}
+
+/// `[memory_store]`: MemoryStoreService.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryStoreSection {
+    /// The concurrent users each universe's memory quota is computed for
+    /// (Roblox: 64 KB + 1.2 KB x users; default 1000, about 1.2 MB).
+    pub users: u64,
+}
+
+impl Default for MemoryStoreSection {
+    fn default() -> Self {
+        MemoryStoreSection {
+            users: crate::memorystore::MemoryConfig::default().users,
         }
     }
 }
@@ -430,6 +449,13 @@ impl Config {
             ),
             critical_state_expire: Duration::from_secs_f64(e.critical_state_expire_secs),
             ..crate::engine::EngineConfig::default()
+        }
+    }
+
+    /// The memory stores' settings.
+    pub fn memory_config(&self) -> crate::memorystore::MemoryConfig {
+        crate::memorystore::MemoryConfig {
+            users: self.memory_store.users,
         }
     }
 

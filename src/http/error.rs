@@ -57,6 +57,12 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, C::InvalidArgument, detail, message)
     }
 
+    /// A 409 for a create that met an existing resource (v2 bodies carry
+    /// `"error": "ALREADY_EXISTS"`).
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, C::Aborted, D::AlreadyExists, message)
+    }
+
     /// A 404.
     pub fn not_found(detail: D, message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, C::NotFound, detail, message)
@@ -128,6 +134,7 @@ impl ApiError {
             Style::V1 => serde_json::to_string(&V1Error::new(self.code, self.detail, message)),
             Style::V2 => serde_json::to_string(&V2Error {
                 code: self.code,
+                error: (self.detail == D::AlreadyExists).then(|| "ALREADY_EXISTS".to_owned()),
                 message,
                 details: Vec::new(),
             }),

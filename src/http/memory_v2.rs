@@ -175,12 +175,9 @@ async fn create(mut c: Call) -> Reply {
     let sorted = c.state.memory.sorted_map(c.universe, &map);
     match sorted.put(&id, value, secs, sk, Expect::Absent).await? {
         Written::Written { item, .. } => ok(&item_body(c.universe, &map, item)),
-        Written::Conflict { .. } => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            C::Aborted,
-            D::Unknown,
-            format!("ALREADY_EXISTS: item `{id}` already exists in sorted map `{map}`"),
-        )),
+        Written::Conflict { .. } => Err(ApiError::already_exists(format!(
+            "ALREADY_EXISTS: item `{id}` already exists in sorted map `{map}`"
+        ))),
     }
 }
 
@@ -390,7 +387,10 @@ fn invisibility(c: &Call) -> Result<Duration, ApiError> {
     ))
 }
 
-async fn queue_read(c: Call) -> Reply {
+async fn queue_read(mut c: Call) -> Reply {
+    // rblx-open-cloud sends `{}` with this GET; read it, so the answer never
+    // races a body still arriving on a keep-alive connection.
+    let _ = c.body().await?;
     let count = c
         .query
         .number("count", 1usize)?
@@ -429,8 +429,8 @@ async fn queue_read(c: Call) -> Reply {
         .collect();
     ok(&wire::OcRead {
         read_id: id.clone(),
-        items: items.clone(),
-        data: items,
+        data: items.iter().map(|i| i.data.clone()).collect(),
+        items,
         id,
     })
 }
@@ -458,7 +458,9 @@ async fn discard(mut c: Call) -> Reply {
 
 fn operation_body(universe: u64, id: &str) -> wire::Operation {
     wire::Operation {
-        path: format!("universes/{universe}/memory-store/operations/{id}"),
+        // With the `cloud/v2` prefix, as the docs describe it: openblox
+        // polls `path.split("/")[5]`.
+        path: format!("cloud/v2/universes/{universe}/operations/{id}"),
         done: true,
         response: json!({"@type": wire::FLUSH_RESPONSE_TYPE}),
     }

@@ -325,6 +325,7 @@ fn universe(id: &str) -> Result<u64, ApiError> {
 async fn route(
     state: &Arc<AppState>,
     req: Request<Incoming>,
+    body_read: router::BodyRead,
 ) -> Result<Response<Body>, (ApiError, Style)> {
     let uri = req.uri().clone();
     let raw = uri.path();
@@ -344,7 +345,7 @@ async fn route(
         let u = universe(sel.universe).map_err(|e| (e, style))?;
         (find()?, u)
     };
-    router::call(found, Arc::clone(state), req, universe, query)
+    router::call(found, Arc::clone(state), req, universe, query, body_read)
         .await
         .map_err(|e| (e, style))
 }
@@ -358,11 +359,13 @@ async fn handle(
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     async move {
+        let has_body = !hyper::body::Body::is_end_stream(req.body());
+        let body_read = router::BodyRead::default();
         let mut response = if !request::authorized(req.headers(), &state.api_keys) {
             tracing::info!("rejected: missing or wrong API key");
             request::error(&ApiError::unauthorized(), Style::Gateway)
         } else {
-            match route(&state, req).await {
+            match route(&state, req, body_read.clone()).await {
                 Ok(r) => r,
                 Err((e, style)) => {
                     tracing::info!(status = e.status.as_u16(), error = %e.message, "request refused");
@@ -371,6 +374,9 @@ async fn handle(
             }
         };
         request::set_header(&mut response, headers::REQUEST_ID, &id);
+        if has_body && !body_read.is_read() {
+            request::set_header(&mut response, "connection", "close");
+        }
         tracing::debug!(status = response.status().as_u16(), "answered");
         Ok(response)
     }

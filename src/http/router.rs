@@ -47,6 +47,8 @@ pub(super) struct Call {
     /// The request's method, URI and headers.
     pub head: hyper::http::request::Parts,
     body: Option<Incoming>,
+    /// Set once the body is read (see [`BodyRead`]).
+    body_read: BodyRead,
     /// The universe named by the path.
     pub universe: u64,
     /// The query string, already checked.
@@ -76,6 +78,7 @@ impl Call {
         &mut self,
     ) -> impl Future<Output = Result<Bytes, ApiError>> + Send + 'static {
         let body = self.body.take();
+        self.body_read.mark();
         let limit = self.state.max_body_bytes;
         let timeout = self.state.limits.body_read_timeout;
         async move {
@@ -92,6 +95,25 @@ impl Call {
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Whether a request's body was read by its handler. An answer given
+/// before a body arrived must close the connection: the unread bytes would
+/// otherwise be taken as the next request's head, and a client reusing the
+/// keep-alive connection meets a reset (seen with rblx-open-cloud, which
+/// sends `{}` with GETs).
+#[derive(Clone, Debug, Default)]
+pub(super) struct BodyRead(Arc<std::sync::atomic::AtomicBool>);
+
+impl BodyRead {
+    fn mark(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the handler read the body.
+    pub(super) fn is_read(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -274,6 +296,7 @@ pub(super) async fn call(
     req: Request<Incoming>,
     universe: u64,
     query: Query,
+    body_read: BodyRead,
 ) -> Reply {
     let (h, params) = found;
     let (head, body) = req.into_parts();
@@ -281,6 +304,7 @@ pub(super) async fn call(
         state,
         head,
         body: Some(body),
+        body_read,
         universe,
         query,
         params,

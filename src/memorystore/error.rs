@@ -85,7 +85,7 @@ pub enum MemoryStoreError {
     #[error("DataStructureMemoryOverLimit: Exceeds data structure level memory size limit (100 MB); remove items or shard the structure")]
     StructureMemoryOverLimit,
     /// The universe's memory quota (64 KB + 1.2 KB × users) is used up.
-    #[error("TotalMemoryOverLimit: Exceeds universe-level memory quota; remove items, shorten expirations, or raise the user count the quota is computed for (MemoryConfig::users)")]
+    #[error("TotalMemoryOverLimit: Exceeds universe-level memory quota; remove items, shorten expirations, or raise the user count the quota is computed for (`[memory_store] users` in config.toml)")]
     TotalMemoryOverLimit,
     /// `UpdateAsync` lost every race with other writers.
     #[error("UpdateConflict: Exceeded max number of retries.")]

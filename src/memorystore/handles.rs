@@ -125,7 +125,9 @@ impl HashMap {
         error::check_key(key)
     }
 
-    /// `SetAsync`: writes `key`; true when it did not exist.
+    /// `SetAsync`: writes `key`; returns true when it did not exist (the
+    /// engine method returns the opposite, true when an existing key was
+    /// overwritten: the Luau client inverts this).
     pub async fn set(&self, key: &str, value: Value, expiration_secs: u64) -> Result<bool> {
         match self.put(key, value, expiration_secs, Expect::Any).await? {
             Written::Written { new, .. } => Ok(new),

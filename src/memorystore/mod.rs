@@ -158,7 +158,9 @@ fn expect_of(etag: Option<&str>) -> Expect {
 pub struct SortedMap(Handle);
 
 impl SortedMap {
-    /// `SetAsync`: writes `key`; true when it did not exist.
+    /// `SetAsync`: writes `key`; returns true when it did not exist (the
+    /// engine method returns the opposite, true when an existing key was
+    /// overwritten: the Luau client inverts this).
     pub async fn set(
         &self,
         key: &str,

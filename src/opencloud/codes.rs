@@ -129,6 +129,9 @@ code_table! {
         NotFound = "NotFound",
         /// The data store was deleted through Open Cloud (Roblox's server error name).
         DatastoreDeleted = "DatastoreDeleted",
+        /// A create met an existing resource (v2 bodies then also carry
+        /// `"error": "ALREADY_EXISTS"`, which rblx-open-cloud reads).
+        AlreadyExists = "AlreadyExists",
     }
 }
 

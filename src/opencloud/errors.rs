@@ -61,6 +61,10 @@ impl V1Error {
 pub struct V2Error {
     /// The status name.
     pub code: ErrorCode,
+    /// `ALREADY_EXISTS` on a create conflict (memory store sorted maps:
+    /// rblx-open-cloud reads this field), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// What went wrong.
     pub message: String,
     /// Always empty here.
@@ -159,6 +163,7 @@ mod tests {
         assert_eq!(read.code(), Some(ErrorCode::NotFound));
         let v2 = V2Error {
             code: ErrorCode::Aborted,
+            error: None,
             message: "stale".into(),
             details: Vec::new(),
         };

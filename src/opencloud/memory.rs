@@ -345,9 +345,10 @@ pub struct OcRead {
     /// The items (documented).
     #[serde(rename = "items")]
     pub items: Vec<OcQueueItem>,
-    /// The same items (what rblx-open-cloud and openblox read).
+    /// The items' values, in order (what rblx-open-cloud and openblox
+    /// read: openblox's captured body holds the values themselves).
     #[serde(rename = "data")]
-    pub data: Vec<OcQueueItem>,
+    pub data: Vec<Value>,
     /// The same read id (what the clients read).
     #[serde(rename = "id")]
     pub id: String,
