@@ -33,6 +33,14 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The server's controls (`/emulator/v1`: clock, faults, budgets,
+    /// snapshots) as a Rust client.
+    pub fn emulator(&self) -> crate::remote::Emulator {
+        let client = crate::remote::RemoteClient::new(&self.url, Some(self.api_key.clone()))
+            .expect("the test server's own URL");
+        crate::remote::Emulator::new(client)
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
