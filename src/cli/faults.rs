@@ -30,8 +30,8 @@ pub enum FaultsCommand {
         /// Only calls on this data store (or structure, or topic).
         #[arg(long)]
         store: Option<String>,
-        /// Only calls on this key.
-        #[arg(long)]
+        /// Only calls on this key (`--key` is the server's API key).
+        #[arg(long = "entry-key")]
         key: Option<String>,
         /// Fire at most this many times.
         #[arg(long)]
