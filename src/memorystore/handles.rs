@@ -97,7 +97,8 @@ impl Queue {
         match &h.service.backend {
             Backend::Local(l) => {
                 h.faulted(Op::QueueRemove, None, async {
-                    Ok(l.queue_remove(h.universe, &h.name, read_id))
+                    l.queue_remove(h.universe, &h.name, read_id);
+                    Ok(())
                 })
                 .await
             }
@@ -232,7 +233,8 @@ impl HashMap {
         match &h.service.backend {
             Backend::Local(l) => {
                 h.faulted(Op::HashMapRemove, Some(key), async {
-                    Ok(l.hash_remove(h.universe, &h.name, key))
+                    l.hash_remove(h.universe, &h.name, key);
+                    Ok(())
                 })
                 .await
             }

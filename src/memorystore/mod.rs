@@ -295,7 +295,8 @@ impl SortedMap {
         match &h.service.backend {
             Backend::Local(l) => {
                 h.faulted(Op::SortedMapRemove, Some(key), async {
-                    Ok(l.sorted_remove(h.universe, &h.name, key))
+                    l.sorted_remove(h.universe, &h.name, key);
+                    Ok(())
                 })
                 .await
             }
