@@ -601,3 +601,41 @@ async fn the_cli_adds_lists_and_clears_faults() {
     assert!(listed(&s).await.is_empty());
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_remote_service_sees_faults_through_the_server() {
+    // What `Engine::remote` game servers and the Luau client use: the
+    // server's DataStoreService over Open Cloud v1.
+    let s = spawn_test_server().await;
+    let client =
+        profilestore::remote::RemoteClient::new(&s.url, Some(s.api_key.clone())).expect("client");
+    let remote = profilestore::datastore::DataStoreService::remote(
+        client,
+        profilestore::clock::Clock::system(),
+    );
+    let ds = remote.data_store(1, "S", "global").expect("ds");
+    fault(
+        &s,
+        json!({"match": {"operations": ["set"]}, "effect": "ambiguous", "times": 1}),
+    )
+    .await;
+    let err = ds
+        .set("k", &json!(3), &Default::default())
+        .await
+        .expect_err("the caller gets an error");
+    assert!(
+        err.to_string().contains("502: API Services rejected"),
+        "{err}"
+    );
+    assert!(!err.is_caller_error(), "retryable: {err}");
+    let got = ds.get("k").await.expect("get").expect("landed");
+    assert_eq!(got.value, json!(3));
+    fault(
+        &s,
+        json!({"match": {"operations": ["get"]}, "effect": "throttle"}),
+    )
+    .await;
+    let err = ds.get("k").await.expect_err("throttled");
+    assert!(err.to_string().contains("429"), "{err}");
+    s.shutdown().await;
+}
