@@ -12,5 +12,5 @@ mod plan;
 mod plugin;
 
 pub use ops::{Family, Operation};
-pub use plan::{Effect, FaultPlan, FaultSpecError, Injected, InjectedKind, Target};
+pub use plan::{Effect, FaultPlan, FaultSpecError, Injected, InjectedKind, Target, MAX_LATENCY_MS};
 pub use plugin::FaultyPlugin;

@@ -24,6 +24,10 @@ use rand::{Rng, SeedableRng};
 use super::ops::{Family, Operation};
 use crate::opencloud::emulator::{FaultInfo, FaultMatch, FaultSpec};
 
+/// The longest latency a fault may add (a longer one would outlive every
+/// client's timeout).
+pub const MAX_LATENCY_MS: u64 = 600_000;
+
 /// What a fault does to a call it matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -109,6 +113,9 @@ pub enum FaultSpecError {
     /// A latency fault without its latency.
     #[error("a latency fault needs latencyMs")]
     MissingLatency,
+    /// A latency longer than [`MAX_LATENCY_MS`].
+    #[error("latencyMs is at most {MAX_LATENCY_MS} (10 minutes; got {0})")]
+    LatencyTooLong(u64),
     /// `latencyMs` on another effect.
     #[error("latencyMs only goes with the latency effect")]
     StrayLatency,
@@ -191,6 +198,9 @@ fn effect_of(spec: &FaultSpec) -> Result<Effect, FaultSpecError> {
         "throttle" => Effect::Throttle,
         "latency" => {
             let ms = spec.latency_ms.ok_or(FaultSpecError::MissingLatency)?;
+            if ms > MAX_LATENCY_MS {
+                return Err(FaultSpecError::LatencyTooLong(ms));
+            }
             return Ok(Effect::Latency(Duration::from_millis(ms)));
         }
         other => return Err(FaultSpecError::UnknownEffect(other.to_owned())),
@@ -386,6 +396,12 @@ mod tests {
             plan.add(spec("latency")),
             Err(FaultSpecError::MissingLatency)
         );
+        let mut s = spec("latency");
+        s.latency_ms = Some(MAX_LATENCY_MS + 1);
+        assert!(matches!(
+            plan.add(s),
+            Err(FaultSpecError::LatencyTooLong(_))
+        ));
         let mut s = spec("error");
         s.probability = Some(1.5);
         assert!(matches!(plan.add(s), Err(FaultSpecError::Probability(_))));

@@ -56,6 +56,10 @@ async fn invalid_faults_are_400_with_the_reason_and_add_nothing() {
         ),
         (json!({"effect": "latency"}), "needs latencyMs"),
         (
+            json!({"effect": "latency", "latencyMs": 600_001}),
+            "latencyMs is at most 600000",
+        ),
+        (
             json!({"effect": "error", "latencyMs": 5}),
             "latencyMs only goes with",
         ),
