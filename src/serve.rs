@@ -236,9 +236,11 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         None => None,
         Some(path) => Some(create_output(path, " (--export-on-exit)")?),
     };
-    let datastores = open_datastores(&config)?;
+    let faults = crate::faults::FaultPlan::default();
+    let datastores = open_datastores(&config)?.with_faults(faults.clone());
     let universe = config.server.universe;
-    let bus = MessageBus::new(datastores.clock().clone(), config.bus_config());
+    let bus = MessageBus::new(datastores.clock().clone(), config.bus_config())
+        .with_fault_plan(faults.clone());
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
         ServeError::Io(std::io::Error::new(
             e.kind(),
@@ -294,7 +296,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     sessions.spawn_reaper();
     let clock = datastores.clock().clone();
     let ordered = match datastores.storage() {
-        Some(storage) => OrderedService::new(Arc::clone(storage.plugin()), clock.clone()),
+        Some(storage) => OrderedService::new(Arc::clone(storage.plugin()), clock.clone())
+            .with_faults(faults.clone()),
         None => unreachable!("open_datastores always opens a local storage"),
     };
     let state = AppState {
@@ -302,7 +305,9 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         datastores: datastores.clone(),
         bus,
         ordered,
-        memory: MemoryStoreService::with_config(clock, config.memory_config()),
+        memory: MemoryStoreService::with_config(clock, config.memory_config())
+            .with_faults(faults.clone()),
+        faults,
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
         closing,

@@ -33,6 +33,14 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The server's controls (`/emulator/v1`: clock, faults, budgets,
+    /// snapshots) as a Rust client.
+    pub fn emulator(&self) -> crate::remote::Emulator {
+        let client = crate::remote::RemoteClient::new(&self.url, Some(self.api_key.clone()))
+            .expect("the test server's own URL");
+        crate::remote::Emulator::new(client)
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -72,14 +80,18 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
     let clock = Clock::system();
     let plugin: Arc<dyn profilestore_plugin_api::StoragePlugin> =
         Arc::new(profilestore_memory::MemoryPlugin::new());
+    let faults = crate::faults::FaultPlan::default();
     let datastores = DataStoreService::new(
         Arc::clone(&plugin),
         clock.clone(),
         DataStoreConfig::default(),
-    );
-    let ordered = crate::ordered::OrderedService::new(plugin, clock.clone());
-    let memory = crate::memorystore::MemoryStoreService::new(clock.clone());
-    let bus = MessageBus::new(clock, BusConfig::default());
+    )
+    .with_faults(faults.clone());
+    let ordered =
+        crate::ordered::OrderedService::new(plugin, clock.clone()).with_faults(faults.clone());
+    let memory =
+        crate::memorystore::MemoryStoreService::new(clock.clone()).with_faults(faults.clone());
+    let bus = MessageBus::new(clock, BusConfig::default()).with_fault_plan(faults.clone());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
         datastores.clone(),
@@ -92,6 +104,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         bus,
         ordered,
         memory,
+        faults,
         api_keys: vec![api_key],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),

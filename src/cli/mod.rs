@@ -11,6 +11,7 @@
 //! commands, never to `serve`.
 
 mod data;
+mod faults;
 mod memory;
 mod ordered;
 mod profile;
@@ -127,6 +128,7 @@ const DATA_COMMANDS: &[&str] = &[
     "purge",
     "ordered",
     "memory",
+    "faults",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -373,6 +375,9 @@ pub enum Command {
     /// serving the data folder.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
+    /// The emulator's faults on a running server: add, list, clear.
+    #[command(subcommand)]
+    Faults(faults::FaultsCommand),
 }
 
 impl Command {
@@ -386,7 +391,8 @@ impl Command {
             | Command::Set { .. }
             | Command::Increment { .. }
             | Command::Import { .. }
-            | Command::Memory(_) => false,
+            | Command::Memory(_)
+            | Command::Faults(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -499,6 +505,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let config = cli.storage.resolve(Overrides::default())?;
     if let Command::Memory(command) = cli.command {
         return memory::run(command, &cli.connection, &config).await;
+    }
+    if let Command::Faults(command) = cli.command {
+        return faults::run(command, &cli.connection, &config, cli.storage.universe).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }

@@ -70,6 +70,9 @@ pub struct AppState {
     pub ordered: crate::ordered::OrderedService,
     /// MemoryStoreService (sorted maps, queues, hash maps).
     pub memory: crate::memorystore::MemoryStoreService,
+    /// The emulator's fault plan (`/emulator/v1/faults`), shared with the
+    /// services above.
+    pub faults: crate::faults::FaultPlan,
     /// Accepted `x-api-key` values; empty means no authentication.
     pub api_keys: Vec<String>,
     /// Largest request body.

@@ -18,8 +18,17 @@ mod snapshots;
 
 use std::sync::LazyLock;
 
-use super::error::Style;
-use super::router::Table;
+use super::error::{ApiError, Style};
+use super::router::{Call, Table};
+
+/// The control plane's gate: may this request use the controls?
+///
+/// STUB (faults work): always yes. The clock work writes the real gate
+/// (loopback or an explicit setting, and always the API key); the
+/// integrator keeps theirs.
+pub(super) fn allowed(_call: &Call) -> Result<(), ApiError> {
+    Ok(())
+}
 
 /// Every `/emulator/v1` route.
 pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
