@@ -58,10 +58,7 @@ pub struct Clock {
 #[derive(Clone)]
 enum Source {
     System,
-    Tokio {
-        origin: Instant,
-        start_ms: i64,
-    },
+    Tokio { origin: Instant, start_ms: i64 },
     Manual(Arc<AtomicI64>),
     Adjustable(Arc<Adjust>),
 }
@@ -357,7 +354,10 @@ mod tests {
         clock.advance(Duration::from_secs(3600)).expect("advance");
         assert!(clock.now_ms() >= before + 3_600_000);
         let too_far = clock.advance(MAX_OFFSET);
-        assert!(matches!(too_far, Err(ClockError::TooFar { .. })), "{too_far:?}");
+        assert!(
+            matches!(too_far, Err(ClockError::TooFar { .. })),
+            "{too_far:?}"
+        );
         assert_eq!(clock.offset(), Duration::from_secs(3600), "unchanged");
         assert_eq!(
             Clock::system().advance(Duration::from_secs(1)),

@@ -319,7 +319,7 @@ impl ProfileStore {
                     drop(turn);
                     tracing::warn!(store = %self.name, key, error = %e, "message write failed; retrying");
                     inner.report_error(&self.name, key, e.to_string());
-                    tokio::time::sleep(backoff.fail()).await;
+                    inner.clock().sleep(backoff.fail()).await;
                 }
             }
         };

@@ -55,6 +55,7 @@ use crate::bus::MessageBus;
 use crate::datastore::DataStoreService;
 use crate::opencloud::codes::DetailCode as D;
 use crate::opencloud::headers;
+pub use emulator::Controls;
 use error::{ApiError, Style};
 use request::{Body, Query};
 use router::Table;
@@ -80,6 +81,11 @@ pub struct AppState {
     pub sessions: crate::sessions::SessionHost,
     /// Connection and long-poll caps.
     pub limits: Limits,
+    /// The clock of everything above (one adjustable clock in `serve` and
+    /// test servers: `/emulator/v1/clock:advance` moves it).
+    pub clock: crate::clock::Clock,
+    /// Who may use the control plane (the listen address and the setting).
+    pub controls: Controls,
 }
 
 /// The default longest a client may take to send a request's head; also

@@ -289,7 +289,7 @@ impl SessionHost {
             let every = (host.lease() / 4).max(Duration::from_millis(10));
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(every) => { host.expire(); }
+                    () = host.inner.datastores.clock().sleep(every) => { host.expire(); }
                     () = closing.cancelled() => return,
                 }
             }
