@@ -6,8 +6,9 @@
 //! time never moves backward (a zero, negative, missing or non-numeric
 //! `seconds` is a 400 and moves nothing); everything time-based follows an
 //! advance at once (sleepers on the clock wake, see `crate::clock`), and
-//! expired versions are purged before the answer, so the 30-day expiry
-//! follows too; the answer is the clock after the move.
+//! before the answer the game servers silent past their lease are dropped
+//! and expired versions purged (so the 30-day expiry follows too); the
+//! answer is the clock after the move.
 
 use std::time::Duration;
 
@@ -46,7 +47,15 @@ async fn advance(mut c: Call) -> Reply {
     clock
         .advance(by)
         .map_err(|e| ApiError::bad_request(D::Unknown, e.to_string()))?;
-    // Versions past their expiry go now, not at the next hourly purge.
+    // Leases and versions that ran out go now, before the answer: not at
+    // the reaper's next tick or the next hourly purge.
+    let dropped = c.state.sessions.expire();
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            "game servers silent past their lease after a clock advance"
+        );
+    }
     match c.state.datastores.purge_expired().await {
         Ok(stats) => tracing::info!(
             versions = stats.versions,
