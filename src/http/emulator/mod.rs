@@ -43,8 +43,8 @@ pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
     snapshots::routes(table)
 });
 
-/// Who may use the control plane: what the gate ([`allowed`]) decides on,
-/// besides the server's API keys.
+/// Who may use the control plane: what the gate (`allowed`, called first
+/// by every control) decides on, besides the server's API keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Controls {
     /// The address the server listens on.
