@@ -208,6 +208,21 @@ async fn a_remote_engine_user_reaches_the_controls_through_its_client() {
         .expect("advance");
     assert_eq!(moved.offset_seconds, 90.0);
     assert!(moved.now_ms().expect("now") >= profilestore::clock::Clock::system().now_ms() + 89_000);
+    // A remote engine's own clock moves the same way.
+    let engine = profilestore::engine::Engine::remote(
+        &server.url,
+        Some(server.api_key.clone()),
+        1,
+        7,
+        "job-r",
+        Default::default(),
+    )
+    .expect("engine");
+    let offset = engine
+        .clock()
+        .advance(Duration::from_secs(90))
+        .expect("adjustable");
+    assert_eq!(offset.as_secs_f64(), moved.offset_seconds);
     let wrong = Emulator::new(RemoteClient::new(&server.url, Some("nope".into())).expect("client"));
     assert!(matches!(
         wrong.clock().await,

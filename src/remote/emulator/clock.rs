@@ -24,7 +24,9 @@ impl Emulator {
     /// Moves the server's clock ahead by `by` (more than zero: time never
     /// moves backward); everything time-based on the server follows at
     /// once (timestamps, version expiry, messaging retention, memory-store
-    /// expirations, session API leases, its engines' timers).
+    /// expirations, session API leases, its engines' timers). An engine in
+    /// another process (`Engine::remote`) keeps its own clock: move it too
+    /// (`engine.clock().advance(by)`) so its own timers and stamps follow.
     pub async fn advance(&self, by: Duration) -> Result<ClockState, RemoteError> {
         let body = json!({"seconds": by.as_secs_f64()});
         self.client()
