@@ -250,7 +250,7 @@ pub(super) async fn run(
         Command::Ordered { command } => {
             super::ordered::run(command, &service, universe, place(args, config)).await?;
         }
-        Command::Serve { .. } | Command::Memory(_) | Command::Faults(_) => {
+        Command::Serve { .. } | Command::Memory(_) | Command::Faults(_) | Command::Clock { .. } => {
             unreachable!("handled above")
         }
         Command::Purge => {

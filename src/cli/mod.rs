@@ -10,6 +10,7 @@
 //! that is rejected changes nothing; `--url`/`--key` belong to the data
 //! commands, never to `serve`.
 
+mod clock;
 mod data;
 mod faults;
 mod memory;
@@ -129,6 +130,7 @@ const DATA_COMMANDS: &[&str] = &[
     "ordered",
     "memory",
     "faults",
+    "clock",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -266,6 +268,11 @@ pub enum Command {
         /// Write every data store to this file (JSON lines) on shutdown.
         #[arg(long)]
         export_on_exit: Option<PathBuf>,
+        /// The emulator controls (/emulator/v1): on by default on loopback
+        /// only; `--emulator-controls` turns them on anywhere, `=false` off.
+        #[arg(long, env = "PROFILESTORE_EMULATOR_CONTROLS", num_args = 0..=1,
+              default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+        emulator_controls: Option<bool>,
     },
     /// ProfileStore profiles: show, message, rollback.
     #[command(subcommand_required = true, arg_required_else_help = false)]
@@ -378,6 +385,13 @@ pub enum Command {
     /// The emulator's faults on a running server: add, list, clear.
     #[command(subcommand)]
     Faults(faults::FaultsCommand),
+    /// A running server's clock (`--url`, or the server serving the data
+    /// folder): prints it; `clock advance 10m` moves it ahead.
+    Clock {
+        /// What to do (none: show the clock).
+        #[command(subcommand)]
+        command: Option<clock::ClockCommand>,
+    },
 }
 
 impl Command {
@@ -393,6 +407,7 @@ impl Command {
             | Command::Import { .. }
             | Command::Memory(_)
             | Command::Faults(_) => false,
+            | Command::Clock { .. } => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -443,6 +458,7 @@ impl StorageArgs {
         let mut overrides = self.overrides();
         overrides.listen = extra.listen;
         overrides.api_keys = extra.api_keys;
+        overrides.emulator_controls = extra.emulator_controls;
         Ok(Config::load(self.config.as_deref())?.apply(overrides)?)
     }
 }
@@ -488,11 +504,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         api_keys,
         import,
         export_on_exit,
+        emulator_controls,
     } = cli.command
     {
         let config = cli.storage.resolve(Overrides {
             listen,
             api_keys,
+            emulator_controls,
             ..Overrides::default()
         })?;
         check_server_keys(&config, std::env::var_os("PROFILESTORE_API_KEY").as_deref())?;
@@ -508,6 +526,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
     if let Command::Faults(command) = cli.command {
         return faults::run(command, &cli.connection, &config, cli.storage.universe).await;
+    }
+    if let Command::Clock { command } = cli.command {
+        return clock::run(command, &cli.connection, &config).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }

@@ -78,6 +78,17 @@ impl ApiError {
         )
     }
 
+    /// A 403: the request is authenticated (or the server takes no key)
+    /// but not allowed here; `message` says how to allow it.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            C::PermissionDenied,
+            D::Forbidden,
+            message,
+        )
+    }
+
     /// A 405: the path exists, but not with this method (`allowed` goes
     /// to the `Allow` header).
     pub fn method_not_allowed(method: &str, allowed: Vec<&'static str>) -> Self {

@@ -10,6 +10,7 @@
 //!
 //! SKELETON: each control's methods are added by its own work.
 
+mod clock;
 mod faults;
 
 use super::{RemoteClient, RemoteError};
