@@ -3,7 +3,8 @@
 //! Owns: turning a resolved [`Config`] into a running server: open storage,
 //! check the listen address, bind, announce the bound URL on stdout (one
 //! JSON line, for harnesses in any language), purge expired versions
-//! periodically, and shut down gracefully on SIGINT or SIGTERM.
+//! periodically (on the server's one adjustable clock, which everything it
+//! hosts runs on; the clock control also purges after each advance), and shut down gracefully on SIGINT or SIGTERM.
 //! Invariants: nothing is bound when the configuration is unsafe; one
 //! server per data folder (an OS lock on [`LOCK_FILE`], held until exit);
 //! the purge loop stops with the server; storage is flushed before exit.
@@ -170,10 +171,16 @@ impl FolderLock {
 /// Opens the configured storage as a DataStore service on the system clock
 /// (what `serve` serves and the CLI's data commands work on).
 pub fn open_datastores(config: &Config) -> Result<DataStoreService, OpenError> {
+    open_datastores_on(config, Clock::system())
+}
+
+/// [`open_datastores`] on `clock` (`serve`'s: one adjustable clock for
+/// everything it hosts).
+pub fn open_datastores_on(config: &Config, clock: Clock) -> Result<DataStoreService, OpenError> {
     let plugin = crate::storage::open(&config.storage_config())?;
     Ok(DataStoreService::new(
         plugin,
-        Clock::system(),
+        clock,
         config.datastore_config(),
     ))
 }
@@ -236,9 +243,13 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         None => None,
         Some(path) => Some(create_output(path, " (--export-on-exit)")?),
     };
-    let datastores = open_datastores(&config)?;
+    let faults = crate::faults::FaultPlan::default();
+    // Everything hosted derives its clock from this one (the clock control
+    // moves it).
+    let datastores = open_datastores_on(&config, Clock::adjustable())?.with_faults(faults.clone());
     let universe = config.server.universe;
-    let bus = MessageBus::new(datastores.clock().clone(), config.bus_config());
+    let bus = MessageBus::new(datastores.clock().clone(), config.bus_config())
+        .with_fault_plan(faults.clone());
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
         ServeError::Io(std::io::Error::new(
             e.kind(),
@@ -272,10 +283,11 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         let datastores = datastores.clone();
         let stop = closing.clone();
         let every = config.purge_interval();
+        let clock = datastores.clock().clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
+                    () = clock.sleep(every) => {}
                     () = stop.cancelled() => return,
                 }
                 match datastores.purge_expired().await {
@@ -294,7 +306,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     sessions.spawn_reaper();
     let clock = datastores.clock().clone();
     let ordered = match datastores.storage() {
-        Some(storage) => OrderedService::new(Arc::clone(storage.plugin()), clock.clone()),
+        Some(storage) => OrderedService::new(Arc::clone(storage.plugin()), clock.clone())
+            .with_faults(faults.clone()),
         None => unreachable!("open_datastores always opens a local storage"),
     };
     let state = AppState {
@@ -302,7 +315,11 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         datastores: datastores.clone(),
         bus,
         ordered,
-        memory: MemoryStoreService::with_config(clock, config.memory_config()),
+        memory: MemoryStoreService::with_config(clock.clone(), config.memory_config())
+            .with_faults(faults.clone()),
+        faults,
+        clock,
+        controls: crate::http::Controls::new(addr, config.emulator.controls),
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
         closing,

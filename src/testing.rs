@@ -4,8 +4,10 @@
 //!
 //! Owns: [`TestServer`] and the ways to start one, and [`memory_state`], the
 //! state such a server serves. Invariants: a test server listens on
-//! loopback only, accepts one random API key, and shuts down gracefully
-//! (final saves, then a storage flush) when asked.
+//! loopback only, accepts one random API key, runs everything it hosts on
+//! one adjustable clock (moved by [`TestServer::advance`] through the
+//! emulator controls, which are on), and shuts down gracefully (final
+//! saves, then a storage flush) when asked.
 
 use std::sync::Arc;
 
@@ -15,7 +17,10 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::{BusConfig, MessageBus};
 use crate::clock::Clock;
 use crate::datastore::{DataStoreConfig, DataStoreService};
-use crate::http::{run, AppState, HttpError, Limits};
+use crate::http::{run, AppState, Controls, HttpError, Limits};
+use crate::opencloud::emulator::ClockState;
+use crate::remote::emulator::Emulator;
+use crate::remote::{RemoteClient, RemoteError};
 
 /// A server started by [`spawn_test_server`].
 #[derive(Debug)]
@@ -28,11 +33,30 @@ pub struct TestServer {
     pub datastores: DataStoreService,
     /// Its bus.
     pub bus: MessageBus,
+    clock: Clock,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), HttpError>>>,
 }
 
 impl TestServer {
+    /// The controls of this server (`/emulator/v1`), with its key.
+    pub fn emulator(&self) -> Emulator {
+        let client = RemoteClient::new(&self.url, Some(self.api_key.clone()))
+            .expect("a test server's URL is valid");
+        Emulator::new(client)
+    }
+
+    /// Moves the server's clock ahead by `by` (through the clock control,
+    /// so expired versions are purged too); everything it hosts follows.
+    pub async fn advance(&self, by: std::time::Duration) -> Result<ClockState, RemoteError> {
+        self.emulator().advance(by).await
+    }
+
+    /// The clock everything this server hosts runs on.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -69,17 +93,21 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
 /// [`spawn_test_server`] serves), with the sender that closes it.
 #[doc(hidden)]
 pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationToken) {
-    let clock = Clock::system();
+    let clock = Clock::adjustable();
     let plugin: Arc<dyn profilestore_plugin_api::StoragePlugin> =
         Arc::new(profilestore_memory::MemoryPlugin::new());
+    let faults = crate::faults::FaultPlan::default();
     let datastores = DataStoreService::new(
         Arc::clone(&plugin),
         clock.clone(),
         DataStoreConfig::default(),
-    );
-    let ordered = crate::ordered::OrderedService::new(plugin, clock.clone());
-    let memory = crate::memorystore::MemoryStoreService::new(clock.clone());
-    let bus = MessageBus::new(clock, BusConfig::default());
+    )
+    .with_faults(faults.clone());
+    let ordered =
+        crate::ordered::OrderedService::new(plugin, clock.clone()).with_faults(faults.clone());
+    let memory =
+        crate::memorystore::MemoryStoreService::new(clock.clone()).with_faults(faults.clone());
+    let bus = MessageBus::new(clock.clone(), BusConfig::default()).with_fault_plan(faults.clone());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
         datastores.clone(),
@@ -92,17 +120,22 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         bus,
         ordered,
         memory,
+        faults,
         api_keys: vec![api_key],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),
         limits,
+        clock,
+        controls: Controls::default(),
     };
     (state, closing)
 }
 
 async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
     let url = format!("http://{}", listener.local_addr().expect("local address"));
-    let (state, _closing) = memory_state(api_key.clone(), limits);
+    let (mut state, _closing) = memory_state(api_key.clone(), limits);
+    state.controls.listen = listener.local_addr().expect("local address");
+    let clock = state.clock.clone();
     state.sessions.spawn_reaper();
     let (datastores, bus) = (state.datastores.clone(), state.bus.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -114,6 +147,7 @@ async fn start_test_server(listener: TcpListener, api_key: String, limits: Limit
         api_key,
         datastores,
         bus,
+        clock,
         stop: Some(stop),
         task: Some(task),
     }

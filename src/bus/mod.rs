@@ -96,6 +96,9 @@ pub enum BusError {
     /// A remote bus could not reach its server (transient: retry).
     #[error("MessagingService: {0}")]
     Remote(crate::remote::RemoteError),
+    /// An emulator fault fired (`/emulator/v1/faults`); retryable.
+    #[error("{0}")]
+    Fault(#[from] crate::faults::Injected),
 }
 
 /// Faults injected into delivery (chaos tests). Retention is not affected.
@@ -132,6 +135,7 @@ enum Delivery {
 pub struct MessageBus {
     hub: Arc<Hub>,
     delivery: Delivery,
+    plan: crate::faults::FaultPlan,
 }
 
 impl MessageBus {
@@ -140,7 +144,17 @@ impl MessageBus {
         MessageBus {
             hub: Arc::new(Hub::new(clock, config)),
             delivery: Delivery::Local,
+            plan: crate::faults::FaultPlan::default(),
         }
+    }
+
+    /// This bus with its local publishes under `plan` (the server's
+    /// emulator faults; a publish has no universe, its topic is the
+    /// `dataStore` a fault matches).
+    #[must_use]
+    pub fn with_fault_plan(mut self, plan: crate::faults::FaultPlan) -> Self {
+        self.plan = plan;
+        self
     }
 
     /// A bus whose topics live on the profilestore server behind `client`:
@@ -152,6 +166,7 @@ impl MessageBus {
         MessageBus {
             hub: Arc::new(Hub::new(clock, config)),
             delivery: Delivery::Remote(remote::Link::new(client)),
+            plan: crate::faults::FaultPlan::default(),
         }
     }
 
@@ -205,8 +220,20 @@ impl MessageBus {
         }
         match &self.delivery {
             Delivery::Local => {
-                self.hub.publish_local(topic, data);
-                Ok(())
+                self.plan
+                    .apply(
+                        crate::faults::Operation::Publish,
+                        crate::faults::Target {
+                            universe: None,
+                            store: topic,
+                            key: None,
+                        },
+                        async {
+                            self.hub.publish_local(topic, data);
+                            Ok(())
+                        },
+                    )
+                    .await
             }
             Delivery::Remote(link) => link.publish(topic, data).await,
         }

@@ -10,7 +10,9 @@
 //! that is rejected changes nothing; `--url`/`--key` belong to the data
 //! commands, never to `serve`.
 
+mod clock;
 mod data;
+mod faults;
 mod memory;
 mod ordered;
 mod profile;
@@ -127,6 +129,8 @@ const DATA_COMMANDS: &[&str] = &[
     "purge",
     "ordered",
     "memory",
+    "faults",
+    "clock",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -264,6 +268,11 @@ pub enum Command {
         /// Write every data store to this file (JSON lines) on shutdown.
         #[arg(long)]
         export_on_exit: Option<PathBuf>,
+        /// The emulator controls (/emulator/v1): on by default on loopback
+        /// only; `--emulator-controls` turns them on anywhere, `=false` off.
+        #[arg(long, env = "PROFILESTORE_EMULATOR_CONTROLS", num_args = 0..=1,
+              default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+        emulator_controls: Option<bool>,
     },
     /// ProfileStore profiles: show, message, rollback.
     #[command(subcommand_required = true, arg_required_else_help = false)]
@@ -373,6 +382,16 @@ pub enum Command {
     /// serving the data folder.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
+    /// The emulator's faults on a running server: add, list, clear.
+    #[command(subcommand)]
+    Faults(faults::FaultsCommand),
+    /// A running server's clock (`--url`, or the server serving the data
+    /// folder): prints it; `clock advance 10m` moves it ahead.
+    Clock {
+        /// What to do (none: show the clock).
+        #[command(subcommand)]
+        command: Option<clock::ClockCommand>,
+    },
 }
 
 impl Command {
@@ -386,7 +405,9 @@ impl Command {
             | Command::Set { .. }
             | Command::Increment { .. }
             | Command::Import { .. }
-            | Command::Memory(_) => false,
+            | Command::Memory(_)
+            | Command::Faults(_) => false,
+            | Command::Clock { .. } => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -437,6 +458,7 @@ impl StorageArgs {
         let mut overrides = self.overrides();
         overrides.listen = extra.listen;
         overrides.api_keys = extra.api_keys;
+        overrides.emulator_controls = extra.emulator_controls;
         Ok(Config::load(self.config.as_deref())?.apply(overrides)?)
     }
 }
@@ -482,11 +504,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         api_keys,
         import,
         export_on_exit,
+        emulator_controls,
     } = cli.command
     {
         let config = cli.storage.resolve(Overrides {
             listen,
             api_keys,
+            emulator_controls,
             ..Overrides::default()
         })?;
         check_server_keys(&config, std::env::var_os("PROFILESTORE_API_KEY").as_deref())?;
@@ -499,6 +523,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let config = cli.storage.resolve(Overrides::default())?;
     if let Command::Memory(command) = cli.command {
         return memory::run(command, &cli.connection, &config).await;
+    }
+    if let Command::Faults(command) = cli.command {
+        return faults::run(command, &cli.connection, &config, cli.storage.universe).await;
+    }
+    if let Command::Clock { command } = cli.command {
+        return clock::run(command, &cli.connection, &config).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }

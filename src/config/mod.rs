@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod emulator;
+pub use emulator::EmulatorSection;
+
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
 use crate::storage::{StorageConfig, StorageKind};
@@ -72,6 +75,8 @@ pub struct Config {
     pub engine: EngineSection,
     /// `[log]`
     pub log: LogSection,
+    /// `[emulator]`
+    pub emulator: EmulatorSection,
 }
 
 /// `[server]`: the HTTP endpoint.
@@ -275,6 +280,8 @@ pub struct Overrides {
     pub retention: Option<Retention>,
     /// `--universe` / `PROFILESTORE_UNIVERSE`.
     pub universe: Option<u64>,
+    /// `--emulator-controls` / `PROFILESTORE_EMULATOR_CONTROLS`.
+    pub emulator_controls: Option<bool>,
 }
 
 impl Config {
@@ -326,6 +333,9 @@ impl Config {
         }
         if let Some(v) = o.universe {
             self.server.universe = v;
+        }
+        if let Some(v) = o.emulator_controls {
+            self.emulator.controls = Some(v);
         }
         self.validate()?;
         Ok(self)
@@ -482,6 +492,11 @@ impl Config {
         crate::http::Limits::new(s.max_connections, s.max_long_polls)
             .with_header_read_timeout(Duration::from_secs_f64(s.header_read_timeout_secs))
             .with_body_read_timeout(Duration::from_secs_f64(s.body_read_timeout_secs))
+    }
+
+    /// Who may use the emulator controls on this server's address.
+    pub fn controls(&self) -> crate::http::Controls {
+        crate::http::Controls::new(self.server.listen, self.emulator.controls)
     }
 
     /// How often expired versions are purged.

@@ -117,3 +117,26 @@ fn a_missing_explicit_file_is_an_error_but_a_missing_default_is_not() {
         Err(ConfigError::Read { .. })
     ));
 }
+
+#[test]
+fn the_emulator_controls_follow_the_address_unless_set() {
+    let loopback = Config::default().controls();
+    assert_eq!(loopback.setting, None);
+    assert!(loopback.check(true).is_ok());
+    let off =
+        Config::from_toml("[emulator]\ncontrols = false\n", Path::new("c.toml")).expect("parse");
+    assert!(off.controls().check(true).is_err());
+    let on = off
+        .apply(Overrides {
+            listen: Some("0.0.0.0:8787".parse().expect("addr")),
+            emulator_controls: Some(true),
+            ..Overrides::default()
+        })
+        .expect("apply");
+    assert_eq!(on.controls().setting, Some(true));
+    assert!(on.controls().check(true).is_ok());
+    let err = Config::from_toml("[emulator]\ncontrol = true\n", Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("control"), "{err}");
+}

@@ -122,6 +122,10 @@ pub enum DataStoreError {
     /// call (see [`crate::remote::RemoteError::is_transient`]).
     #[error("{0}")]
     Remote(crate::remote::RemoteError),
+    /// An emulator fault fired (`/emulator/v1/faults`): Roblox's internal
+    /// or throttle error; retryable.
+    #[error("{0}")]
+    Fault(#[from] crate::faults::Injected),
 }
 
 impl DataStoreError {
@@ -145,7 +149,7 @@ impl DataStoreError {
     /// cannot succeed); false for storage failures, which may be transient.
     pub fn is_caller_error(&self) -> bool {
         match self {
-            DataStoreError::Storage(_) => false,
+            DataStoreError::Storage(_) | DataStoreError::Fault(_) => false,
             DataStoreError::Remote(e) => !e.is_transient(),
             _ => true,
         }

@@ -209,6 +209,7 @@ pub struct DataStoreService {
     backend: Backend,
     clock: Clock,
     config: Arc<DataStoreConfig>,
+    faults: crate::faults::FaultPlan,
 }
 
 /// Where a service's data lives. Each public call of [`DataStore`] picks its

@@ -21,6 +21,7 @@ use super::{
     Transform, VersionSummary, WriteOptions,
 };
 use crate::clock::Clock;
+use crate::faults::{FaultPlan, Operation as Op, Target};
 use crate::remote::RemoteClient;
 use crate::storage::Storage;
 
@@ -32,7 +33,16 @@ impl DataStoreService {
             backend: Backend::Local(Local::new(plugin, clock.clone(), Arc::clone(&config))),
             clock,
             config,
+            faults: FaultPlan::default(),
         }
+    }
+
+    /// This service with its local calls under `plan` (the server's
+    /// emulator faults); set it before the service is cloned.
+    #[must_use]
+    pub fn with_faults(mut self, plan: FaultPlan) -> Self {
+        self.faults = plan;
+        self
     }
 
     /// A service whose every call goes to the profilestore server behind
@@ -43,6 +53,7 @@ impl DataStoreService {
             backend: Backend::Remote(client),
             clock,
             config: Arc::new(DataStoreConfig::default()),
+            faults: FaultPlan::default(),
         }
     }
 
@@ -251,7 +262,14 @@ impl DataStore {
     /// `GetAsync`: the latest value, or `None` if absent or deleted.
     pub async fn get(&self, key: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.live_key(self, key).await?.get(self, key).await,
+            Backend::Local(l) => {
+                self.faulted(
+                    Op::Get,
+                    Some(key),
+                    l.live_key(self, key).await?.get(self, key),
+                )
+                .await
+            }
             Backend::Remote(c) => remote::get(c, self, key).await,
         }
     }
@@ -287,10 +305,11 @@ impl DataStore {
     ) -> DsResult<SetOutcome> {
         match &self.service.backend {
             Backend::Local(l) => {
-                l.live_key(self, key)
-                    .await?
-                    .set_with(self, key, value, options, precondition)
-                    .await
+                let call =
+                    l.live_key(self, key)
+                        .await?
+                        .set_with(self, key, value, options, precondition);
+                self.faulted(Op::Set, Some(key), call).await
             }
             Backend::Remote(c) => {
                 remote::set_with(c, self, key, value, options, precondition).await
@@ -309,10 +328,8 @@ impl DataStore {
     {
         match &self.service.backend {
             Backend::Local(l) => {
-                l.live_key(self, key)
-                    .await?
-                    .update(self, key, transform)
-                    .await
+                let call = l.live_key(self, key).await?.update(self, key, transform);
+                self.faulted(Op::Update, Some(key), call).await
             }
             Backend::Remote(c) => remote::update(c, self, key, transform).await,
         }
@@ -328,10 +345,11 @@ impl DataStore {
     ) -> DsResult<(i64, KeyInfo)> {
         match &self.service.backend {
             Backend::Local(l) => {
-                l.live_key(self, key)
+                let call = l
+                    .live_key(self, key)
                     .await?
-                    .increment(self, key, delta, options)
-                    .await
+                    .increment(self, key, delta, options);
+                self.faulted(Op::Increment, Some(key), call).await
             }
             Backend::Remote(c) => remote::increment(c, self, key, delta, options).await,
         }
@@ -343,7 +361,14 @@ impl DataStore {
     /// retention, so a removed value stays recoverable until it expires.
     pub async fn remove(&self, key: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
-            Backend::Local(l) => l.live_key(self, key).await?.remove(self, key).await,
+            Backend::Local(l) => {
+                self.faulted(
+                    Op::Remove,
+                    Some(key),
+                    l.live_key(self, key).await?.remove(self, key),
+                )
+                .await
+            }
             Backend::Remote(c) => remote::remove(c, self, key).await,
         }
     }
@@ -354,10 +379,8 @@ impl DataStore {
     pub async fn get_version(&self, key: &str, version: &str) -> DsResult<Option<Entry>> {
         match &self.service.backend {
             Backend::Local(l) => {
-                l.live_key(self, key)
-                    .await?
-                    .get_version(self, key, version)
-                    .await
+                let call = l.live_key(self, key).await?.get_version(self, key, version);
+                self.faulted(Op::GetVersion, Some(key), call).await
             }
             Backend::Remote(c) => remote::get_version(c, self, key, version).await,
         }
@@ -368,10 +391,11 @@ impl DataStore {
     pub async fn get_version_at_time(&self, key: &str, at_ms: i64) -> DsResult<Option<Entry>> {
         match &self.service.backend {
             Backend::Local(l) => {
-                l.live_key(self, key)
+                let call = l
+                    .live_key(self, key)
                     .await?
-                    .get_version_at_time(self, key, at_ms)
-                    .await
+                    .get_version_at_time(self, key, at_ms);
+                self.faulted(Op::GetVersion, Some(key), call).await
             }
             Backend::Remote(c) => remote::get_version_at_time(c, self, key, at_ms).await,
         }
@@ -385,10 +409,11 @@ impl DataStore {
     ) -> DsResult<Listing<VersionSummary>> {
         match &self.service.backend {
             Backend::Local(l) => {
-                l.live_key(self, key)
+                let call = l
+                    .live_key(self, key)
                     .await?
-                    .list_versions(self, key, options)
-                    .await
+                    .list_versions(self, key, options);
+                self.faulted(Op::ListVersions, Some(key), call).await
             }
             Backend::Remote(c) => remote::list_versions(c, self, key, options).await,
         }
@@ -414,9 +439,23 @@ impl DataStore {
         match &self.service.backend {
             Backend::Local(l) => {
                 l.live(self).await?;
-                l.list_keys(self, options).await
+                self.faulted(Op::List, None, l.list_keys(self, options))
+                    .await
             }
             Backend::Remote(c) => remote::list_keys(c, self, options).await,
         }
+    }
+}
+
+impl DataStore {
+    /// Runs a local `call` of `op` under the service's fault plan.
+    async fn faulted<T>(
+        &self,
+        op: Op,
+        key: Option<&str>,
+        call: impl std::future::Future<Output = DsResult<T>>,
+    ) -> DsResult<T> {
+        let target = Target::new(self.universe, &self.name, key);
+        self.service.faults.apply(op, target, call).await
     }
 }

@@ -23,7 +23,9 @@ pub(crate) fn ensure_running(engine: &Arc<Shared>) {
 
 async fn run(engine: Arc<Shared>) {
     let mut next = 0usize;
-    let mut last_save = tokio::time::Instant::now();
+    // The engine's clock: an advance of a server's clock fires saves too.
+    let clock = engine.clock().clone();
+    let mut last_save = clock.instant();
     loop {
         // Re-planned whenever profiles come or go, like the Luau module's
         // per-frame check: one save every period / N since the last one.
@@ -34,20 +36,20 @@ async fn run(engine: Arc<Shared>) {
         let period = engine.config().auto_save_period;
         let due = last_save + period / u32::try_from(count).unwrap_or(u32::MAX);
         let wake = if engine.is_critical() {
-            due.min(tokio::time::Instant::now() + Duration::from_secs(1))
+            due.min(clock.instant() + Duration::from_secs(1))
         } else {
             due
         };
         tokio::select! {
-            _ = tokio::time::sleep_until(wake) => {}
+            () = clock.sleep_until(wake) => {}
             _ = &mut changed => continue,
             _ = engine.closed() => return,
         }
         engine.poll_critical();
-        if tokio::time::Instant::now() < due {
+        if clock.instant() < due {
             continue;
         }
-        last_save = tokio::time::Instant::now();
+        last_save = clock.instant();
         let mut profiles = engine.active_profiles();
         profiles.sort_by_key(|p| p.activation_seq());
         for _ in 0..profiles.len() {

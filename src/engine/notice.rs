@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::bus::{MessageBus, Subscription};
+use crate::clock::Clock;
 
 /// The topic of a session's requests (the Luau module's `PS_<session>`).
 pub(crate) fn session_topic(session_id: &str) -> String {
@@ -110,6 +111,7 @@ pub(crate) async fn publish_release(bus: &MessageBus, store: &str, key: &str, mo
 /// Release notices of one key, as a waiting start sees them.
 pub(crate) struct ReleaseNotices {
     sub: Option<Subscription>,
+    clock: Clock,
 }
 
 impl ReleaseNotices {
@@ -122,23 +124,28 @@ impl ReleaseNotices {
         key: &str,
         mock: bool,
         enabled: bool,
+        clock: &Clock,
     ) -> Self {
         let sub = enabled
             .then(|| bus.subscribe(&release_topic(store, key, mock)).ok())
             .flatten();
-        ReleaseNotices { sub }
+        ReleaseNotices {
+            sub,
+            clock: clock.clone(),
+        }
     }
 
     /// Waits `wait`, or less if a release notice arrives first.
     pub(crate) async fn wait(&mut self, wait: Duration) {
-        let deadline = tokio::time::Instant::now() + wait;
+        // On the engine's clock: an advance past the deadline ends it.
+        let deadline = self.clock.instant() + wait;
         let Some(sub) = self.sub.as_mut() else {
-            tokio::time::sleep_until(deadline).await;
+            self.clock.sleep_until(deadline).await;
             return;
         };
         loop {
             tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => return,
+                () = self.clock.sleep_until(deadline) => return,
                 message = sub.recv() => {
                     let notice = message.map(|m| Released::deserialize(&m.data).is_ok_and(|r| r.released));
                     // Only notices are published there; a closed bus (`None`)

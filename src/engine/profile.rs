@@ -160,7 +160,8 @@ impl Profile {
 
     /// How long this session has been active.
     pub(crate) fn loaded_for(&self) -> Duration {
-        self.inner.loaded_at.elapsed()
+        let now = self.inner.engine.clock().instant();
+        now.saturating_duration_since(self.inner.loaded_at)
     }
 
     /// A regular save from the auto-save loop.

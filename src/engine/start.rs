@@ -64,9 +64,10 @@ impl ProfileStore {
             key,
             self.is_mock(),
             config.release_notice,
+            inner.clock(),
         );
         let me = inner.server(Some(uuid::Uuid::new_v4().to_string().to_uppercase()));
-        let started = tokio::time::Instant::now();
+        let started = inner.clock().instant();
         let mut repeats = 0u32;
         let mut backoff = inner.backoff(config.max_backoff, self.name(), key);
         loop {
@@ -154,11 +155,12 @@ impl ProfileStore {
                     inner.report_error(self.name(), key, e.to_string());
                     let delay = backoff.fail();
                     let timed_out = options.cancel.is_none()
-                        && started.elapsed() + delay > config.start_session_timeout;
+                        && inner.clock().instant().saturating_duration_since(started) + delay
+                            > config.start_session_timeout;
                     if timed_out {
                         return Ok(None);
                     }
-                    tokio::time::sleep(delay).await;
+                    inner.clock().sleep(delay).await;
                 }
             }
         }

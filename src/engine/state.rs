@@ -277,7 +277,7 @@ impl<P: Clone> EngineState<P> {
             store: store.to_owned(),
             key: key.to_owned(),
         });
-        let change = self.critical.lock().record(tokio::time::Instant::now());
+        let change = self.critical.lock().record(self.clock().instant());
         if let Some(change) = change {
             self.emit(EngineEvent::CriticalState(change));
         }
@@ -289,7 +289,7 @@ impl<P: Clone> EngineState<P> {
 
     /// Re-evaluates the critical state (it may end with no new error).
     pub(crate) fn poll_critical(&self) {
-        let change = self.critical.lock().poll(tokio::time::Instant::now());
+        let change = self.critical.lock().poll(self.clock().instant());
         if let Some(change) = change {
             self.emit(EngineEvent::CriticalState(change));
         }

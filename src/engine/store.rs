@@ -80,7 +80,9 @@ impl Engine {
     /// An engine for a game server in another process than the
     /// profilestore server at `url`: its DataStore calls and messages go
     /// over HTTP (Open Cloud v1 and the long-poll subscribe endpoint), on
-    /// the system clock. Needs a Tokio runtime.
+    /// an adjustable clock reading system time: when a test moves the
+    /// server's clock (`Emulator::advance`), it moves this one too
+    /// (`engine.clock().advance(by)`). Needs a Tokio runtime.
     pub fn remote(
         url: &str,
         api_key: Option<String>,
@@ -90,7 +92,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<Self, crate::remote::RemoteError> {
         let client = crate::remote::RemoteClient::new(url, api_key)?;
-        let clock = crate::clock::Clock::system();
+        let clock = crate::clock::Clock::adjustable();
         let datastores = DataStoreService::remote(client.clone(), clock.clone());
         let bus = MessageBus::remote(client, clock, crate::bus::BusConfig::default());
         Ok(Self::new(
@@ -319,7 +321,7 @@ impl ProfileStore {
                     drop(turn);
                     tracing::warn!(store = %self.name, key, error = %e, "message write failed; retrying");
                     inner.report_error(&self.name, key, e.to_string());
-                    tokio::time::sleep(backoff.fail()).await;
+                    inner.clock().sleep(backoff.fail()).await;
                 }
             }
         };

@@ -78,6 +78,17 @@ impl ApiError {
         )
     }
 
+    /// A 403: the request is authenticated (or the server takes no key)
+    /// but not allowed here; `message` says how to allow it.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            C::PermissionDenied,
+            D::Forbidden,
+            message,
+        )
+    }
+
     /// A 405: the path exists, but not with this method (`allowed` goes
     /// to the `Allow` header).
     pub fn method_not_allowed(method: &str, allowed: Vec<&'static str>) -> Self {
@@ -191,6 +202,7 @@ impl From<DataStoreError> for ApiError {
             DataStoreError::Remote(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
             }
+            DataStoreError::Fault(f) => ApiError::injected(&f),
             DataStoreError::Storage(_) => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 C::Internal,
@@ -231,6 +243,36 @@ impl From<crate::sessions::SessionError> for ApiError {
 
 impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
+        match e {
+            BusError::Fault(f) => ApiError::injected(&f),
+            e => ApiError::bad_request(D::Unknown, e.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    /// An emulator fault: 429 `RESOURCE_EXHAUSTED` for a throttle, else
+    /// 500 `INTERNAL`, with Roblox's text.
+    fn injected(f: &crate::faults::Injected) -> Self {
+        if f.is_throttle() {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                C::ResourceExhausted,
+                D::TooManyRequests,
+                f.to_string(),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                C::Internal,
+                D::Unknown,
+                f.to_string(),
+            )
+        }
+    }
+
+    /// A refused fault (`POST /emulator/v1/faults`).
+    pub fn fault_spec(e: &crate::faults::FaultSpecError) -> Self {
         ApiError::bad_request(D::Unknown, e.to_string())
     }
 }
@@ -279,6 +321,7 @@ impl From<crate::ordered::OrderedError> for ApiError {
             O::Remote(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
             }
+            O::Fault(f) => ApiError::injected(&f),
             O::Storage(_) => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 C::Internal,
@@ -316,6 +359,7 @@ impl From<crate::memorystore::MemoryStoreError> for ApiError {
             M::Remote(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
             }
+            M::Fault(f) => ApiError::injected(&f),
             _ => ApiError::bad_request(D::Unknown, message),
         }
     }

@@ -55,6 +55,7 @@ use crate::bus::MessageBus;
 use crate::datastore::DataStoreService;
 use crate::opencloud::codes::DetailCode as D;
 use crate::opencloud::headers;
+pub use emulator::Controls;
 use error::{ApiError, Style};
 use request::{Body, Query};
 use router::Table;
@@ -70,6 +71,9 @@ pub struct AppState {
     pub ordered: crate::ordered::OrderedService,
     /// MemoryStoreService (sorted maps, queues, hash maps).
     pub memory: crate::memorystore::MemoryStoreService,
+    /// The emulator's fault plan (`/emulator/v1/faults`), shared with the
+    /// services above.
+    pub faults: crate::faults::FaultPlan,
     /// Accepted `x-api-key` values; empty means no authentication.
     pub api_keys: Vec<String>,
     /// Largest request body.
@@ -80,6 +84,11 @@ pub struct AppState {
     pub sessions: crate::sessions::SessionHost,
     /// Connection and long-poll caps.
     pub limits: Limits,
+    /// The clock of everything above (one adjustable clock in `serve` and
+    /// test servers: `/emulator/v1/clock:advance` moves it).
+    pub clock: crate::clock::Clock,
+    /// Who may use the control plane (the listen address and the setting).
+    pub controls: Controls,
 }
 
 /// The default longest a client may take to send a request's head; also
@@ -333,6 +342,14 @@ async fn route(
     let query = Query::of(&req).map_err(|e| (e, style_of(raw)))?;
     let sel = select(&path, raw)?;
     let style = sel.table.style;
+    // The control plane's gate, once for the whole family (each control's
+    // handlers call it too): nothing under `/emulator/v1` runs without it.
+    if std::ptr::eq(sel.table, &*emulator::TABLE) {
+        state
+            .controls
+            .check(!state.api_keys.is_empty())
+            .map_err(|e| (e, style))?;
+    }
     let find = || {
         sel.table
             .find(req.method(), sel.rest)

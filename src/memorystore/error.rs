@@ -93,6 +93,9 @@ pub enum MemoryStoreError {
     /// The server behind a remote service failed or could not be reached.
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// An emulator fault fired (`/emulator/v1/faults`); retryable.
+    #[error("{0}")]
+    Fault(#[from] crate::faults::Injected),
 }
 
 impl MemoryStoreError {
@@ -114,7 +117,9 @@ impl MemoryStoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             MemoryStoreError::Remote(r) => r.is_transient(),
-            MemoryStoreError::UpdateConflict | MemoryStoreError::TotalMemoryOverLimit => true,
+            MemoryStoreError::UpdateConflict
+            | MemoryStoreError::TotalMemoryOverLimit
+            | MemoryStoreError::Fault(_) => true,
             _ => false,
         }
     }

@@ -29,7 +29,10 @@ impl Queue {
         let bytes = error::check_value(&value)?;
         match &h.service.backend {
             Backend::Local(l) => {
-                l.queue_add(h.universe, &h.name, value, bytes, expiration_secs, priority)
+                h.faulted(Op::QueueAdd, None, async {
+                    l.queue_add(h.universe, &h.name, value, bytes, expiration_secs, priority)
+                })
+                .await
             }
             Backend::Remote(r) => {
                 r.queue_add(h.universe, &h.name, value, expiration_secs, priority)
@@ -47,7 +50,11 @@ impl Queue {
         options.check(MAX_READ_COUNT)?;
         match &h.service.backend {
             Backend::Local(l) => {
-                let (items, id) = l.queue_read(h.universe, &h.name, &options).await;
+                let (items, id) = h
+                    .faulted(Op::QueueRead, None, async {
+                        Ok(l.queue_read(h.universe, &h.name, &options).await)
+                    })
+                    .await?;
                 let values = items.into_iter().map(|i| i.value).collect();
                 Ok(QueueRead { values, id })
             }
@@ -66,7 +73,12 @@ impl Queue {
         self.check()?;
         options.check(MAX_READ_COUNT_OPEN_CLOUD)?;
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.queue_read(h.universe, &h.name, &options).await),
+            Backend::Local(l) => {
+                h.faulted(Op::QueueRead, None, async {
+                    Ok(l.queue_read(h.universe, &h.name, &options).await)
+                })
+                .await
+            }
             Backend::Remote(_) => Err(crate::remote::RemoteError::Unsupported {
                 what: "an Open Cloud queue read",
             }
@@ -84,8 +96,11 @@ impl Queue {
         }
         match &h.service.backend {
             Backend::Local(l) => {
-                l.queue_remove(h.universe, &h.name, read_id);
-                Ok(())
+                h.faulted(Op::QueueRemove, None, async {
+                    l.queue_remove(h.universe, &h.name, read_id);
+                    Ok(())
+                })
+                .await
             }
             Backend::Remote(r) => r.queue_remove(h.universe, &h.name, read_id).await,
         }
@@ -146,15 +161,20 @@ impl HashMap {
         let h = &self.0;
         let bytes = check_hash_write(&h.name, key, &value, expiration_secs)?;
         match &h.service.backend {
-            Backend::Local(l) => l.hash_put(
-                h.universe,
-                &h.name,
-                key,
-                value,
-                bytes,
-                expiration_secs,
-                &expect,
-            ),
+            Backend::Local(l) => {
+                h.faulted(Op::HashMapSet, Some(key), async {
+                    l.hash_put(
+                        h.universe,
+                        &h.name,
+                        key,
+                        value,
+                        bytes,
+                        expiration_secs,
+                        &expect,
+                    )
+                })
+                .await
+            }
             Backend::Remote(r) => {
                 r.hash_put(h.universe, &h.name, key, value, expiration_secs, expect)
                     .await
@@ -172,7 +192,12 @@ impl HashMap {
         let h = &self.0;
         self.check(key)?;
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.hash_get(h.universe, &h.name, key)),
+            Backend::Local(l) => {
+                h.faulted(Op::HashMapGet, Some(key), async {
+                    Ok(l.hash_get(h.universe, &h.name, key))
+                })
+                .await
+            }
             Backend::Remote(r) => r.hash_get(h.universe, &h.name, key).await,
         }
     }
@@ -209,8 +234,11 @@ impl HashMap {
         self.check(key)?;
         match &h.service.backend {
             Backend::Local(l) => {
-                l.hash_remove(h.universe, &h.name, key);
-                Ok(())
+                h.faulted(Op::HashMapRemove, Some(key), async {
+                    l.hash_remove(h.universe, &h.name, key);
+                    Ok(())
+                })
+                .await
             }
             Backend::Remote(r) => r.hash_remove(h.universe, &h.name, key).await,
         }
@@ -227,7 +255,12 @@ impl HashMap {
             Some(c) => Some(hash_map::parse_cursor(c).ok_or(MemoryStoreError::InvalidCursor)?),
         };
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.hash_page(h.universe, &h.name, count, after.as_deref())),
+            Backend::Local(l) => {
+                h.faulted(Op::HashMapList, None, async {
+                    Ok(l.hash_page(h.universe, &h.name, count, after.as_deref()))
+                })
+                .await
+            }
             Backend::Remote(r) => r.hash_page(h.universe, &h.name, count, cursor).await,
         }
     }

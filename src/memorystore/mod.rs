@@ -32,6 +32,7 @@ use serde_json::Value;
 
 use crate::backoff::Backoff;
 use crate::clock::Clock;
+use crate::faults::{FaultPlan, Operation as Op, Target};
 use crate::remote::RemoteClient;
 
 pub use error::MemoryStoreError;
@@ -52,6 +53,7 @@ enum Backend {
 pub struct MemoryStoreService {
     backend: Backend,
     clock: Clock,
+    faults: FaultPlan,
 }
 
 type Result<T> = std::result::Result<T, MemoryStoreError>;
@@ -68,7 +70,16 @@ impl MemoryStoreService {
         MemoryStoreService {
             backend: Backend::Local(Arc::new(local::Local::new(clock.clone(), config))),
             clock,
+            faults: FaultPlan::default(),
         }
+    }
+
+    /// This service with its local calls under `plan` (the server's
+    /// emulator faults).
+    #[must_use]
+    pub fn with_faults(mut self, plan: FaultPlan) -> Self {
+        self.faults = plan;
+        self
     }
 
     /// A service whose calls go to the server behind `client`.
@@ -76,6 +87,7 @@ impl MemoryStoreService {
         MemoryStoreService {
             backend: Backend::Remote(remote::Remote::new(client)),
             clock,
+            faults: FaultPlan::default(),
         }
     }
 
@@ -143,6 +155,19 @@ struct Handle {
     name: String,
 }
 
+impl Handle {
+    /// Runs a local `call` of `op` under the service's fault plan.
+    async fn faulted<T>(
+        &self,
+        op: Op,
+        key: Option<&str>,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let target = Target::new(self.universe, &self.name, key);
+        self.service.faults.apply(op, target, call).await
+    }
+}
+
 /// The wait between two lost races of one `UpdateAsync`.
 fn update_backoff() -> Backoff {
     Backoff::new(Duration::from_millis(1), Duration::from_millis(50)).with_jitter(0.5)
@@ -197,7 +222,12 @@ impl SortedMap {
             expect,
         };
         match &h.service.backend {
-            Backend::Local(l) => l.sorted_put(h.universe, &h.name, w, size),
+            Backend::Local(l) => {
+                h.faulted(Op::SortedMapSet, Some(key), async {
+                    l.sorted_put(h.universe, &h.name, w, size)
+                })
+                .await
+            }
             Backend::Remote(r) => r.sorted_put(h.universe, &h.name, w).await,
         }
     }
@@ -213,7 +243,12 @@ impl SortedMap {
         check_structure(&h.name, "sorted map name")?;
         error::check_key(key)?;
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.sorted_get(h.universe, &h.name, key)),
+            Backend::Local(l) => {
+                h.faulted(Op::SortedMapGet, Some(key), async {
+                    Ok(l.sorted_get(h.universe, &h.name, key))
+                })
+                .await
+            }
             Backend::Remote(r) => r.sorted_get(h.universe, &h.name, key).await,
         }
     }
@@ -261,8 +296,11 @@ impl SortedMap {
         error::check_key(key)?;
         match &h.service.backend {
             Backend::Local(l) => {
-                l.sorted_remove(h.universe, &h.name, key);
-                Ok(())
+                h.faulted(Op::SortedMapRemove, Some(key), async {
+                    l.sorted_remove(h.universe, &h.name, key);
+                    Ok(())
+                })
+                .await
             }
             Backend::Remote(r) => r.sorted_remove(h.universe, &h.name, key).await,
         }
@@ -290,7 +328,12 @@ impl SortedMap {
             upper,
         };
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.sorted_range(h.universe, &h.name, &q)),
+            Backend::Local(l) => {
+                h.faulted(Op::SortedMapList, None, async {
+                    Ok(l.sorted_range(h.universe, &h.name, &q))
+                })
+                .await
+            }
             Backend::Remote(r) => r.sorted_range(h.universe, &h.name, &q).await,
         }
     }

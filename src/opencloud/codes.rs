@@ -59,6 +59,9 @@ code_table! {
         InvalidArgument = "INVALID_ARGUMENT",
         /// 401: missing or wrong API key.
         Unauthenticated = "UNAUTHENTICATED",
+        /// 403: the key is right, but this is not allowed (the emulator
+        /// controls are off, or the server has no key).
+        PermissionDenied = "PERMISSION_DENIED",
         /// 404.
         NotFound = "NOT_FOUND",
         /// 409: a concurrent change (stale etag, stale session).

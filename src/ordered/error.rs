@@ -106,6 +106,9 @@ pub enum OrderedError {
     /// A remote profilestore server could not be reached or refused the call.
     #[error("{0}")]
     Remote(RemoteError),
+    /// An emulator fault fired (`/emulator/v1/faults`); retryable.
+    #[error("{0}")]
+    Fault(#[from] crate::faults::Injected),
 }
 
 impl OrderedError {
@@ -128,7 +131,9 @@ impl OrderedError {
     /// cannot succeed); false for storage failures and lost races.
     pub fn is_caller_error(&self) -> bool {
         match self {
-            OrderedError::Storage(_) | OrderedError::TooManyConflicts { .. } => false,
+            OrderedError::Storage(_)
+            | OrderedError::TooManyConflicts { .. }
+            | OrderedError::Fault(_) => false,
             OrderedError::Remote(e) => !e.is_transient(),
             _ => true,
         }

@@ -28,6 +28,7 @@ pub use profilestore_plugin_api::{OrderedExpect, OrderedOutcome};
 use profilestore_plugin_api::{OrderedRecord, StoragePlugin};
 
 use crate::clock::Clock;
+use crate::faults::{FaultPlan, Operation as Op, Target};
 use crate::remote::RemoteClient;
 use crate::storage::Storage;
 
@@ -60,6 +61,7 @@ impl RetryCap {
 pub struct OrderedService {
     backend: Backend,
     clock: Clock,
+    faults: FaultPlan,
 }
 
 impl OrderedService {
@@ -68,7 +70,16 @@ impl OrderedService {
         OrderedService {
             backend: Backend::Local(Storage::new(plugin)),
             clock,
+            faults: FaultPlan::default(),
         }
+    }
+
+    /// This service with its local calls under `plan` (the server's
+    /// emulator faults).
+    #[must_use]
+    pub fn with_faults(mut self, plan: FaultPlan) -> Self {
+        self.faults = plan;
+        self
     }
 
     /// A service whose calls go to the server behind `client`.
@@ -76,6 +87,7 @@ impl OrderedService {
         OrderedService {
             backend: Backend::Remote(client),
             clock,
+            faults: FaultPlan::default(),
         }
     }
 
@@ -199,7 +211,10 @@ impl OrderedDataStore {
     pub async fn get(&self, key: &str) -> OrdResult<Option<i64>> {
         validate::key(key)?;
         match &self.service.backend {
-            Backend::Local(s) => local::read(s, self.entry(key)).await,
+            Backend::Local(s) => {
+                self.faulted(Op::OrderedGet, Some(key), local::read(s, self.entry(key)))
+                    .await
+            }
             Backend::Remote(c) => remote::read(c, self, key).await,
         }
     }
@@ -215,7 +230,14 @@ impl OrderedDataStore {
     ) -> OrdResult<OrderedOutcome> {
         validate::key(key)?;
         match &self.service.backend {
-            Backend::Local(s) => local::write(s, self.entry(key), expect, value).await,
+            Backend::Local(s) => {
+                self.faulted(
+                    Op::ordered_write(value),
+                    Some(key),
+                    local::write(s, self.entry(key), expect, value),
+                )
+                .await
+            }
             Backend::Remote(c) => remote::write(c, self, key, expect, value).await,
         }
     }
@@ -242,7 +264,14 @@ impl OrderedDataStore {
     pub async fn increment(&self, key: &str, delta: i64) -> OrdResult<i64> {
         validate::key(key)?;
         match &self.service.backend {
-            Backend::Local(s) => local::increment(s, self.entry(key), delta).await,
+            Backend::Local(s) => {
+                self.faulted(
+                    Op::OrderedIncrement,
+                    Some(key),
+                    local::increment(s, self.entry(key), delta),
+                )
+                .await
+            }
             Backend::Remote(c) => remote::increment(c, self, key, delta).await,
         }
     }
@@ -319,7 +348,9 @@ impl OrderedDataStore {
             Backend::Local(s) => {
                 let fingerprint = self.listing(query);
                 let after = cursor.map(|c| cursor::decode(c, fingerprint)).transpose()?;
-                let (records, more) = local::range(s, self, query, after).await?;
+                let (records, more) = self
+                    .faulted(Op::OrderedList, None, local::range(s, self, query, after))
+                    .await?;
                 Ok(page_of(records, more, fingerprint))
             }
             Backend::Remote(c) => remote::range(c, self, query, cursor).await,
@@ -356,10 +387,24 @@ impl OrderedDataStore {
         match &self.service.backend {
             Backend::Local(s) => {
                 let entries = keys.iter().map(|k| self.entry(k)).collect();
-                local::batch(s, entries).await
+                self.faulted(Op::OrderedGet, None, local::batch(s, entries))
+                    .await
             }
             Backend::Remote(c) => remote::batch(c, self, keys).await,
         }
+    }
+}
+
+impl OrderedDataStore {
+    /// Runs a local `call` of `op` under the service's fault plan.
+    async fn faulted<T>(
+        &self,
+        op: Op,
+        key: Option<&str>,
+        call: impl std::future::Future<Output = OrdResult<T>>,
+    ) -> OrdResult<T> {
+        let target = Target::new(self.universe, &self.name, key);
+        self.service.faults.apply(op, target, call).await
     }
 }
 

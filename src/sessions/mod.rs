@@ -9,7 +9,8 @@
 //!   with, and is refused with [`SessionError::Ended`] (none is active)
 //!   or [`SessionError::Stale`] (another is), nothing written, unless that
 //!   session is still active here with that count;
-//! - a game server that makes no call for longer than the lease loses its
+//! - a game server that makes no call for longer than the lease (of the
+//!   host's clock; a call in progress counts as one) loses its
 //!   sessions as a crashed Roblox server does: no final save, the locks
 //!   stay until another server steals them;
 //! - shutdown (a [`CancellationToken`]) refuses new game servers, ends
@@ -25,7 +26,7 @@ mod server;
 pub mod wire;
 
 pub use events::EventLog;
-pub use server::GameServer;
+pub use server::{Busy, GameServer};
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -261,7 +262,10 @@ impl SessionHost {
             let mut servers = self.inner.servers.lock();
             let keys: Vec<(u64, String)> = servers
                 .iter()
-                .filter(|(_, s)| s.last_seen_ms.load(Ordering::SeqCst) < cutoff)
+                .filter(|(_, s)| {
+                    s.busy.load(Ordering::SeqCst) == 0
+                        && s.last_seen_ms.load(Ordering::SeqCst) < cutoff
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
             keys.into_iter()
@@ -289,7 +293,7 @@ impl SessionHost {
             let every = (host.lease() / 4).max(Duration::from_millis(10));
             loop {
                 tokio::select! {
-                    () = tokio::time::sleep(every) => { host.expire(); }
+                    () = host.inner.datastores.clock().sleep(every) => { host.expire(); }
                     () = closing.cancelled() => return,
                 }
             }

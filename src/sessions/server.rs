@@ -9,7 +9,7 @@
 //! held across an `.await`.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +29,23 @@ pub struct GameServer {
     /// Its events, read by long-poll or SSE.
     pub events: EventLog,
     pub(super) last_seen_ms: AtomicI64,
+    /// Calls in progress ([`GameServer::busy`]): a game server in the
+    /// middle of a call (a start waiting for a lock, a long-poll) is not
+    /// silent, however far the clock moves meanwhile.
+    pub(super) busy: AtomicUsize,
+}
+
+/// A call of a game server in progress; when it ends the lease restarts.
+#[derive(Debug)]
+pub struct Busy<'s>(&'s GameServer);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        // The lease first: a reaper that sees no call sees this one's end.
+        let now = self.0.engine.clock().now_ms();
+        self.0.last_seen_ms.store(now, Ordering::SeqCst);
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl GameServer {
@@ -40,7 +57,15 @@ impl GameServer {
             sessions: Mutex::default(),
             events: EventLog::new(1000),
             last_seen_ms: AtomicI64::new(0),
+            busy: AtomicUsize::new(0),
         }
+    }
+
+    /// Marks a call in progress until the guard drops (its lease does not
+    /// run out meanwhile).
+    pub fn busy(&self) -> Busy<'_> {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(self)
     }
 
     fn store(&self, name: &str, template: Value) -> Result<ProfileStore, SessionError> {
@@ -62,6 +87,7 @@ impl GameServer {
         steal: bool,
         timeout: Option<Duration>,
     ) -> Result<Option<ProfileView>, SessionError> {
+        let _busy = self.busy();
         let store = self.store(store_name, template)?;
         let cancel = timeout.map(|t| {
             let clock = self.engine_clock();

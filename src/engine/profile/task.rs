@@ -56,7 +56,7 @@ pub(crate) fn activate(
         session,
         load_count,
         activation_seq: engine.next_activation(),
-        loaded_at: tokio::time::Instant::now(),
+        loaded_at: engine.clock().instant(),
         first_session_time: Value::Number(doc.meta.profile_create_time.clone()),
         state: Mutex::new(SessionState {
             last_saved_data: doc.data.clone(),
@@ -106,12 +106,14 @@ async fn serve(
                 let Some(message) = message else { continue };
                 let Some(request) = Request::read(&message.data) else { continue };
                 let for_us = request.load_count == profile.inner.load_count;
-                let throttled = last_answer
-                    .is_some_and(|t| t.elapsed() < engine.config().message_response_interval);
+                let now = engine.clock().instant();
+                let throttled = last_answer.is_some_and(|t| {
+                    now.saturating_duration_since(t) < engine.config().message_response_interval
+                });
                 if !for_us || throttled {
                     continue;
                 }
-                last_answer = Some(tokio::time::Instant::now());
+                last_answer = Some(now);
                 if request.end_session {
                     break Some(EndReason::External);
                 }
@@ -149,7 +151,7 @@ impl Profile {
                     } else {
                         config.max_backoff
                     });
-                    tokio::time::sleep(backoff.fail()).await;
+                    engine.clock().sleep(backoff.fail()).await;
                 }
             }
         }

@@ -78,6 +78,7 @@ pub(super) async fn read(c: Call) -> Reply {
                 .ok_or_else(|| ApiError::too_many_long_polls(state.limits.max_long_polls))?,
         )
     };
+    let _busy = server.busy();
     let (events, next) = tokio::select! {
         r = server.events.wait_since(Some(read.cursor), 100, read.timeout) => r,
         () = state.closing.cancelled() => server.events.read_since(Some(read.cursor), 100),
@@ -94,7 +95,9 @@ fn event_stream(state: &AppState, server: Arc<GameServer>, cursor: u64) -> Reply
     sse::stream(state, cursor, move |cursor, wait| {
         let (host, server) = (host.clone(), Arc::clone(&server));
         async move {
+            let busy = server.busy();
             let (events, next) = server.events.wait_since(Some(cursor), 100, wait).await;
+            drop(busy);
             // An open stream counts as activity: it keeps the lease.
             host.touch(&server);
             let events = events

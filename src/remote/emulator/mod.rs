@@ -10,6 +10,9 @@
 //!
 //! SKELETON: each control's methods are added by its own work.
 
+mod clock;
+mod faults;
+
 use super::{RemoteClient, RemoteError};
 
 /// The controls of one profilestore server.
