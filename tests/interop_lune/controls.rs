@@ -42,26 +42,60 @@ async fn a_lune_server_follows_the_server_clock() {
     server.shutdown().await;
 }
 
+/// Runs `tests/luau/{name}.luau` against a fresh test server; returns the
+/// server (still running) and the script's `RESULT` line, if it prints one.
+async fn script(name: &str, result: bool) -> Option<(TestServer, Value)> {
+    let setup = lune_setup(name)?;
+    let server = spawn_test_server().await;
+    let mut script = run_script(&setup, name, &server.url, &server.api_key, &[]);
+    let value = if result {
+        script.result().await
+    } else {
+        Value::Null
+    };
+    script.finish().await;
+    Some((server, value))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lune_test_helpers_faults_snapshots_and_budgets() {
-    let Some(setup) = lune_setup("lune controls") else {
+async fn lune_fault_helpers() {
+    let Some((server, _)) = script("faults", false).await else {
         return;
     };
-    let server = spawn_test_server().await;
-    let mut script = run_script(&setup, "controls", &server.url, &server.api_key, &[]);
-    let luau = script.result().await;
-    script.finish().await;
+    let faults = control_get(&server, "/faults").await;
+    assert_eq!(
+        faults,
+        json!({"faults": []}),
+        "the script cleared its faults"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lune_snapshot_helpers() {
+    let Some((server, _)) = script("snapshots", false).await else {
+        return;
+    };
+    let listed = control_get(&server, "/snapshots").await;
+    assert_eq!(listed["snapshots"][0]["id"], json!("clean"), "{listed}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lune_request_budgets() {
+    let Some((server, luau)) = script("budgets", true).await else {
+        return;
+    };
     println!("budgets seen from Luau: {luau}");
     assert_eq!(luau["budgetOff"], json!(140), "60 + 40 x 2 players");
     let on = luau["budgetOn"].as_f64().expect("budgetOn");
     assert!(on > 0.0, "a fresh server has budget: {luau}");
-    let faults = control_get(&server, "/faults").await;
-    let left = faults
-        .get("faults")
-        .unwrap_or(&faults)
-        .as_array()
-        .map_or(0, Vec::len);
-    assert_eq!(left, 0, "the script cleared its faults: {faults}");
+    let settings = control_get(&server, "/universes/1/budgets").await;
+    assert_eq!(
+        settings["enabled"],
+        json!(false),
+        "turned off again: {settings}"
+    );
     server.shutdown().await;
 }
 
@@ -171,4 +205,17 @@ async fn without_controls_a_lune_server_keeps_local_time_with_one_warning() {
     let warnings = output.matches("has no emulator clock").count();
     assert_eq!(warnings, 1, "one warning for two game servers:\n{output}");
     assert!(serve.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lune_script_that_dies_of_an_error_still_exits() {
+    let Some(setup) = lune_setup("lune script error") else {
+        return;
+    };
+    let server = spawn_test_server().await;
+    let script = run_script(&setup, "dies", &server.url, &server.api_key, &[]);
+    let (status, output) = script.exit(Duration::from_secs(30)).await;
+    assert!(!status.success(), "the error fails the script:\n{output}");
+    assert!(output.contains("the script failed"), "{output}");
+    server.shutdown().await;
 }

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -151,8 +151,9 @@ impl Script {
         println!("{} (killed) output:\n{}", self.name, self.output());
     }
 
-    /// Waits for the script to exit and asserts every check in it passed.
-    pub(crate) async fn finish(mut self) -> String {
+    /// Waits (at most `bound`) for the script to exit; its status and
+    /// everything it printed.
+    pub(crate) async fn exit(mut self, bound: Duration) -> (ExitStatus, String) {
         let mut child = std::mem::replace(
             &mut self.child,
             Command::new("true").spawn().expect("placeholder"),
@@ -160,7 +161,7 @@ impl Script {
         let readers = std::mem::take(&mut self.readers);
         // The readers end at end of file: after them the log is complete.
         let status = tokio::time::timeout(
-            SCRIPT_TIMEOUT,
+            bound,
             tokio::task::spawn_blocking(move || {
                 let status = child.wait().expect("wait");
                 for reader in readers {
@@ -171,15 +172,20 @@ impl Script {
         )
         .await;
         let output = self.output();
-        let status = match status {
-            Ok(s) => s.expect("join"),
+        match status {
+            Ok(s) => (s.expect("join"), output),
             Err(_) => panic!("{}: did not exit in time; output:\n{output}", self.name),
-        };
-        println!("{} output:\n{output}", self.name);
+        }
+    }
+
+    /// Waits for the script to exit and asserts every check in it passed.
+    pub(crate) async fn finish(self) -> String {
+        let name = self.name.clone();
+        let (status, output) = self.exit(SCRIPT_TIMEOUT).await;
+        println!("{name} output:\n{output}");
         assert!(
             status.success() && output.contains("failed=0"),
-            "{} failed ({status}); output:\n{output}",
-            self.name
+            "{name} failed ({status}); output:\n{output}"
         );
         output
     }
