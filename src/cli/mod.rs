@@ -10,6 +10,7 @@
 //! that is rejected changes nothing; `--url`/`--key` belong to the data
 //! commands, never to `serve`.
 
+mod budgets;
 mod data;
 mod memory;
 mod ordered;
@@ -127,6 +128,7 @@ const DATA_COMMANDS: &[&str] = &[
     "purge",
     "ordered",
     "memory",
+    "budgets",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -372,6 +374,9 @@ pub enum Command {
     /// serving the data folder.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
+    /// Roblox's request budgets of the universe on a running server: show
+    /// them, or turn them `on` / `off`.
+    Budgets(budgets::BudgetsArgs),
 }
 
 impl Command {
@@ -385,7 +390,8 @@ impl Command {
             | Command::Set { .. }
             | Command::Increment { .. }
             | Command::Import { .. }
-            | Command::Memory(_) => false,
+            | Command::Memory(_)
+            | Command::Budgets(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -496,6 +502,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
+    if let Command::Budgets(args) = cli.command {
+        return budgets::run(args, &cli.connection, &config).await;
+    }
     if let Command::Memory(command) = cli.command {
         return memory::run(command, &cli.connection, &config).await;
     }

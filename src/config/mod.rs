@@ -70,6 +70,20 @@ pub struct Config {
     pub engine: EngineSection,
     /// `[log]`
     pub log: LogSection,
+    /// `[budgets]`
+    pub budgets: BudgetsSection,
+}
+
+/// `[budgets]`: Roblox's request budgets for every universe not set at
+/// run time (`PUT /emulator/v1/universes/{u}/budgets`). Off by default:
+/// the CLI, imports and tools would be throttled at 300 requests a minute.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetsSection {
+    /// Budget every universe (default false).
+    pub enabled: bool,
+    /// The concurrent users the experience limits are computed for (0).
+    pub concurrent_users: u64,
 }
 
 /// `[server]`: the HTTP endpoint.
@@ -456,6 +470,14 @@ impl Config {
         crate::http::Limits::new(s.max_connections, s.max_long_polls)
             .with_header_read_timeout(Duration::from_secs_f64(s.header_read_timeout_secs))
             .with_body_read_timeout(Duration::from_secs_f64(s.body_read_timeout_secs))
+    }
+
+    /// The budgets of a universe not set at run time.
+    pub fn budgets(&self) -> crate::budgets::Settings {
+        crate::budgets::Settings {
+            enabled: self.budgets.enabled,
+            concurrent_users: self.budgets.concurrent_users,
+        }
     }
 
     /// How often expired versions are purged.

@@ -80,6 +80,8 @@ pub struct AppState {
     pub sessions: crate::sessions::SessionHost,
     /// Connection and long-poll caps.
     pub limits: Limits,
+    /// Roblox's request budgets per universe (off unless turned on).
+    pub budgets: crate::budgets::Budgets,
 }
 
 /// The default longest a client may take to send a request's head; also
@@ -344,6 +346,9 @@ async fn route(
         let u = universe(sel.universe).map_err(|e| (e, style))?;
         (find()?, u)
     };
+    emulator::budgets::gate(state, req.method(), &path, &query, req.headers(), universe)
+        .await
+        .map_err(|e| (e, style))?;
     router::call(found, Arc::clone(state), req, universe, query)
         .await
         .map_err(|e| (e, style))

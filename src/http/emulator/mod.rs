@@ -11,15 +11,15 @@
 //!
 //! SKELETON: each control module is filled in by its own work.
 
-mod budgets;
+pub(super) mod budgets;
 mod clock;
 mod faults;
 mod snapshots;
 
 use std::sync::LazyLock;
 
-use super::error::Style;
-use super::router::Table;
+use super::error::{ApiError, Style};
+use super::router::{Call, Table};
 
 /// Every `/emulator/v1` route.
 pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
@@ -29,3 +29,12 @@ pub(super) static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let table = budgets::routes(table);
     snapshots::routes(table)
 });
+
+/// The control plane's gate: whether `call` may use a control.
+///
+/// STUB (budgets branch): the real gate (loopback or an explicit setting,
+/// always the API key) is written by the clock work; this stand-in allows
+/// every call so the budgets handlers can call it already.
+pub(super) fn allowed(_call: &Call) -> Result<(), ApiError> {
+    Ok(())
+}
