@@ -1,6 +1,6 @@
 //! Why a budgeted request was refused: Roblox's throttle errors.
 //!
-//! Owns: [`Throttled`], with Roblox's names and messages ([limits] in
+//! Owns: [`Throttled`], with Roblox's names and messages ((limits) in
 //! `limits.rs`). Invariants: a refused request changed nothing and used
 //! no budget; every message starts with Roblox's error name or code.
 

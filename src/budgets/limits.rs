@@ -6,56 +6,56 @@
 //! constant citing its source. Invariants: nothing here keeps state or
 //! reads a clock; a rate is requests (or units) per minute.
 //!
-//! Sources: `[limits]` is `content/en-us/cloud-services/data-stores/
-//! error-codes-and-limits.md` and `[memory]` is `content/en-us/
+//! Sources: `(limits)` is `content/en-us/cloud-services/data-stores/
+//! error-codes-and-limits.md` and `(memory)` is `content/en-us/
 //! cloud-services/memory-stores/index.md`, both in `Roblox/creator-docs`.
 
 /// A `(base, per user)` pair: `base + per_user × n` requests per minute.
 pub type Rate = (u64, u64);
 
-/// [limits] "Server limits", standard and ordered Read, standard Write and
+/// (limits) "Server limits", standard and ordered Read, standard Write and
 /// Remove: `60 + numPlayers × 40`.
 pub const SERVER_READ_WRITE: Rate = (60, 40);
-/// [limits] "Server limits", StandardList, OrderedList and
+/// (limits) "Server limits", StandardList, OrderedList and
 /// RemoveVersionAsync: `5 + numPlayers × 2`.
 pub const SERVER_LIST: Rate = (5, 2);
-/// [limits] "Server limits", OrderedWrite and OrderedRemove:
+/// (limits) "Server limits", OrderedWrite and OrderedRemove:
 /// `30 + numPlayers × 5`.
 pub const SERVER_ORDERED_WRITE: Rate = (30, 5);
 
-/// [limits] "Experience Limits", Read (standard and ordered):
+/// (limits) "Experience Limits", Read (standard and ordered):
 /// `300 + concurrentUsers × 40`, shared by game servers and Open Cloud.
 pub const EXPERIENCE_READ: Rate = (300, 40);
-/// [limits] "Experience Limits", Write: `300 + concurrentUsers × 20`.
+/// (limits) "Experience Limits", Write: `300 + concurrentUsers × 20`.
 pub const EXPERIENCE_WRITE: Rate = (300, 20);
-/// [limits] "Experience Limits", List: `300 + concurrentUsers × 2`.
+/// (limits) "Experience Limits", List: `300 + concurrentUsers × 2`.
 pub const EXPERIENCE_LIST: Rate = (300, 2);
-/// [limits] "Experience Limits", Remove (also Open Cloud's Delete Data
+/// (limits) "Experience Limits", Remove (also Open Cloud's Delete Data
 /// Store and Undelete): `300 + concurrentUsers × 40`.
 pub const EXPERIENCE_REMOVE: Rate = (300, 40);
 
-/// [limits] "Limits": "Each queue has a limit of 30 requests."
+/// (limits) "Limits": "Each queue has a limit of 30 requests."
 pub const QUEUE_LIMIT: usize = 30;
 
 /// How much budget a game server may bank, in minutes of its rate. Roblox
 /// does not document it; MockDataStoreService and buildthomas's write-up
 /// (spec §2.2) cap it at 3 × the rate.
 pub const SERVER_CAP_MINUTES: f64 = 3.0;
-/// The "one-time startup burst" a new game server gets ([limits] "Server
+/// The "one-time startup burst" a new game server gets ((limits) "Server
 /// limits"), in minutes of its rate; its size is not documented, so one
 /// minute's worth (close to the mocks' initial 100 for 60 + 40 × 1).
 pub const SERVER_STARTUP_MINUTES: f64 = 1.0;
 
-/// [limits] "Throughput limits": Read, 25 MB per key per minute.
+/// (limits) "Throughput limits": Read, 25 MB per key per minute.
 pub const KEY_READ_KB_PER_MINUTE: u64 = 25 * 1024;
-/// [limits] "Throughput limits": Write, 4 MB per key per minute.
+/// (limits) "Throughput limits": Write, 4 MB per key per minute.
 pub const KEY_WRITE_KB_PER_MINUTE: u64 = 4 * 1024;
-/// [limits] "Throughput limits": usage "over the last 60 seconds".
+/// (limits) "Throughput limits": usage "over the last 60 seconds".
 pub const KEY_WINDOW_MS: i64 = 60_000;
-/// [limits]: "Roblox rounds throughput up to the next kilobyte".
+/// (limits): "Roblox rounds throughput up to the next kilobyte".
 pub const KB: u64 = 1024;
 
-/// [memory] "API request limits": `1000 + 120 × [number of concurrent
+/// (memory) "API request limits": `1000 + 120 × [number of concurrent
 /// users]` request units per minute, per experience.
 pub const MEMORY_UNITS: Rate = (1000, 120);
 
@@ -126,7 +126,7 @@ impl RequestType {
             .unwrap_or_default()
     }
 
-    /// The per-server default rate ([limits] "Server limits").
+    /// The per-server default rate ((limits) "Server limits").
     pub fn server_rate(self) -> Rate {
         match self {
             RequestType::StandardRead
@@ -140,7 +140,7 @@ impl RequestType {
         }
     }
 
-    /// The experience-level rate, shared with Open Cloud ([limits]
+    /// The experience-level rate, shared with Open Cloud ((limits)
     /// "Experience Limits"; `RemoveVersionAsync` is not listed there and
     /// shares Remove's).
     pub fn experience_rate(self) -> Rate {
@@ -180,7 +180,7 @@ impl RequestType {
         }
     }
 
-    /// The experience-limit message Open Cloud gives ([limits] "Server
+    /// The experience-limit message Open Cloud gives ((limits) "Server
     /// error codes").
     pub fn experience_message(self) -> String {
         format!(
@@ -190,7 +190,7 @@ impl RequestType {
     }
 }
 
-/// One of the four throttle queues ([limits] "Limits": Set, Ordered set,
+/// One of the four throttle queues ((limits) "Limits": Set, Ordered set,
 /// Get, Ordered get).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Queue {
@@ -246,7 +246,7 @@ pub enum Api {
 }
 
 impl Api {
-    /// The "request dropped" message of a full queue ([limits] "Error code
+    /// The "request dropped" message of a full queue ((limits) "Error code
     /// reference": 301–306 and the named `...AsyncThrottle` errors).
     pub fn dropped_message(self) -> String {
         let numbered = |code: u16, name: &str| {

@@ -257,11 +257,11 @@ fn session(method: &Method, rest: &[&str], bytes: u64) -> Option<Charge> {
 mod tests {
     use super::*;
 
-    fn need_of(method: Method, path_and_query: &str) -> Option<Need> {
+    fn need_of(method: &Method, path_and_query: &str) -> Option<Need> {
         let (path, q) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
-        need(&method, path, &Query::parse(q).unwrap(), &HeaderMap::new())
+        need(method, path, &Query::parse(q).unwrap(), &HeaderMap::new())
     }
 
     fn kinds(n: Option<Need>) -> (Api, Vec<T>) {
@@ -275,52 +275,52 @@ mod tests {
     fn every_data_family_maps_to_its_request_type() {
         let v1 = "/datastores/v1/universes/1/standard-datastores/datastore/entries/entry?datastoreName=s&entryKey=k";
         assert_eq!(
-            kinds(need_of(Method::GET, v1)),
+            kinds(need_of(&Method::GET, v1)),
             (Api::GetAsync, vec![T::StandardRead])
         );
         assert_eq!(
-            kinds(need_of(Method::POST, v1)),
+            kinds(need_of(&Method::POST, v1)),
             (Api::SetAsync, vec![T::StandardWrite])
         );
         let v2 = "/cloud/v2/universes/1/data-stores/s/entries/k:increment";
         assert_eq!(
-            kinds(need_of(Method::POST, v2)),
+            kinds(need_of(&Method::POST, v2)),
             (Api::IncrementAsync, vec![T::StandardWrite])
         );
         let v2 = "/cloud/v2/universes/1/data-stores/s/scopes/g/entries/k";
         assert_eq!(
-            kinds(need_of(Method::DELETE, v2)),
+            kinds(need_of(&Method::DELETE, v2)),
             (Api::RemoveAsync, vec![T::StandardRemove])
         );
         let o = "/cloud/v2/universes/1/ordered-data-stores/s/scopes/g/entries";
         assert_eq!(
-            kinds(need_of(Method::GET, o)),
+            kinds(need_of(&Method::GET, o)),
             (Api::GetSortedAsync, vec![T::OrderedList])
         );
         let e = "/engine-api/v1/universes/1/ordered-data-stores/s/scopes/g/entries/k:update";
         assert_eq!(
-            kinds(need_of(Method::POST, e)).1,
+            kinds(need_of(&Method::POST, e)).1,
             vec![T::OrderedRead, T::OrderedWrite]
         );
         let s = "/session-api/v1/universes/1/servers/j/sessions/Store/Player_1:save";
         assert_eq!(
-            kinds(need_of(Method::POST, s)),
+            kinds(need_of(&Method::POST, s)),
             (Api::UpdateAsync, UPDATE.to_vec())
         );
         let m = "/engine-api/v1/universes/1/memory-store/queues/q/items:add";
-        assert_eq!(need_of(Method::POST, m), Some(Need::Memory(1)));
+        assert_eq!(need_of(&Method::POST, m), Some(Need::Memory(1)));
         let m = "/cloud/v2/universes/1/memory-store/sorted-maps/m/items";
-        assert_eq!(need_of(Method::GET, m), Some(Need::Memory(1)));
+        assert_eq!(need_of(&Method::GET, m), Some(Need::Memory(1)));
         assert_eq!(
-            need_of(Method::POST, "/messaging-service/v1/universes/1/topics/t"),
+            need_of(&Method::POST, "/messaging-service/v1/universes/1/topics/t"),
             None
         );
         assert_eq!(
-            need_of(Method::POST, "/session-api/v1/universes/1/servers/j"),
+            need_of(&Method::POST, "/session-api/v1/universes/1/servers/j"),
             None
         );
         assert_eq!(
-            need_of(Method::POST, "/cloud/v2/universes/1/data-stores:snapshot"),
+            need_of(&Method::POST, "/cloud/v2/universes/1/data-stores:snapshot"),
             None
         );
     }
