@@ -290,3 +290,37 @@ async fn the_rust_client_and_the_cli_drive_budgets() {
     assert!(!emulator.budgets(3, None).await.unwrap().enabled);
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn session_api_calls_use_their_game_servers_budget() {
+    let s = spawn_test_server().await;
+    budgets(&s, 1, json!({"enabled": true})).await;
+    let start = json!({"store": "PlayerData", "key": "p1", "template": {"Coins": 0}, "placeId": 7});
+    let path = "/session-api/v1/universes/1/servers/job-s/sessions";
+    let a = call(
+        &s,
+        Method::POST,
+        path,
+        &[("x-profilestore-players", "1")],
+        start,
+    )
+    .await;
+    assert!(a.status.is_success(), "{:?}", a.body);
+    let v = call(
+        &s,
+        Method::GET,
+        "/emulator/v1/universes/1/budgets?jobId=job-s&players=1",
+        &[],
+        Value::Null,
+    )
+    .await;
+    let v = v.json();
+    // One UpdateAsync from a startup burst of 60 + 40 × 1 (reads and writes).
+    let left = v["budgets"]["UpdateAsync"].as_u64().unwrap();
+    assert!((99..100).contains(&left), "{v}");
+    assert_eq!(v["jobId"], "job-s");
+    // The experience's budgets are shared: Open Cloud sees that write.
+    let write = v["experience"]["StandardWrite"].as_u64().unwrap();
+    assert!((299..300).contains(&write), "{v}");
+    s.shutdown().await;
+}
