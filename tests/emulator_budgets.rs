@@ -256,6 +256,18 @@ async fn memory_store_requests_use_request_units() {
     .await;
     let left = units(a.json());
     assert!((997..1000).contains(&left), "{left}");
+    let v = call(
+        &s,
+        Method::GET,
+        "/emulator/v1/universes/1/budgets",
+        &[],
+        Value::Null,
+    )
+    .await
+    .json();
+    assert!(v["memoryStoreBytes"].as_u64().unwrap() > 0, "{v}");
+    let quota = v["memoryStoreQuotaBytes"].as_u64().unwrap();
+    assert!(quota >= 65_536, "64 KB + 1.2 KB × users: {v}");
     s.shutdown().await;
 }
 

@@ -61,4 +61,19 @@ pub struct BudgetsView {
     /// Memory-store request units left.
     #[serde(rename = "memoryStoreRequestUnits")]
     pub memory_store_request_units: u64,
+    /// Memory-store bytes the universe uses now (its memory quota, 64 KB +
+    /// 1.2 KB × users, is the memory stores' own setting).
+    #[serde(
+        rename = "memoryStoreBytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub memory_store_bytes: Option<u64>,
+    /// That memory quota, in bytes.
+    #[serde(
+        rename = "memoryStoreQuotaBytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub memory_store_quota_bytes: Option<u64>,
 }

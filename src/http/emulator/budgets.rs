@@ -71,6 +71,7 @@ fn universe(c: &Call) -> Result<u64, ApiError> {
 /// The view of `universe`, for game server `job` when given.
 fn view(state: &AppState, universe: u64, job: Option<(&str, u64)>) -> BudgetsView {
     let report = state.budgets.report(universe, job);
+    let usage = state.memory.usage(universe);
     let left = |t: &crate::budgets::RequestType| {
         report
             .remaining
@@ -102,6 +103,8 @@ fn view(state: &AppState, universe: u64, job: Option<(&str, u64)>) -> BudgetsVie
         budgets,
         experience,
         memory_store_request_units: report.memory_units,
+        memory_store_bytes: usage.map(|u| u.0),
+        memory_store_quota_bytes: usage.map(|u| u.1),
     }
 }
 
