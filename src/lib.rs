@@ -5,6 +5,7 @@
 //! the codemap and the dependency rule (plugins never depend on this crate).
 
 pub mod backoff;
+pub mod budgets;
 pub mod bus;
 pub mod cli;
 pub mod clock;

@@ -324,6 +324,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         max_body_bytes: config.server.max_body_bytes,
         closing,
         limits: config.limits(),
+        budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
     };
     run(listener, state, stop).await?;
     let _ = purge.await;

@@ -125,6 +125,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),
         limits,
+        budgets: crate::budgets::Budgets::new(clock.clone(), Default::default()),
         clock,
         controls: Controls::default(),
     };

@@ -10,6 +10,7 @@
 //! that is rejected changes nothing; `--url`/`--key` belong to the data
 //! commands, never to `serve`.
 
+mod budgets;
 mod clock;
 mod data;
 mod faults;
@@ -131,6 +132,7 @@ const DATA_COMMANDS: &[&str] = &[
     "memory",
     "faults",
     "clock",
+    "budgets",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -392,6 +394,9 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<clock::ClockCommand>,
     },
+    /// Roblox's request budgets of the universe on a running server: show
+    /// them, or turn them `on` / `off`.
+    Budgets(budgets::BudgetsArgs),
 }
 
 impl Command {
@@ -406,8 +411,9 @@ impl Command {
             | Command::Increment { .. }
             | Command::Import { .. }
             | Command::Memory(_)
-            | Command::Faults(_) => false,
-            | Command::Clock { .. } => false,
+            | Command::Faults(_)
+            | Command::Clock { .. }
+            | Command::Budgets(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -521,6 +527,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
+    if let Command::Budgets(args) = cli.command {
+        return budgets::run(args, &cli.connection, &config).await;
+    }
     if let Command::Memory(command) = cli.command {
         return memory::run(command, &cli.connection, &config).await;
     }

@@ -332,6 +332,18 @@ impl From<crate::ordered::OrderedError> for ApiError {
     }
 }
 
+impl From<crate::budgets::Throttled> for ApiError {
+    // Every throttle is Open Cloud's 429; the message names Roblox's error.
+    fn from(e: crate::budgets::Throttled) -> Self {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            C::ResourceExhausted,
+            D::TooManyRequests,
+            e.to_string(),
+        )
+    }
+}
+
 impl From<crate::memorystore::MemoryStoreError> for ApiError {
     // Memory stores: bad input 400, limits and quotas 429, a lost
     // `UpdateAsync` 409, a remote server's failure 503 (transient) or 502.

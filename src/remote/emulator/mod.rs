@@ -10,6 +10,7 @@
 //!
 //! SKELETON: each control's methods are added by its own work.
 
+mod budgets;
 mod clock;
 mod faults;
 
