@@ -297,12 +297,15 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         Some(storage) => OrderedService::new(Arc::clone(storage.plugin()), clock.clone()),
         None => unreachable!("open_datastores always opens a local storage"),
     };
+    let memory = MemoryStoreService::new(clock.clone());
+    let snapshots = crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock);
     let state = AppState {
         sessions,
         datastores: datastores.clone(),
         bus,
         ordered,
-        memory: MemoryStoreService::new(clock),
+        memory,
+        snapshots,
         api_keys: config.server.api_keys.clone(),
         max_body_bytes: config.server.max_body_bytes,
         closing,

@@ -79,6 +79,8 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
     );
     let ordered = crate::ordered::OrderedService::new(plugin, clock.clone());
     let memory = crate::memorystore::MemoryStoreService::new(clock.clone());
+    let snapshots =
+        crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
     let bus = MessageBus::new(clock, BusConfig::default());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
@@ -92,6 +94,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         bus,
         ordered,
         memory,
+        snapshots,
         api_keys: vec![api_key],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),

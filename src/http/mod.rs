@@ -80,6 +80,8 @@ pub struct AppState {
     pub sessions: crate::sessions::SessionHost,
     /// Connection and long-poll caps.
     pub limits: Limits,
+    /// The emulator's named snapshots (of `datastores`' storage and `memory`).
+    pub snapshots: crate::snapshots::Snapshots,
 }
 
 /// The default longest a client may take to send a request's head; also

@@ -12,6 +12,7 @@
 //! and the client import the same items.
 
 pub mod codes;
+pub mod emulator;
 pub mod errors;
 pub mod headers;
 pub mod memory;
