@@ -41,7 +41,9 @@ pub const MAX_ID_LEN: usize = 128;
 pub enum SnapshotError {
     /// The id is empty, too long or has other characters than
     /// `A-Z a-z 0-9 . _ -`.
-    #[error("snapshot id `{0}` is invalid: use 1 to 128 characters of A-Z, a-z, 0-9, `.`, `_` and `-`")]
+    #[error(
+        "snapshot id `{0}` is invalid: use 1 to 128 characters of A-Z, a-z, 0-9, `.`, `_` and `-`"
+    )]
     InvalidId(String),
     /// A snapshot with this id exists.
     #[error("snapshot `{0}` already exists; delete it first or use another id")]
@@ -184,7 +186,9 @@ impl Snapshots {
             .cloned()
             .ok_or_else(|| SnapshotError::NotFound(id.to_owned()))?;
         let image = Arc::clone(&snapshot);
-        storage.call(move |p| p.import_image(&image.storage)).await?;
+        storage
+            .call(move |p| p.import_image(&image.storage))
+            .await?;
         if let Some(memory) = &snapshot.memory {
             self.inner.memory.import(memory);
         }

@@ -250,7 +250,9 @@ pub(super) async fn run(
         Command::Ordered { command } => {
             super::ordered::run(command, &service, universe, place(args, config)).await?;
         }
-        Command::Serve { .. } | Command::Memory(_) => unreachable!("handled above"),
+        Command::Serve { .. } | Command::Memory(_) | Command::Snapshot(_) => {
+            unreachable!("handled above")
+        }
         Command::Purge => {
             let stats = service.purge_expired().await?;
             print_line(

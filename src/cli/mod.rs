@@ -14,6 +14,7 @@ mod data;
 mod memory;
 mod ordered;
 mod profile;
+mod snapshot;
 mod stores;
 
 use std::path::PathBuf;
@@ -372,6 +373,10 @@ pub enum Command {
     /// serving the data folder.
     #[command(subcommand)]
     Memory(memory::MemoryCommand),
+    /// The emulator's snapshots of a running server's data (`--url`):
+    /// save, restore, list, delete.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
 }
 
 impl Command {
@@ -385,7 +390,8 @@ impl Command {
             | Command::Set { .. }
             | Command::Increment { .. }
             | Command::Import { .. }
-            | Command::Memory(_) => false,
+            | Command::Memory(_)
+            | Command::Snapshot(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -498,6 +504,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let config = cli.storage.resolve(Overrides::default())?;
     if let Command::Memory(command) = cli.command {
         return memory::run(command, &cli.connection, &config).await;
+    }
+    if let Command::Snapshot(command) = cli.command {
+        return snapshot::run(command, &cli.connection, &config).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }

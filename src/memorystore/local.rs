@@ -140,7 +140,11 @@ impl Local {
             .iter()
             .map(|(id, u)| (*id, Arc::clone(u)))
             .collect();
-        Image(all.into_iter().map(|(id, u)| (id, u.lock().clone())).collect())
+        Image(
+            all.into_iter()
+                .map(|(id, u)| (id, u.lock().clone()))
+                .collect(),
+        )
     }
 
     /// Replaces every universe with `image`'s, in one swap; queue reads

@@ -30,9 +30,11 @@ pub(super) fn routes(table: Table) -> Table {
         )
         .route(
             "/snapshots/{id}",
-            Route::new()
-                .on(Method::DELETE, handler(delete))
-                .verb("restore", Method::POST, handler(restore)),
+            Route::new().on(Method::DELETE, handler(delete)).verb(
+                "restore",
+                Method::POST,
+                handler(restore),
+            ),
         )
         .route(
             "/universes/{universe}/data",

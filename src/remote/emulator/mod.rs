@@ -10,6 +10,8 @@
 //!
 //! SKELETON: each control's methods are added by its own work.
 
+mod snapshots;
+
 use super::{RemoteClient, RemoteError};
 
 /// The controls of one profilestore server.
