@@ -33,6 +33,14 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The emulator controls of this server (snapshots, and the other
+    /// controls as they land), authenticated with its key.
+    pub fn emulator(&self) -> crate::remote::Emulator {
+        let client = crate::remote::RemoteClient::new(&self.url, Some(self.api_key.clone()))
+            .expect("a test server's URL is valid");
+        crate::remote::Emulator::new(client)
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
