@@ -1,7 +1,8 @@
 //! Whole-store images: everything a plugin holds, as plain values, for the
-//! emulator's snapshots ([`StoragePlugin::export_image`] and
-//! [`StoragePlugin::import_image`]) and the wipe of one universe
-//! ([`StoragePlugin::purge_universe`]).
+//! emulator's snapshots
+//! ([`export_image`](crate::StoragePlugin::export_image) and
+//! [`import_image`](crate::StoragePlugin::import_image)) and the wipe of
+//! one universe ([`purge_universe`](crate::StoragePlugin::purge_universe)).
 //!
 //! Owns: [`StoreImage`] and its parts, and the rule deciding which
 //! metadata records belong to a universe ([`meta_universe`]). Invariants a
