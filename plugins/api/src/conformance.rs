@@ -824,6 +824,7 @@ macro_rules! conformance_suite {
             image_export_holds_everything,
             image_import_replaces_what_was_there,
             image_import_of_empty_image_empties,
+            image_import_that_fails_changes_nothing,
             purge_universe_leaves_other_universes,
         );
     };

@@ -291,3 +291,19 @@ pub fn purge_universe_leaves_other_universes(p: &dyn StoragePlugin) {
         1
     );
 }
+
+/// An import the backing store refuses (two images of one entry) changes
+/// nothing; a plugin that accepts it must hold one of them afterwards.
+pub fn image_import_that_fails_changes_nothing(p: &dyn StoragePlugin) {
+    fill(p, 4);
+    let before = image(p);
+    let mut bad = before.clone();
+    let mut twin = bad.entries[0].clone();
+    twin.max_seq += 5;
+    bad.entries.push(twin);
+    bad.meta.clear();
+    match p.import_image(&bad) {
+        Err(_) => assert_eq!(image(p), before, "a failed import changed something"),
+        Ok(()) => assert!(image(p).meta.is_empty(), "an accepted import lands whole"),
+    }
+}
