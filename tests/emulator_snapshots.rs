@@ -13,7 +13,7 @@ use std::sync::Arc;
 use hyper::Method;
 use profilestore::clock::Clock;
 use profilestore::datastore::{Transform, WriteOptions};
-use profilestore::memorystore::MemoryStoreService;
+use profilestore::memorystore::{MemoryStoreService, ReadOptions};
 use profilestore::ordered::OrderedService;
 use profilestore::plugin_api::StoreImage;
 use profilestore::remote::{Emulator, RemoteClient, RemoteError};
@@ -348,4 +348,25 @@ async fn sqlite_server_and_cli() {
     cli().args(["snapshot", "delete", "base"]).run().success();
     assert!(emu.snapshots().await.expect("list").is_empty());
     server.stop();
+}
+
+#[tokio::test]
+async fn restore_brings_back_a_queue_item_read_since() {
+    let server = spawn_test_server().await;
+    let emu = server.emulator();
+    let queue = memory(&server).queue(U, "Q");
+    queue.add(json!("a"), 600, 0.0).await.expect("add");
+    emu.snapshot("s").await.expect("snapshot");
+    let read = queue.read(ReadOptions::new(1)).await.expect("read");
+    assert_eq!(read.values, vec![json!("a")]);
+    let hidden = queue.read(ReadOptions::new(1)).await.expect("read");
+    assert!(hidden.values.is_empty(), "the read item is invisible");
+    emu.restore("s").await.expect("restore");
+    let again = queue.read(ReadOptions::new(1)).await.expect("read");
+    assert_eq!(
+        again.values,
+        vec![json!("a")],
+        "visible again, as when saved"
+    );
+    server.shutdown().await;
 }
