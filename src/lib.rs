@@ -23,6 +23,7 @@ pub mod ordered;
 pub mod remote;
 pub mod serve;
 pub mod sessions;
+pub mod snapshots;
 pub mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;

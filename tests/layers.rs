@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["clock", "backoff", "opencloud", "plugin_api"],
     &["storage", "faults", "remote", "budgets"],
     &["datastore", "bus", "ordered", "memorystore"],
-    &["engine"],
+    &["engine", "snapshots"],
     &["sessions"],
     &["http"],
     &["config", "transfer"],

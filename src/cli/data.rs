@@ -254,7 +254,8 @@ pub(super) async fn run(
         | Command::Memory(_)
         | Command::Faults(_)
         | Command::Clock { .. }
-        | Command::Budgets(_) => {
+        | Command::Budgets(_)
+        | Command::Snapshot(_) => {
             unreachable!("handled above")
         }
         Command::Purge => {

@@ -17,6 +17,7 @@ mod faults;
 mod memory;
 mod ordered;
 mod profile;
+mod snapshot;
 mod stores;
 
 use std::path::PathBuf;
@@ -397,6 +398,10 @@ pub enum Command {
     /// Roblox's request budgets of the universe on a running server: show
     /// them, or turn them `on` / `off`.
     Budgets(budgets::BudgetsArgs),
+    /// The emulator's snapshots of a running server's data (`--url`):
+    /// save, restore, list, delete.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
 }
 
 impl Command {
@@ -413,7 +418,8 @@ impl Command {
             | Command::Memory(_)
             | Command::Faults(_)
             | Command::Clock { .. }
-            | Command::Budgets(_) => false,
+            | Command::Budgets(_)
+            | Command::Snapshot(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -538,6 +544,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
     if let Command::Clock { command } = cli.command {
         return clock::run(command, &cli.connection, &config).await;
+    }
+    if let Command::Snapshot(command) = cli.command {
+        return snapshot::run(command, &cli.connection, &config).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }

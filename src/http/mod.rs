@@ -91,6 +91,8 @@ pub struct AppState {
     pub controls: Controls,
     /// Roblox's request budgets per universe (off unless turned on).
     pub budgets: crate::budgets::Budgets,
+    /// The emulator's named snapshots (of `datastores`' storage and `memory`).
+    pub snapshots: crate::snapshots::Snapshots,
 }
 
 /// The default longest a client may take to send a request's head; also

@@ -13,6 +13,7 @@
 mod budgets;
 mod clock;
 mod faults;
+mod snapshots;
 
 use super::{RemoteClient, RemoteError};
 
