@@ -5,6 +5,7 @@
 //! the codemap and the dependency rule (plugins never depend on this crate).
 
 pub mod backoff;
+pub mod budgets;
 pub mod bus;
 pub mod cli;
 pub mod clock;
@@ -22,6 +23,7 @@ pub mod ordered;
 pub mod remote;
 pub mod serve;
 pub mod sessions;
+pub mod snapshots;
 pub mod storage;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -310,13 +310,17 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
             .with_faults(faults.clone()),
         None => unreachable!("open_datastores always opens a local storage"),
     };
+    let memory = MemoryStoreService::with_config(clock.clone(), config.memory_config())
+        .with_faults(faults.clone());
+    let snapshots =
+        crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
     let state = AppState {
         sessions,
         datastores: datastores.clone(),
         bus,
         ordered,
-        memory: MemoryStoreService::with_config(clock.clone(), config.memory_config())
-            .with_faults(faults.clone()),
+        memory,
+        snapshots,
         faults,
         clock,
         controls: crate::http::Controls::new(addr, config.emulator.controls),
@@ -324,6 +328,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         max_body_bytes: config.server.max_body_bytes,
         closing,
         limits: config.limits(),
+        budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
     };
     run(listener, state, stop).await?;
     let _ = purge.await;

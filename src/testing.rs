@@ -107,6 +107,8 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         crate::ordered::OrderedService::new(plugin, clock.clone()).with_faults(faults.clone());
     let memory =
         crate::memorystore::MemoryStoreService::new(clock.clone()).with_faults(faults.clone());
+    let snapshots =
+        crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
     let bus = MessageBus::new(clock.clone(), BusConfig::default()).with_fault_plan(faults.clone());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
@@ -121,10 +123,12 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         ordered,
         memory,
         faults,
+        snapshots,
         api_keys: vec![api_key],
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),
         limits,
+        budgets: crate::budgets::Budgets::new(clock.clone(), Default::default()),
         clock,
         controls: Controls::default(),
     };

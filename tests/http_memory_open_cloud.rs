@@ -325,7 +325,10 @@ async fn flush_returns_an_operation_to_poll_on_both_paths() {
     let op = op.json();
     assert_eq!(op["done"], json!(true));
     let path = op["path"].as_str().unwrap();
-    assert!(path.starts_with("cloud/v2/universes/1/operations/"), "{path}");
+    assert!(
+        path.starts_with("cloud/v2/universes/1/operations/"),
+        "{path}"
+    );
     let id = path.rsplit('/').next().unwrap();
     // openblox polls `path.split("/")[5]`.
     assert_eq!(path.split('/').nth(5), Some(id));

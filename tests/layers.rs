@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 /// layers below its own, never its own layer's or a higher one's.
 const LAYERS: &[&[&str]] = &[
     &["clock", "backoff", "opencloud", "plugin_api"],
-    &["storage", "faults", "remote"],
+    &["storage", "faults", "remote", "budgets"],
     &["datastore", "bus", "ordered", "memorystore"],
-    &["engine"],
+    &["engine", "snapshots"],
     &["sessions"],
     &["http"],
     &["config", "transfer"],

@@ -250,7 +250,12 @@ pub(super) async fn run(
         Command::Ordered { command } => {
             super::ordered::run(command, &service, universe, place(args, config)).await?;
         }
-        Command::Serve { .. } | Command::Memory(_) | Command::Faults(_) | Command::Clock { .. } => {
+        Command::Serve { .. }
+        | Command::Memory(_)
+        | Command::Faults(_)
+        | Command::Clock { .. }
+        | Command::Budgets(_)
+        | Command::Snapshot(_) => {
             unreachable!("handled above")
         }
         Command::Purge => {

@@ -10,12 +10,14 @@
 //! that is rejected changes nothing; `--url`/`--key` belong to the data
 //! commands, never to `serve`.
 
+mod budgets;
 mod clock;
 mod data;
 mod faults;
 mod memory;
 mod ordered;
 mod profile;
+mod snapshot;
 mod stores;
 
 use std::path::PathBuf;
@@ -131,6 +133,7 @@ const DATA_COMMANDS: &[&str] = &[
     "memory",
     "faults",
     "clock",
+    "budgets",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -392,6 +395,13 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<clock::ClockCommand>,
     },
+    /// Roblox's request budgets of the universe on a running server: show
+    /// them, or turn them `on` / `off`.
+    Budgets(budgets::BudgetsArgs),
+    /// The emulator's snapshots of a running server's data (`--url`):
+    /// save, restore, list, delete.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
 }
 
 impl Command {
@@ -406,8 +416,10 @@ impl Command {
             | Command::Increment { .. }
             | Command::Import { .. }
             | Command::Memory(_)
-            | Command::Faults(_) => false,
-            | Command::Clock { .. } => false,
+            | Command::Faults(_)
+            | Command::Clock { .. }
+            | Command::Budgets(_)
+            | Command::Snapshot(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -521,6 +533,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         return Ok(crate::serve::serve(config, fixtures).await?);
     }
     let config = cli.storage.resolve(Overrides::default())?;
+    if let Command::Budgets(args) = cli.command {
+        return budgets::run(args, &cli.connection, &config).await;
+    }
     if let Command::Memory(command) = cli.command {
         return memory::run(command, &cli.connection, &config).await;
     }
@@ -529,6 +544,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
     if let Command::Clock { command } = cli.command {
         return clock::run(command, &cli.connection, &config).await;
+    }
+    if let Command::Snapshot(command) = cli.command {
+        return snapshot::run(command, &cli.connection, &config).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }

@@ -77,6 +77,20 @@ pub struct Config {
     pub log: LogSection,
     /// `[emulator]`
     pub emulator: EmulatorSection,
+    /// `[budgets]`
+    pub budgets: BudgetsSection,
+}
+
+/// `[budgets]`: Roblox's request budgets for every universe not set at
+/// run time (`PUT /emulator/v1/universes/{u}/budgets`). Off by default:
+/// the CLI, imports and tools would be throttled at 300 requests a minute.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetsSection {
+    /// Budget every universe (default false).
+    pub enabled: bool,
+    /// The concurrent users the experience limits are computed for (0).
+    pub concurrent_users: u64,
 }
 
 /// `[server]`: the HTTP endpoint.
@@ -497,6 +511,14 @@ impl Config {
     /// Who may use the emulator controls on this server's address.
     pub fn controls(&self) -> crate::http::Controls {
         crate::http::Controls::new(self.server.listen, self.emulator.controls)
+    }
+
+    /// The budgets of a universe not set at run time.
+    pub fn budgets(&self) -> crate::budgets::Settings {
+        crate::budgets::Settings {
+            enabled: self.budgets.enabled,
+            concurrent_users: self.budgets.concurrent_users,
+        }
     }
 
     /// How often expired versions are purged.

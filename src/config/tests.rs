@@ -140,3 +140,20 @@ fn the_emulator_controls_follow_the_address_unless_set() {
         .to_string();
     assert!(err.contains("control"), "{err}");
 }
+
+#[test]
+fn budgets_are_off_by_default_and_can_be_turned_on_for_every_universe() {
+    assert_eq!(
+        Config::default().budgets(),
+        crate::budgets::Settings::default()
+    );
+    let on = Config::from_toml(
+        "[budgets]\nenabled = true\nconcurrent_users = 5\n",
+        Path::new("c.toml"),
+    )
+    .expect("parse");
+    let settings = on.budgets();
+    assert!(settings.enabled);
+    assert_eq!(settings.concurrent_users, 5);
+    assert!(Config::from_toml("[budgets]\nenable = true\n", Path::new("c.toml")).is_err());
+}

@@ -83,6 +83,17 @@ impl DataStoreService {
         }
     }
 
+    /// Drops every cache above storage (the latest-version cache, the data
+    /// store states) and reads the states again: call it after the storage
+    /// was replaced underneath the service (an emulator snapshot restored,
+    /// a universe wiped). A remote service caches nothing.
+    pub async fn reload(&self) -> DsResult<()> {
+        match &self.backend {
+            Backend::Local(local) => local.reload().await,
+            Backend::Remote(_) => Ok(()),
+        }
+    }
+
     /// The clock this service uses.
     pub fn clock(&self) -> &Clock {
         &self.clock

@@ -257,4 +257,18 @@ impl StoragePlugin for FaultyPlugin {
         self.check("list")?;
         self.inner.list_meta(prefix)
     }
+
+    // Whole-store images are controls, not data calls: no injected fault
+    // reaches them (a snapshot or restore must not fail half way).
+    fn export_image(&self) -> StorageResult<crate::plugin_api::StoreImage> {
+        self.inner.export_image()
+    }
+
+    fn import_image(&self, image: &crate::plugin_api::StoreImage) -> StorageResult<()> {
+        self.inner.import_image(image)
+    }
+
+    fn purge_universe(&self, universe: u64) -> StorageResult<u64> {
+        self.inner.purge_universe(universe)
+    }
 }

@@ -332,6 +332,46 @@ impl From<crate::ordered::OrderedError> for ApiError {
     }
 }
 
+impl From<crate::budgets::Throttled> for ApiError {
+    // Every throttle is Open Cloud's 429; the message names Roblox's error.
+    fn from(e: crate::budgets::Throttled) -> Self {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            C::ResourceExhausted,
+            D::TooManyRequests,
+            e.to_string(),
+        )
+    }
+}
+
+impl From<crate::snapshots::SnapshotError> for ApiError {
+    // Emulator snapshots: a bad id 400, a taken id 409, an unknown one 404,
+    // storage trouble 503 (transient) or 500.
+    fn from(e: crate::snapshots::SnapshotError) -> Self {
+        use crate::snapshots::SnapshotError as S;
+        let message = e.to_string();
+        match e {
+            S::InvalidId(_) => ApiError::bad_request(D::Unknown, message),
+            S::AlreadyExists(_) => {
+                ApiError::new(StatusCode::CONFLICT, C::AlreadyExists, D::Unknown, message)
+            }
+            S::NotFound(_) => ApiError::not_found(D::NotFound, message),
+            S::Storage(StorageError::Unavailable(_)) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
+            S::NoLocalStorage | S::Storage(_) | S::Reload(_) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                C::Internal,
+                D::Unknown,
+                message,
+            ),
+        }
+    }
+}
+
 impl From<crate::memorystore::MemoryStoreError> for ApiError {
     // Memory stores: bad input 400, limits and quotas 429, a lost
     // `UpdateAsync` 409, a remote server's failure 503 (transient) or 502.

@@ -89,6 +89,10 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// Who may use the control plane (the listen address and the setting).
     pub controls: Controls,
+    /// Roblox's request budgets per universe (off unless turned on).
+    pub budgets: crate::budgets::Budgets,
+    /// The emulator's named snapshots (of `datastores`' storage and `memory`).
+    pub snapshots: crate::snapshots::Snapshots,
 }
 
 /// The default longest a client may take to send a request's head; also
@@ -362,6 +366,9 @@ async fn route(
         let u = universe(sel.universe).map_err(|e| (e, style))?;
         (find()?, u)
     };
+    emulator::budgets::gate(state, req.method(), &path, &query, req.headers(), universe)
+        .await
+        .map_err(|e| (e, style))?;
     router::call(found, Arc::clone(state), req, universe, query, body_read)
         .await
         .map_err(|e| (e, style))

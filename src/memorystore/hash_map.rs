@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::HashItem;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Stored {
     value: Value,
     etag: String,
@@ -23,7 +23,7 @@ struct Stored {
 }
 
 /// The items of one hash map.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct HashMapData {
     items: BTreeMap<String, Stored>,
     expiry: BTreeSet<(i64, String)>,
@@ -56,6 +56,10 @@ pub(super) fn parse_cursor(cursor: &str) -> Option<String> {
 
 impl HashMapData {
     /// Bytes held.
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }

@@ -26,7 +26,7 @@ use super::*;
 /// Expired items one call reclaims at most (beyond what reads skip).
 pub(super) const REAP_BUDGET: usize = 64;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Universe {
     sorted: Map<String, SortedMapData>,
     queues: Map<String, QueueData>,
@@ -86,6 +86,28 @@ fn delta(new: usize, old: usize) -> isize {
     new as isize - old as isize
 }
 
+/// A copy of the structures of every universe (see [`Local::export`]).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Image(Map<u64, Universe>);
+
+impl Image {
+    /// Items held (sorted map, queue and hash map items, expired ones too).
+    pub(super) fn items(&self) -> u64 {
+        let per = |u: &Universe| {
+            let s: usize = u.sorted.values().map(SortedMapData::len).sum();
+            let q: usize = u.queues.values().map(QueueData::len).sum();
+            let h: usize = u.hashes.values().map(HashMapData::len).sum();
+            (s + q + h) as u64
+        };
+        self.0.values().map(per).sum()
+    }
+
+    /// Bytes held, as the quota counts them.
+    pub(super) fn bytes(&self) -> u64 {
+        self.0.values().map(Universe::used).sum()
+    }
+}
+
 /// Memory stores in this process.
 #[derive(Debug)]
 pub(super) struct Local {
@@ -107,6 +129,37 @@ impl Local {
             nonce: nonce[..8].to_owned(),
             counter: AtomicU64::new(0),
             operations: Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    /// A copy of every universe's structures (each copied under its lock).
+    pub(super) fn export(&self) -> Image {
+        let all: Vec<(u64, Arc<Mutex<Universe>>)> = self
+            .universes
+            .lock()
+            .iter()
+            .map(|(id, u)| (*id, Arc::clone(u)))
+            .collect();
+        Image(
+            all.into_iter()
+                .map(|(id, u)| (id, u.lock().clone()))
+                .collect(),
+        )
+    }
+
+    /// Replaces every universe with `image`'s, in one swap; queue reads
+    /// waiting on a replaced queue wake and read again.
+    pub(super) fn import(&self, image: &Image) {
+        let fresh: Map<u64, Arc<Mutex<Universe>>> = image
+            .0
+            .iter()
+            .map(|(id, u)| (*id, Arc::new(Mutex::new(u.clone()))))
+            .collect();
+        let old = std::mem::replace(&mut *self.universes.lock(), fresh);
+        for u in old.values().chain(self.universes.lock().values()) {
+            for q in u.lock().queues.values() {
+                q.notify.notify_waiters();
+            }
         }
     }
 

@@ -39,6 +39,22 @@ pub use error::MemoryStoreError;
 pub use limits::*;
 pub use types::*;
 
+/// A copy of a local service's memory stores ([`MemoryStoreService::export`]).
+#[derive(Clone, Debug, Default)]
+pub struct MemoryImage(local::Image);
+
+impl MemoryImage {
+    /// Items held (expired ones not yet reclaimed included).
+    pub fn items(&self) -> u64 {
+        self.0.items()
+    }
+
+    /// Bytes held, as the quota counts them.
+    pub fn bytes(&self) -> u64 {
+        self.0.bytes()
+    }
+}
+
 /// Where a memory store service's calls go.
 #[derive(Clone, Debug)]
 enum Backend {
@@ -116,6 +132,24 @@ impl MemoryStoreService {
             service: self.clone(),
             universe,
             name: name.to_owned(),
+        }
+    }
+
+    /// A copy of every memory store item of every universe, with its
+    /// expiration, etag and queue state (`None` for a remote service).
+    pub fn export(&self) -> Option<MemoryImage> {
+        match &self.backend {
+            Backend::Local(l) => Some(MemoryImage(l.export())),
+            Backend::Remote(_) => None,
+        }
+    }
+
+    /// Replaces every memory store of every universe with `image`'s (items
+    /// whose expiration passed since are not returned, as always). A remote
+    /// service ignores it.
+    pub fn import(&self, image: &MemoryImage) {
+        if let Backend::Local(l) = &self.backend {
+            l.import(&image.0);
         }
     }
 

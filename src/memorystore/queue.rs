@@ -19,7 +19,7 @@ use super::QueuedItem;
 
 type Slot = (Reverse<Num>, u64);
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Stored {
     value: Value,
     size: usize,
@@ -29,7 +29,7 @@ struct Stored {
 }
 
 /// The items of one queue.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct QueueData {
     items: BTreeMap<Slot, Stored>,
     expiry: BTreeSet<(i64, Slot)>,

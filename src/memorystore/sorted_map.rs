@@ -65,7 +65,7 @@ enum KeyPos {
 
 type Pos = (Rank, KeyPos);
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Stored {
     value: Value,
     sort_key: Option<SortKey>,
@@ -75,7 +75,7 @@ struct Stored {
 }
 
 /// The items of one sorted map.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct SortedMapData {
     items: HashMap<String, Stored>,
     order: BTreeSet<Pos>,

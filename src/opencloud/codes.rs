@@ -66,6 +66,8 @@ code_table! {
         NotFound = "NOT_FOUND",
         /// 409: a concurrent change (stale etag, stale session).
         Aborted = "ABORTED",
+        /// 409: the resource to create exists (an emulator snapshot id).
+        AlreadyExists = "ALREADY_EXISTS",
         /// 412: v1's `matchVersion`/`exclusiveCreate` failed.
         FailedPrecondition = "FAILED_PRECONDITION",
         /// 408: the body did not arrive in time.

@@ -31,9 +31,11 @@ impl std::fmt::Debug for Subject {
     }
 }
 
+mod image;
 mod meta;
 mod ordered;
 mod ordered_range;
+pub use image::*;
 pub use meta::*;
 pub use ordered::*;
 pub use ordered_range::*;
@@ -819,6 +821,11 @@ macro_rules! conformance_suite {
             purge_store_removes_only_that_store,
             purge_store_lets_the_store_start_afresh,
             ordered_and_meta_survive_flush,
+            image_export_holds_everything,
+            image_import_replaces_what_was_there,
+            image_import_of_empty_image_empties,
+            image_import_that_fails_changes_nothing,
+            purge_universe_leaves_other_universes,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

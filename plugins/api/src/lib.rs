@@ -26,7 +26,10 @@
 pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod image;
 pub mod ordered;
+
+pub use image::{EntryImage, OrderedEntry, StoreImage, StoreTimes};
 
 pub use ordered::{
     MetaRecord, OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite,
@@ -504,4 +507,17 @@ pub trait StoragePlugin: Send + Sync + std::fmt::Debug + 'static {
 
     /// Every metadata record whose name starts with `prefix`, in name order.
     fn list_meta(&self, prefix: &str) -> StorageResult<Vec<MetaRecord>>;
+
+    /// Everything stored, as a [`StoreImage`] (see [`image`]).
+    fn export_image(&self) -> StorageResult<StoreImage>;
+
+    /// Atomically replaces everything stored with `image`: afterwards the
+    /// plugin holds exactly the image; on error, what it held before.
+    fn import_image(&self, image: &StoreImage) -> StorageResult<()>;
+
+    /// Atomically removes everything of one universe: its standard entries
+    /// and data stores, its ordered entries and the metadata records
+    /// [`image::meta_universe`] gives it. Returns the standard and ordered
+    /// entries removed.
+    fn purge_universe(&self, universe: u64) -> StorageResult<u64>;
 }

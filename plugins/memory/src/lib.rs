@@ -13,6 +13,8 @@
 
 #![warn(missing_docs)]
 
+mod image;
+
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -23,8 +25,8 @@ use profilestore_plugin_api::ordered::ordered_matches;
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
     OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats,
-    Seq, SortOrder, StoragePlugin, StorageResult, StoreId, StoreQuery, VersionInfo, VersionQuery,
-    VersionRecord,
+    Seq, SortOrder, StoragePlugin, StorageResult, StoreId, StoreImage, StoreQuery, VersionInfo,
+    VersionQuery, VersionRecord,
 };
 
 /// Per-entry state.
@@ -444,5 +446,19 @@ impl StoragePlugin for MemoryPlugin {
                 value: value.clone(),
             })
             .collect())
+    }
+
+    fn export_image(&self) -> StorageResult<StoreImage> {
+        Ok(image::export(&self.lock()))
+    }
+
+    fn import_image(&self, image: &StoreImage) -> StorageResult<()> {
+        let state = image::import(image);
+        *self.lock() = state;
+        Ok(())
+    }
+
+    fn purge_universe(&self, universe: u64) -> StorageResult<u64> {
+        Ok(image::purge_universe(&mut self.lock(), universe))
     }
 }

@@ -84,6 +84,16 @@ pub(crate) fn scope_and_key(entry_key: &[u8], store_prefix_len: usize) -> Option
     rest.is_empty().then_some((scope, key))
 }
 
+/// The entry an entry key encodes (the inverse of [`entry_key`]).
+pub(crate) fn decode_entry_key(bytes: &[u8]) -> Option<EntryId> {
+    let universe = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+    let (store, rest) = take_str(&bytes[8..])?;
+    let (scope, rest) = take_str(rest)?;
+    let (key, rest) = take_str(rest)?;
+    rest.is_empty()
+        .then(|| EntryId::new(universe, store, scope, key))
+}
+
 /// The key of a data store in `stores`.
 pub(crate) fn store_key(universe: u64, name: &str) -> Vec<u8> {
     let mut out = universe.to_be_bytes().to_vec();
@@ -145,6 +155,7 @@ mod tests {
             Some((e.scope.clone(), e.key.clone()))
         );
         assert_eq!(seq_of(&version_key(&key, 42)), Some(42));
+        assert_eq!(decode_entry_key(&key), Some(e.clone()));
     }
 
     #[test]

@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+mod image;
 mod keys;
 mod ops;
 mod ordered;

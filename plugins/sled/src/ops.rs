@@ -8,8 +8,8 @@ use profilestore_plugin_api::codec::{decode_info, decode_record, encode_record};
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
     OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, Seq, SortOrder,
-    StorageError, StoragePlugin, StorageResult, StoreId, StoreQuery, VersionInfo, VersionQuery,
-    VersionRecord,
+    StorageError, StoragePlugin, StorageResult, StoreId, StoreImage, StoreQuery, VersionInfo,
+    VersionQuery, VersionRecord,
 };
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
@@ -436,5 +436,17 @@ impl StoragePlugin for SledPlugin {
 
     fn list_meta(&self, prefix: &str) -> StorageResult<Vec<MetaRecord>> {
         self.meta_list(prefix)
+    }
+
+    fn export_image(&self) -> StorageResult<StoreImage> {
+        self.export()
+    }
+
+    fn import_image(&self, image: &StoreImage) -> StorageResult<()> {
+        self.import(image)
+    }
+
+    fn purge_universe(&self, universe: u64) -> StorageResult<u64> {
+        self.purge_one_universe(universe)
     }
 }

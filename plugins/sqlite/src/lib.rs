@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod group;
+mod image;
 mod ops;
 mod ordered;
 

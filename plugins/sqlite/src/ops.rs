@@ -479,4 +479,16 @@ impl StoragePlugin for SqlitePlugin {
     fn list_meta(&self, prefix: &str) -> StorageResult<Vec<MetaRecord>> {
         self.meta_list(prefix)
     }
+
+    fn export_image(&self) -> StorageResult<profilestore_plugin_api::StoreImage> {
+        self.export()
+    }
+
+    fn import_image(&self, image: &profilestore_plugin_api::StoreImage) -> StorageResult<()> {
+        self.import(image)
+    }
+
+    fn purge_universe(&self, universe: u64) -> StorageResult<u64> {
+        self.purge_one_universe(universe)
+    }
 }

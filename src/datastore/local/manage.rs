@@ -133,6 +133,20 @@ impl Local {
             .await
     }
 
+    /// Reads the meta records again after the storage changed underneath
+    /// this service (a snapshot restored, a universe wiped), and forgets
+    /// every cached latest version.
+    pub(in crate::datastore) async fn reload(&self) -> DsResult<()> {
+        self.latest.clear();
+        let reg = self.registry().await?;
+        let (states, snaps) = self
+            .storage
+            .call(|p| Ok((p.list_meta(STATE_PREFIX)?, p.list_meta(SNAPSHOT_PREFIX)?)))
+            .await?;
+        *reg.lock() = registry_of(states, snaps)?;
+        Ok(())
+    }
+
     /// The gate of every entry call: `DataStoreDeleted` while `ds`'s store
     /// is deleted. Also loads the registry, so [`Local::snapshot_floor`] is
     /// right for the commit that follows.

@@ -23,7 +23,7 @@
 //! - a refusal is a 403 `PERMISSION_DENIED` whose message says which
 //!   setting turns the controls on.
 
-mod budgets;
+pub(super) mod budgets;
 mod clock;
 mod faults;
 mod snapshots;
