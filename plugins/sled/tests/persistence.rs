@@ -32,13 +32,30 @@ fn ordered_entries_and_meta_survive_a_reopen_in_every_durability_mode() {
     }
 }
 
+/// Opens the folder with sled itself, waiting for the lock a dropped
+/// `SledPlugin` releases once sled's background threads stop (later under
+/// CPU load: the plugin's own open waits the same way).
+fn open_raw(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert!(e.to_string().contains("lock"), "raw open: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("raw open: {e}"),
+        }
+    }
+}
+
 #[test]
 fn an_unknown_format_version_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("sled");
     drop(SledPlugin::open(&path, Durability::Off).expect("create"));
     {
-        let db = sled::open(&path).expect("raw");
+        let db = open_raw(&path);
         db.open_tree("meta")
             .expect("meta")
             .insert("format_version", &99u32.to_be_bytes())
@@ -110,7 +127,7 @@ fn a_folder_written_before_the_ordered_capability_opens_and_gains_it() {
     }
     // What a folder of the previous release looks like: no ordered trees.
     {
-        let db = sled::open(&path).expect("raw");
+        let db = open_raw(&path);
         for tree in ["ordered_values", "ordered_index", "meta_records"] {
             assert!(db.drop_tree(tree).expect("drop"), "{tree} existed");
         }
