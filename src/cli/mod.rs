@@ -134,6 +134,7 @@ const DATA_COMMANDS: &[&str] = &[
     "faults",
     "clock",
     "budgets",
+    "snapshot",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
