@@ -330,6 +330,13 @@ async fn sqlite_server_and_cli() {
         .expect("set");
     let listed = cli().args(["snapshot", "list"]).run().json_lines();
     assert_eq!(listed.len(), 1);
+    // `--url`/`--key` after the command's name work too, as for the
+    // other commands.
+    let after = Cli::new()
+        .args(["snapshot", "list", "--url", &server.url, "--key", "snapkey"])
+        .run()
+        .json_lines();
+    assert_eq!(after, listed);
     cli().args(["snapshot", "restore", "base"]).run().success();
     assert_eq!(
         ds.get("k").await.expect("get").map(|e| e.value),
