@@ -102,8 +102,13 @@ impl Remote {
         let a: wire::PutAnswer<wire::SortedItem> = self
             .call(Method::PUT, &path, Self::to_json(&body), Duration::ZERO)
             .await?;
-        let item = a.item.map(sorted_item);
-        Ok(match (a.written, item) {
+        self.written(a, sorted_item)
+    }
+
+    /// A conditional `PUT`'s answer as a [`Written`]: a written answer
+    /// must carry its item.
+    fn written<W, T>(&self, a: wire::PutAnswer<W>, item: fn(W) -> T) -> Result<Written<T>> {
+        Ok(match (a.written, a.item.map(item)) {
             (true, Some(item)) => Written::Written {
                 new: a.new.unwrap_or(false),
                 item,
@@ -301,20 +306,7 @@ impl Remote {
         let a: wire::PutAnswer<wire::HashItem> = self
             .call(Method::PUT, &path, Self::to_json(&body), Duration::ZERO)
             .await?;
-        let item = a.item.map(hash_item);
-        Ok(match (a.written, item) {
-            (true, Some(item)) => Written::Written {
-                new: a.new.unwrap_or(false),
-                item,
-            },
-            (true, None) => {
-                return Err(self
-                    .client
-                    .protocol("a written answer without its item")
-                    .into())
-            }
-            (false, current) => Written::Conflict { current },
-        })
+        self.written(a, hash_item)
     }
 
     pub(super) async fn hash_get(
