@@ -1,7 +1,7 @@
 //! The Open Cloud wire format, shared by the HTTP server and the remote
 //! client so the two cannot drift.
 //!
-//! Owns: the time formats (`time`), Roblox's version id format
+//! Owns: the opaque listing cursors (`cursor`), the time formats (`time`), Roblox's version id format
 //! (`version_id`), header names (`headers`), the error-code table
 //! (`codes`), the error bodies of each API family (`errors`) and the
 //! request and response bodies of DataStore v1 (`v1`), v2 (`v2`) and
@@ -12,6 +12,7 @@
 //! and the client import the same items.
 
 pub mod codes;
+pub mod cursor;
 pub mod emulator;
 pub mod errors;
 pub mod headers;
