@@ -14,24 +14,7 @@ use profilestore::remote::{Emulator, RemoteClient};
 use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Value};
 use support::cli::Cli;
-use support::{send, Answer};
-
-async fn call(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Value,
-) -> Answer {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let mut all = vec![("x-api-key", s.api_key.as_str())];
-    all.extend_from_slice(headers);
-    send(method, &format!("{}{path}", s.url), &all, body).await
-}
+use support::{call_with as call, send, Answer};
 
 async fn budgets(s: &TestServer, universe: u64, body: Value) -> Value {
     let a = call(

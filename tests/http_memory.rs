@@ -8,24 +8,9 @@ mod support;
 use std::time::Duration;
 
 use hyper::{Method, StatusCode};
-use profilestore::testing::{spawn_test_server, spawn_test_server_with, TestServer};
+use profilestore::testing::{spawn_test_server, spawn_test_server_with};
 use serde_json::{json, Value};
-use support::{send, Answer};
-
-async fn call(s: &TestServer, method: Method, path: &str, body: Value) -> Answer {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    send(
-        method,
-        &format!("{}{path}", s.url),
-        &[("x-api-key", &s.api_key)],
-        body,
-    )
-    .await
-}
+use support::{call, send};
 
 const E: &str = "/engine-api/v1/universes/1/memory-store";
 

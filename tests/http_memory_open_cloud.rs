@@ -6,24 +6,9 @@
 mod support;
 
 use hyper::{Method, StatusCode};
-use profilestore::testing::{spawn_test_server, TestServer};
+use profilestore::testing::spawn_test_server;
 use serde_json::{json, Value};
-use support::{send, Answer};
-
-async fn call(s: &TestServer, method: Method, path: &str, body: Value) -> Answer {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    send(
-        method,
-        &format!("{}{path}", s.url),
-        &[("x-api-key", &s.api_key)],
-        body,
-    )
-    .await
-}
+use support::call;
 
 const E: &str = "/engine-api/v1/universes/1/memory-store";
 const OC: &str = "/cloud/v2/universes/1/memory-store";

@@ -11,22 +11,9 @@ mod follows;
 #[path = "../support/mod.rs"]
 mod support;
 
-use hyper::Method;
 use profilestore::opencloud::time::parse_time;
-use profilestore::testing::TestServer;
 use serde_json::Value;
-use support::{send, Answer};
-
-/// One request to `server` with its key (`Null`: no body).
-pub(crate) async fn call(server: &TestServer, method: Method, path: &str, body: Value) -> Answer {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let url = format!("{}{path}", server.url);
-    send(method, &url, &[("x-api-key", &server.api_key)], body).await
-}
+pub(crate) use support::call;
 
 /// A clock answer's `now` in epoch ms.
 pub(crate) fn now_ms(clock: &Value) -> i64 {

@@ -19,19 +19,10 @@ use hyper::{Method, StatusCode};
 use profilestore::opencloud::emulator::{FaultMatch, FaultSpec};
 use profilestore::testing::{spawn_test_server, TestServer};
 use serde_json::{json, Value};
-use support::{send, Answer};
+pub(crate) use support::call;
+use support::Answer;
 
 const V1: &str = "/datastores/v1/universes/1/standard-datastores/datastore/entries/entry";
-
-pub(crate) async fn call(s: &TestServer, method: Method, path: &str, body: Value) -> Answer {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let url = format!("{}{path}", s.url);
-    send(method, &url, &[("x-api-key", &s.api_key)], body).await
-}
 
 pub(crate) async fn fault(s: &TestServer, body: Value) -> Value {
     let a = call(s, Method::POST, "/emulator/v1/faults", body).await;

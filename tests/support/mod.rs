@@ -1,5 +1,6 @@
 //! Test support shared by every test crate (`mod support;`): a small HTTP
-//! client for black-box tests against a running server ([`send`]), the one
+//! client for black-box tests against a running server ([`send`], and
+//! [`call`]/[`call_with`] for a test server with its key), the one
 //! way to launch `profilestore serve` ([`process`]), the one CLI runner
 //! ([`cli`]), the one in-memory world ([`world`]), and the failure-reporting
 //! client of the crash harness and load bench ([`raw_client`]), and the
@@ -65,4 +66,33 @@ pub(crate) async fn send(
         headers,
         body,
     }
+}
+
+/// One request to `server` with its API key and `headers`; a `Null` body
+/// sends none, any other value is sent as JSON text.
+pub(crate) async fn call_with(
+    server: &profilestore::testing::TestServer,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> Answer {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let mut all = vec![("x-api-key", server.api_key.as_str())];
+    all.extend_from_slice(headers);
+    send(method, &format!("{}{path}", server.url), &all, body).await
+}
+
+/// [`call_with`] without extra headers.
+pub(crate) async fn call(
+    server: &profilestore::testing::TestServer,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> Answer {
+    call_with(server, method, path, &[], body).await
 }
