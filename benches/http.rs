@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo bench --bench http` (`-- --quick` for a short run).
 
+#[path = "common/latency.rs"]
+mod latency;
+
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
@@ -76,14 +79,7 @@ async fn load(
             latencies
         }));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.expect("client"));
-    }
-    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| all[((all.len() - 1) as f64 * p) as usize];
-    (rate, pct(0.5), pct(0.99))
+    latency::summarize(tasks, || start.elapsed()).await
 }
 
 fn main() {

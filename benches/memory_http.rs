@@ -7,6 +7,9 @@
 //!
 //! Run: `cargo bench --bench memory_http` (`-- --quick` for a short run).
 
+#[path = "common/latency.rs"]
+mod latency;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -105,14 +108,7 @@ async fn load(t: &Target, op: Op, budget: Duration) -> (f64, Duration, Duration)
             latencies
         }));
     }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.expect("client"));
-    }
-    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| all[((all.len() - 1) as f64 * p) as usize];
-    (rate, pct(0.5), pct(0.99))
+    latency::summarize(tasks, || start.elapsed()).await
 }
 
 fn main() {
