@@ -86,7 +86,7 @@ fn latest_info(h: &Head) -> Option<VersionInfo> {
 }
 
 /// Splits `n + 1` fetched rows into a page of `n` and `more`.
-fn page<T>(mut items: Vec<T>, limit: usize) -> Page<T> {
+pub(crate) fn page<T>(mut items: Vec<T>, limit: usize) -> Page<T> {
     let more = items.len() > limit;
     items.truncate(limit);
     Page { items, more }

@@ -166,10 +166,7 @@ impl SqlitePlugin {
                 })
                 .map_err(sql_error)
         })?;
-        let mut items = items;
-        let more = items.len() > limit;
-        items.truncate(limit);
-        Ok(Page { items, more })
+        Ok(crate::ops::page(items, limit))
     }
 
     pub(crate) fn meta_get(&self, name: &str) -> StorageResult<Option<String>> {
