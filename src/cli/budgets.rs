@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, ConnectionArgs};
 use crate::config::Config;
-use crate::remote::{Emulator, RemoteClient};
+use crate::remote::Emulator;
 
 /// Show, or turn on or off, the budgets of the universe (`--universe`).
 #[derive(Debug, Args)]
@@ -39,35 +39,17 @@ pub(super) enum BudgetsCommand {
     Off,
 }
 
-/// The controls of the server at `--url`, else of the one serving the
-/// data folder.
-fn emulator(args: &ConnectionArgs, config: &Config) -> Result<Emulator, CliError> {
-    let dir = config.storage_config().data_dir;
-    let url = match &args.url {
-        Some(url) => url.clone(),
-        None => crate::serve::serving(&dir)
-            .and_then(|h| h.url)
-            .ok_or_else(|| {
-                CliError::Usage(format!(
-                    "budgets live in the memory of a running profilestore server, and none is serving {}: \
-                     pass --url http://HOST:PORT (and --key KEY)",
-                    dir.display()
-                ))
-            })?,
-    };
-    Ok(Emulator::new(RemoteClient::new(
-        &url,
-        args.remote_key.clone(),
-    )?))
-}
-
 /// Runs `profilestore budgets ...`.
 pub(super) async fn run(
     args: BudgetsArgs,
     connection: &ConnectionArgs,
     config: &Config,
 ) -> Result<(), CliError> {
-    let emulator = emulator(connection, config)?;
+    let emulator = Emulator::new(super::server::client(
+        connection,
+        config,
+        "budgets live in the memory of a running profilestore server",
+    )?);
     let universe = config.server.universe;
     let view = match args.command {
         Some(BudgetsCommand::On { users }) => emulator.set_budgets(universe, true, users).await?,

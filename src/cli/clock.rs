@@ -3,9 +3,7 @@
 //!
 //! Owns: [`ClockCommand`], the duration syntax of `advance`
 //! ([`parse_duration`]: `90s`, `10m`, `2h`, `30d`, `1h30m`; a bare number
-//! is seconds) and finding the server of the emulator controls
-//! ([`control_client`], for every control's command: `--url`/`--key`, else
-//! the server recorded in the data folder's `serve.lock`). Invariants: the
+//! is seconds); the server is found by `cli::server`. Invariants: the
 //! clock lives in a server (nothing is on disk), so without one the
 //! command fails saying how to start or name one; stdout carries one JSON
 //! document, the clock after the command.
@@ -17,7 +15,6 @@ use clap::Subcommand;
 use super::{CliError, ConnectionArgs};
 use crate::config::Config;
 use crate::remote::emulator::Emulator;
-use crate::remote::RemoteClient;
 
 /// What to do with the clock (nothing: show it).
 #[derive(Debug, Subcommand)]
@@ -32,43 +29,17 @@ pub enum ClockCommand {
     },
 }
 
-/// The client of the emulator controls of the server at `--url` (with
-/// `--key`), else of the server serving the data folder (its URL is in
-/// `serve.lock`; the key still comes from `--key`). `what` names the
-/// control in the error when there is no server.
-pub(super) fn control_client(
-    args: &ConnectionArgs,
-    config: &Config,
-    what: &str,
-) -> Result<RemoteClient, CliError> {
-    let url = match &args.url {
-        Some(url) => url.clone(),
-        None => {
-            let dir = config.storage_config().data_dir;
-            match crate::serve::serving(&dir).and_then(|h| h.url) {
-                Some(url) => url,
-                None => {
-                    return Err(CliError::Usage(format!(
-                        "{what} belongs to a running profilestore server, and no server is serving {}: \
-                         start one with `profilestore serve --data-dir {} --api-key KEY`, or pass \
-                         --url http://HOST:PORT and --key KEY of the server to control",
-                        dir.display(),
-                        dir.display()
-                    )))
-                }
-            }
-        }
-    };
-    Ok(RemoteClient::new(&url, args.remote_key.clone())?)
-}
-
 /// Runs `clock` (no subcommand: show) or `clock advance BY`.
 pub(super) async fn run(
     command: Option<ClockCommand>,
     args: &ConnectionArgs,
     config: &Config,
 ) -> Result<(), CliError> {
-    let emulator = Emulator::new(control_client(args, config, "the clock")?);
+    let emulator = Emulator::new(super::server::client(
+        args,
+        config,
+        "the clock belongs to a running profilestore server",
+    )?);
     let state = match command {
         None => emulator.clock().await?,
         Some(ClockCommand::Advance { by }) => {

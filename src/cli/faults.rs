@@ -11,7 +11,7 @@ use clap::Subcommand;
 use super::{CliError, ConnectionArgs};
 use crate::config::Config;
 use crate::opencloud::emulator::{FaultMatch, FaultSpec};
-use crate::remote::{Emulator, RemoteClient};
+use crate::remote::Emulator;
 
 /// The `faults` subcommands.
 #[derive(Debug, Subcommand)]
@@ -52,30 +52,6 @@ pub enum FaultsCommand {
     },
 }
 
-/// The controls of the server at `--url`, else of the one serving the
-/// data folder.
-fn emulator(args: &ConnectionArgs, config: &Config) -> Result<Emulator, CliError> {
-    let url = match &args.url {
-        Some(url) => url.clone(),
-        None => {
-            let dir = config.storage_config().data_dir;
-            crate::serve::serving(&dir)
-                .and_then(|h| h.url)
-                .ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "faults are a control of a running profilestore server, and no server is serving {}: \
-                         pass --url http://HOST:PORT (and --key KEY), or start one with `profilestore serve`",
-                        dir.display()
-                    ))
-                })?
-        }
-    };
-    Ok(Emulator::new(RemoteClient::new(
-        &url,
-        args.remote_key.clone(),
-    )?))
-}
-
 /// Runs a `faults` command.
 pub(super) async fn run(
     command: FaultsCommand,
@@ -83,7 +59,11 @@ pub(super) async fn run(
     config: &Config,
     universe: Option<u64>,
 ) -> Result<(), CliError> {
-    let emulator = emulator(args, config)?;
+    let emulator = Emulator::new(super::server::client(
+        args,
+        config,
+        "faults are a control of a running profilestore server",
+    )?);
     match command {
         FaultsCommand::Add {
             effect,

@@ -16,7 +16,6 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::memorystore::{Bound, Direction, MemoryStoreService, MAX_RANGE_COUNT};
 use crate::opencloud::time::body_time;
-use crate::remote::RemoteClient;
 
 /// What to show.
 #[derive(Debug, Subcommand)]
@@ -49,32 +48,6 @@ pub enum MemoryCommand {
     },
 }
 
-/// The memory stores of the server at `--url`, else of the server
-/// serving the data folder.
-fn service(args: &ConnectionArgs, config: &Config) -> Result<MemoryStoreService, CliError> {
-    let url = match &args.url {
-        Some(url) => url.clone(),
-        None => {
-            let dir = config.storage_config().data_dir;
-            let holder = crate::serve::serving(&dir);
-            match holder.and_then(|h| h.url) {
-                Some(url) => url,
-                None => {
-                    return Err(CliError::Usage(format!(
-                        "memory stores live in the memory of a running profilestore server (nothing is kept on disk), \
-                         and no server is serving {}: start one with `profilestore serve --data-dir {}`, \
-                         or pass --url http://HOST:PORT (and --key KEY) of the server to look at",
-                        dir.display(),
-                        dir.display()
-                    )))
-                }
-            }
-        }
-    };
-    let client = RemoteClient::new(&url, args.remote_key.clone())?;
-    Ok(MemoryStoreService::remote(client, Clock::system()))
-}
-
 fn line(value: &serde_json::Value) {
     println!("{value}");
 }
@@ -85,7 +58,12 @@ pub(super) async fn run(
     args: &ConnectionArgs,
     config: &Config,
 ) -> Result<(), CliError> {
-    let svc = service(args, config)?;
+    let client = super::server::client(
+        args,
+        config,
+        "memory stores live in the memory of a running profilestore server (nothing is kept on disk)",
+    )?;
+    let svc = MemoryStoreService::remote(client, Clock::system());
     let universe = config.server.universe;
     match command {
         MemoryCommand::SortedMap {

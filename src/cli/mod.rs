@@ -17,6 +17,7 @@ mod faults;
 mod memory;
 mod ordered;
 mod profile;
+mod server;
 mod snapshot;
 mod stores;
 

@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use super::{CliError, ConnectionArgs};
 use crate::config::Config;
-use crate::remote::{Emulator, RemoteClient};
+use crate::remote::Emulator;
 
 /// What to do with snapshots.
 #[derive(Debug, Subcommand)]
@@ -35,29 +35,6 @@ pub enum SnapshotCommand {
     },
 }
 
-/// The controls of the server at `--url`, else of the server serving the
-/// data folder.
-fn emulator(args: &ConnectionArgs, config: &Config) -> Result<Emulator, CliError> {
-    let url = match &args.url {
-        Some(url) => url.clone(),
-        None => {
-            let dir = config.storage_config().data_dir;
-            crate::serve::serving(&dir)
-                .and_then(|h| h.url)
-                .ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "snapshots live in the memory of a running profilestore server, and no server is serving {}: \
-                         start one with `profilestore serve --data-dir {}`, or pass --url http://HOST:PORT (and --key KEY)",
-                        dir.display(),
-                        dir.display()
-                    ))
-                })?
-        }
-    };
-    let client = RemoteClient::new(&url, args.remote_key.clone())?;
-    Ok(Emulator::new(client))
-}
-
 fn print(s: &crate::opencloud::emulator::Snapshot) {
     println!("{}", serde_json::to_string(s).unwrap_or_default());
 }
@@ -68,7 +45,11 @@ pub(super) async fn run(
     args: &ConnectionArgs,
     config: &Config,
 ) -> Result<(), CliError> {
-    let emulator = emulator(args, config)?;
+    let emulator = Emulator::new(super::server::client(
+        args,
+        config,
+        "snapshots live in the memory of a running profilestore server",
+    )?);
     match command {
         SnapshotCommand::Save { id } => print(&emulator.snapshot(&id).await?),
         SnapshotCommand::Restore { id } => print(&emulator.restore(&id).await?),
