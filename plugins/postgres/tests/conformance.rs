@@ -1,0 +1,31 @@
+//! The shared conformance suite on the PostgreSQL plugin, one fresh
+//! database per test (so the tests run in parallel).
+//!
+//! Without a test server (`scripts/postgres start`) each test prints a
+//! skip notice and runs on the memory plugin instead (the suite's macro
+//! has no way to skip); `PROFILESTORE_REQUIRE_POSTGRES=1` makes a missing
+//! server fail instead.
+
+use profilestore_plugin_api::conformance::Subject;
+use profilestore_plugin_api::Durability;
+use profilestore_postgres::test_server::fresh_database;
+use profilestore_postgres::{PostgresOptions, PostgresPlugin};
+
+fn subject() -> Subject {
+    let plugin: Box<dyn profilestore_plugin_api::StoragePlugin> = match fresh_database() {
+        Some(url) => {
+            let options = PostgresOptions {
+                durability: Durability::Off,
+                ..PostgresOptions::default()
+            };
+            Box::new(PostgresPlugin::open(&url, options).expect("open"))
+        }
+        None => Box::new(profilestore_memory::MemoryPlugin::new()),
+    };
+    Subject {
+        plugin,
+        guard: Box::new(()),
+    }
+}
+
+profilestore_plugin_api::conformance_suite!(subject);
