@@ -481,10 +481,9 @@ impl StoragePlugin for MemoryPlugin {
         Ok(self.shared.trim(cutoff_ms))
     }
 
-    fn log_wait(&self, after: u64, timeout: std::time::Duration) -> StorageResult<bool> {
-        self.shared.wait(after, timeout);
-        Ok(true)
-    }
+    // No `log_wait` hint: this plugin is called inline on the async
+    // runtime (`is_blocking` is false), where blocking for a wake-up would
+    // stall it. Readers poll.
 
     fn record_read(&self, name: &str) -> StorageResult<Option<SharedRecord>> {
         Ok(self.shared.record(name))

@@ -3,12 +3,10 @@
 //! Owns: [`Shared`], kept beside (not inside) the entry state so an image
 //! import never touches it. Invariants: one lock guards the log and the
 //! records for exactly one call; numbers and versions come from counters
-//! that only grow; `wait` wakes on every append (a real hint).
+//! that only grow.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
-
-use parking_lot::{Condvar, Mutex};
 
 use profilestore_plugin_api::shared::record_matches;
 use profilestore_plugin_api::{LogMessage, RecordExpect, RecordOutcome, SharedRecord};
@@ -25,7 +23,6 @@ struct State {
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     state: Mutex<State>,
-    appended: Condvar,
 }
 
 impl Shared {
@@ -39,8 +36,6 @@ impl Shared {
             data: data.to_owned(),
             sent_ms,
         });
-        drop(s);
-        self.appended.notify_all();
         seq
     }
 
@@ -60,14 +55,6 @@ impl Shared {
         let before = s.log.len();
         s.log.retain(|m| m.sent_ms >= cutoff_ms);
         (before - s.log.len()) as u64
-    }
-
-    pub(crate) fn wait(&self, after: u64, timeout: Duration) {
-        let mut s = self.state.lock();
-        if s.head <= after {
-            // One wait: a spurious or timed-out wake is fine for a hint.
-            let _ = self.appended.wait_for(&mut s, timeout);
-        }
     }
 
     pub(crate) fn record(&self, name: &str) -> Option<SharedRecord> {
