@@ -7,121 +7,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::cli::Cli;
+use support::game_server::{GameServer, Kind, PY};
 use support::process::ServeProcess;
 
 const FAST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/configs/fast.toml");
-const PY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/session_api_client.py"
-);
-
-/// The example game server, built if this test runs without it.
-fn rust_game_server() -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_profilestore"));
-    let path = bin
-        .parent()
-        .expect("target dir")
-        .join("examples/game_server");
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "game_server"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example game_server");
-        assert!(status.success());
-    }
-    path
-}
-
-/// A game server process whose stdout JSON lines arrive on a channel.
-struct GameServer {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Rust,
-    Python,
-}
-
-impl GameServer {
-    fn start(kind: Kind, url: &str, job: &str, profile: &str) -> Self {
-        let mut cmd = match kind {
-            Kind::Rust => {
-                let mut c = Command::new(rust_game_server());
-                c.arg("--fast").args(["--timeout", "60"]);
-                c
-            }
-            Kind::Python => {
-                let mut c = Command::new("python3");
-                c.args([PY, "hold", "--timeout", "60"]);
-                c
-            }
-        };
-        let mut child = cmd
-            .args([
-                "--url",
-                url,
-                "--key",
-                "k1",
-                "--job",
-                job,
-                "--profile",
-                profile,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn a game server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if tx.send(v).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        GameServer { child, lines }
-    }
-
-    /// Waits for the next line with `event`, skipping others.
-    fn expect(&self, event: &str, within: Duration) -> Value {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(v) if v["event"] == event => return v,
-                Ok(_) => {}
-                Err(e) => panic!("no `{event}` line within {within:?}: {e}"),
-            }
-        }
-    }
-
-    fn sigkill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for GameServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 const T: Duration = Duration::from_secs(45);
 
 fn server() -> (tempfile::TempDir, ServeProcess) {

@@ -19,10 +19,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
-    NewVersion, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, Seq,
-    StorageError, StoragePlugin, StorageResult, StoreId, StoreQuery, Supersede, VersionInfo,
-    VersionQuery, VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, LogMessage,
+    MetaRecord, NewVersion, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page,
+    PurgeStats, RecordExpect, RecordOutcome, Seq, SharedRecord, StorageError, StoragePlugin,
+    StorageResult, StoreId, StoreQuery, Supersede, VersionInfo, VersionQuery, VersionRecord,
 };
 
 /// Sees every commit the wrapped plugin accepted, with its outcome.
@@ -270,5 +270,53 @@ impl StoragePlugin for FaultyPlugin {
 
     fn purge_universe(&self, universe: u64) -> StorageResult<u64> {
         self.inner.purge_universe(universe)
+    }
+
+    // The shared log and records fail with the storage (an unreachable
+    // database), not with per-call faults: the bus and the cluster have
+    // their own fault controls.
+    fn log_append(&self, topic: &str, data: &str, sent_ms: i64) -> StorageResult<u64> {
+        self.check("commit")?;
+        self.inner.log_append(topic, data, sent_ms)
+    }
+
+    fn log_read(&self, after: u64, limit: usize) -> StorageResult<Vec<LogMessage>> {
+        self.check("read")?;
+        self.inner.log_read(after, limit)
+    }
+
+    fn log_head(&self) -> StorageResult<u64> {
+        self.check("read")?;
+        self.inner.log_head()
+    }
+
+    fn log_trim(&self, cutoff_ms: i64) -> StorageResult<u64> {
+        self.check("commit")?;
+        self.inner.log_trim(cutoff_ms)
+    }
+
+    fn log_wait(&self, after: u64, timeout: std::time::Duration) -> StorageResult<bool> {
+        self.check("read")?;
+        self.inner.log_wait(after, timeout)
+    }
+
+    fn record_read(&self, name: &str) -> StorageResult<Option<SharedRecord>> {
+        self.check("read")?;
+        self.inner.record_read(name)
+    }
+
+    fn record_swap(
+        &self,
+        name: &str,
+        expect: RecordExpect,
+        value: Option<&str>,
+    ) -> StorageResult<RecordOutcome> {
+        self.check("commit")?;
+        self.inner.record_swap(name, expect, value)
+    }
+
+    fn record_list(&self, prefix: &str) -> StorageResult<Vec<SharedRecord>> {
+        self.check("list")?;
+        self.inner.record_list(prefix)
     }
 }

@@ -2,13 +2,14 @@
 //! client for black-box tests against a running server ([`send`], and
 //! [`call`]/[`call_with`] for a test server with its key), the one
 //! way to launch `profilestore serve` ([`process`]), the one CLI runner
-//! ([`cli`]), the one in-memory world ([`world`]), and the failure-reporting
+//! ([`cli`]), game servers as processes ([`game_server`]), the one in-memory world ([`world`]), and the failure-reporting
 //! client of the crash harness and load bench ([`raw_client`]), and the
 //! ordered data store tests' helpers ([`ordered`]).
 
 #![allow(dead_code)]
 
 pub(crate) mod cli;
+pub(crate) mod game_server;
 pub(crate) mod ordered;
 pub(crate) mod raw_client;
 pub(crate) mod world;

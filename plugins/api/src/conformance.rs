@@ -35,10 +35,12 @@ mod image;
 mod meta;
 mod ordered;
 mod ordered_range;
+mod shared;
 pub use image::*;
 pub use meta::*;
 pub use ordered::*;
 pub use ordered_range::*;
+pub use shared::*;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -826,6 +828,15 @@ macro_rules! conformance_suite {
             image_import_of_empty_image_empties,
             image_import_that_fails_changes_nothing,
             purge_universe_leaves_other_universes,
+            log_append_numbers_and_reads_in_order,
+            log_trim_keeps_newer_and_never_reuses_numbers,
+            log_and_records_are_not_in_images,
+            log_concurrent_appends_are_read_once_in_order,
+            log_wait_is_bounded,
+            record_swap_checks_its_expectation,
+            record_versions_never_repeat,
+            record_list_by_prefix_in_name_order,
+            record_concurrent_swaps_are_exact,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -28,8 +28,11 @@ pub mod codec;
 pub mod conformance;
 pub mod image;
 pub mod ordered;
+pub mod shared;
 
 pub use image::{EntryImage, OrderedEntry, StoreImage, StoreTimes};
+
+pub use shared::{LogMessage, RecordExpect, RecordOutcome, SharedRecord};
 
 pub use ordered::{
     MetaRecord, OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite,
@@ -520,4 +523,44 @@ pub trait StoragePlugin: Send + Sync + std::fmt::Debug + 'static {
     /// [`image::meta_universe`] gives it. Returns the standard and ordered
     /// entries removed.
     fn purge_universe(&self, universe: u64) -> StorageResult<u64>;
+
+    /// Appends a message to the shared message log and returns its number
+    /// (assigned in commit order, never reused: see [`shared`]). Durable
+    /// under the plugin's durability mode.
+    fn log_append(&self, topic: &str, data: &str, sent_ms: i64) -> StorageResult<u64>;
+
+    /// Messages numbered above `after`, in number order, at most `limit`.
+    fn log_read(&self, after: u64, limit: usize) -> StorageResult<Vec<LogMessage>>;
+
+    /// The highest number the log ever assigned (0 before the first
+    /// append), also after trimming: where a new reader starts.
+    fn log_head(&self) -> StorageResult<u64>;
+
+    /// Removes every message sent before `cutoff_ms`; returns how many.
+    fn log_trim(&self, cutoff_ms: i64) -> StorageResult<u64>;
+
+    /// A wake-up hint: blocks up to `timeout` until a message above `after`
+    /// may exist. Returns `false` at once when the plugin has no hint (the
+    /// caller then polls on its own schedule); `true` after waiting (woken
+    /// or timed out). Correctness never depends on it: a reader still reads
+    /// with [`StoragePlugin::log_read`].
+    fn log_wait(&self, after: u64, timeout: std::time::Duration) -> StorageResult<bool> {
+        let _ = (after, timeout);
+        Ok(false)
+    }
+
+    /// A versioned record by name, or `None`.
+    fn record_read(&self, name: &str) -> StorageResult<Option<SharedRecord>>;
+
+    /// Atomically checks `expect` and writes (`Some`) or removes (`None`)
+    /// the record (see [`shared`] for versions).
+    fn record_swap(
+        &self,
+        name: &str,
+        expect: RecordExpect,
+        value: Option<&str>,
+    ) -> StorageResult<RecordOutcome>;
+
+    /// Every record whose name starts with `prefix`, in name order (bytewise).
+    fn record_list(&self, prefix: &str) -> StorageResult<Vec<SharedRecord>>;
 }

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod image;
+mod shared;
 
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
@@ -23,10 +24,10 @@ use std::collections::BTreeSet;
 
 use profilestore_plugin_api::ordered::ordered_matches;
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
-    OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats,
-    Seq, SortOrder, StoragePlugin, StorageResult, StoreId, StoreImage, StoreQuery, VersionInfo,
-    VersionQuery, VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, LogMessage,
+    MetaRecord, OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page,
+    PurgeStats, RecordExpect, RecordOutcome, Seq, SharedRecord, SortOrder, StoragePlugin,
+    StorageResult, StoreId, StoreImage, StoreQuery, VersionInfo, VersionQuery, VersionRecord,
 };
 
 /// Per-entry state.
@@ -66,6 +67,8 @@ struct State {
 #[derive(Debug, Default)]
 pub struct MemoryPlugin {
     state: Mutex<State>,
+    /// The message log and records (outside `state`: images leave them).
+    shared: shared::Shared,
 }
 
 impl MemoryPlugin {
@@ -460,5 +463,42 @@ impl StoragePlugin for MemoryPlugin {
 
     fn purge_universe(&self, universe: u64) -> StorageResult<u64> {
         Ok(image::purge_universe(&mut self.lock(), universe))
+    }
+
+    fn log_append(&self, topic: &str, data: &str, sent_ms: i64) -> StorageResult<u64> {
+        Ok(self.shared.append(topic, data, sent_ms))
+    }
+
+    fn log_read(&self, after: u64, limit: usize) -> StorageResult<Vec<LogMessage>> {
+        Ok(self.shared.read(after, limit))
+    }
+
+    fn log_head(&self) -> StorageResult<u64> {
+        Ok(self.shared.head())
+    }
+
+    fn log_trim(&self, cutoff_ms: i64) -> StorageResult<u64> {
+        Ok(self.shared.trim(cutoff_ms))
+    }
+
+    // No `log_wait` hint: this plugin is called inline on the async
+    // runtime (`is_blocking` is false), where blocking for a wake-up would
+    // stall it. Readers poll.
+
+    fn record_read(&self, name: &str) -> StorageResult<Option<SharedRecord>> {
+        Ok(self.shared.record(name))
+    }
+
+    fn record_swap(
+        &self,
+        name: &str,
+        expect: RecordExpect,
+        value: Option<&str>,
+    ) -> StorageResult<RecordOutcome> {
+        Ok(self.shared.swap(name, expect, value))
+    }
+
+    fn record_list(&self, prefix: &str) -> StorageResult<Vec<SharedRecord>> {
+        Ok(self.shared.list(prefix))
     }
 }

@@ -30,6 +30,7 @@ mod image;
 mod keys;
 mod ops;
 mod ordered;
+mod shared;
 
 use std::path::Path;
 
@@ -52,6 +53,9 @@ pub struct SledPlugin {
     ordered_values: sled::Tree,
     ordered_index: sled::Tree,
     meta_records: sled::Tree,
+    shared_log: sled::Tree,
+    shared_records: sled::Tree,
+    shared_counters: sled::Tree,
     durability: Durability,
 }
 
@@ -138,6 +142,9 @@ impl SledPlugin {
             ordered_values: tree("ordered_values")?,
             ordered_index: tree("ordered_index")?,
             meta_records: tree("meta_records")?,
+            shared_log: tree("shared_log")?,
+            shared_records: tree("shared_records")?,
+            shared_counters: tree("shared_counters")?,
             db,
             durability,
         };

@@ -5,7 +5,7 @@
 //! opens and gains it, and an unusable or held path is a clear error.
 
 use profilestore_plugin_api::conformance::{
-    reopen_keeps_everything, reopen_keeps_ordered_entries_and_meta,
+    reopen_keeps_everything, reopen_keeps_log_and_records, reopen_keeps_ordered_entries_and_meta,
 };
 use profilestore_plugin_api::{Durability, StorageError, StoragePlugin};
 use profilestore_sled::SledPlugin;
@@ -30,6 +30,15 @@ fn ordered_entries_and_meta_survive_a_reopen_in_every_durability_mode() {
             Box::new(SledPlugin::open(&path, durability).expect("open"))
         });
     }
+}
+
+#[test]
+fn reopen_keeps_the_message_log_and_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sled");
+    reopen_keeps_log_and_records(&|| -> Box<dyn StoragePlugin> {
+        Box::new(SledPlugin::open(&path, Durability::Full).expect("open"))
+    });
 }
 
 /// Opens the folder with sled itself, waiting for the lock a dropped

@@ -26,6 +26,7 @@ mod group;
 mod image;
 mod ops;
 mod ordered;
+mod shared;
 
 use parking_lot::{Mutex, MutexGuard};
 use std::path::{Path, PathBuf};
@@ -142,6 +143,7 @@ impl SqlitePlugin {
             .connect()
             .map_err(|e| open_error(format!("{e}; check that the path is a writable file")))?;
         conn.execute_batch(SCHEMA).map_err(sql_error)?;
+        conn.execute_batch(shared::SCHEMA).map_err(sql_error)?;
         let found: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'format_version'",

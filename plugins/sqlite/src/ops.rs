@@ -468,6 +468,49 @@ impl StoragePlugin for SqlitePlugin {
         self.ordered_page(query)
     }
 
+    fn log_append(&self, topic: &str, data: &str, sent_ms: i64) -> StorageResult<u64> {
+        self.log_put(topic, data, sent_ms)
+    }
+
+    fn log_read(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> StorageResult<Vec<profilestore_plugin_api::LogMessage>> {
+        self.log_get(after, limit)
+    }
+
+    fn log_head(&self) -> StorageResult<u64> {
+        self.log_top()
+    }
+
+    fn log_trim(&self, cutoff_ms: i64) -> StorageResult<u64> {
+        self.log_cut(cutoff_ms)
+    }
+
+    fn record_read(
+        &self,
+        name: &str,
+    ) -> StorageResult<Option<profilestore_plugin_api::SharedRecord>> {
+        self.record_get(name)
+    }
+
+    fn record_swap(
+        &self,
+        name: &str,
+        expect: profilestore_plugin_api::RecordExpect,
+        value: Option<&str>,
+    ) -> StorageResult<profilestore_plugin_api::RecordOutcome> {
+        self.record_put(name, expect, value)
+    }
+
+    fn record_list(
+        &self,
+        prefix: &str,
+    ) -> StorageResult<Vec<profilestore_plugin_api::SharedRecord>> {
+        self.record_all(prefix)
+    }
+
     fn read_meta(&self, name: &str) -> StorageResult<Option<String>> {
         self.meta_get(name)
     }

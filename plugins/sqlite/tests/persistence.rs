@@ -5,7 +5,7 @@
 
 use profilestore_plugin_api::codec::FORMAT_VERSION;
 use profilestore_plugin_api::conformance::{
-    reopen_keeps_everything, reopen_keeps_ordered_entries_and_meta,
+    reopen_keeps_everything, reopen_keeps_log_and_records, reopen_keeps_ordered_entries_and_meta,
 };
 use profilestore_plugin_api::{Durability, StorageError, StoragePlugin};
 use profilestore_sqlite::SqlitePlugin;
@@ -30,6 +30,15 @@ fn ordered_entries_and_meta_survive_a_reopen_in_every_durability_mode() {
             Box::new(SqlitePlugin::open(&path, durability).expect("open"))
         });
     }
+}
+
+#[test]
+fn reopen_keeps_the_message_log_and_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db.sqlite3");
+    reopen_keeps_log_and_records(&|| -> Box<dyn StoragePlugin> {
+        Box::new(SqlitePlugin::open(&path, Durability::Full).expect("open"))
+    });
 }
 
 #[test]
