@@ -26,10 +26,12 @@
 
 mod error;
 mod image;
+mod listen;
 mod ops;
 mod ordered;
 mod pool;
 mod schema;
+mod shared;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 
@@ -76,6 +78,7 @@ impl Default for PostgresOptions {
 #[derive(Debug)]
 pub struct PostgresPlugin {
     pool: pool::Pool,
+    listener: listen::Listener,
 }
 
 impl PostgresPlugin {
@@ -84,7 +87,10 @@ impl PostgresPlugin {
     /// missing and checks its format version.
     pub fn open(url: &str, options: PostgresOptions) -> StorageResult<PostgresPlugin> {
         let pool = pool::Pool::open(url, &options)?;
-        let plugin = PostgresPlugin { pool };
+        let plugin = PostgresPlugin {
+            pool,
+            listener: listen::Listener::default(),
+        };
         schema::ensure(&plugin.pool)?;
         Ok(plugin)
     }

@@ -21,10 +21,10 @@
 use postgres::{GenericClient, Transaction};
 use profilestore_plugin_api::codec::{decode_record, encode_record};
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
-    OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, Seq, SortOrder,
-    StorageError, StoragePlugin, StoreId, StoreImage, StoreQuery, VersionInfo, VersionQuery,
-    VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, LogMessage,
+    MetaRecord, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats,
+    RecordExpect, RecordOutcome, Seq, SharedRecord, SortOrder, StorageError, StoragePlugin,
+    StoreId, StoreImage, StoreQuery, VersionInfo, VersionQuery, VersionRecord,
 };
 
 use crate::error::Fail;
@@ -548,5 +548,43 @@ impl StoragePlugin for PostgresPlugin {
 
     fn purge_universe(&self, universe: u64) -> Result<u64> {
         self.purge_one_universe(universe)
+    }
+
+    fn log_append(&self, topic: &str, data: &str, sent_ms: i64) -> Result<u64> {
+        self.log_put(topic, data, sent_ms)
+    }
+
+    fn log_read(&self, after: u64, limit: usize) -> Result<Vec<LogMessage>> {
+        self.log_get(after, limit)
+    }
+
+    fn log_head(&self) -> Result<u64> {
+        self.log_top()
+    }
+
+    fn log_trim(&self, cutoff_ms: i64) -> Result<u64> {
+        self.log_cut(cutoff_ms)
+    }
+
+    fn log_wait(&self, after: u64, timeout: std::time::Duration) -> Result<bool> {
+        self.listener
+            .wait(self.pool.manager(), timeout, || Ok(self.log_top()? > after))
+    }
+
+    fn record_read(&self, name: &str) -> Result<Option<SharedRecord>> {
+        self.record_get(name)
+    }
+
+    fn record_swap(
+        &self,
+        name: &str,
+        expect: RecordExpect,
+        value: Option<&str>,
+    ) -> Result<RecordOutcome> {
+        self.record_put(name, expect, value)
+    }
+
+    fn record_list(&self, prefix: &str) -> Result<Vec<SharedRecord>> {
+        self.record_all(prefix)
     }
 }

@@ -54,7 +54,7 @@ pub(crate) const RANGE_SQL: [&str; 4] = [RANGE[0], RANGE[1], RANGE_AFTER[0], RAN
 
 /// The smallest byte string above every string starting with `prefix`, if
 /// any (`None` for the empty prefix or one of only `0xff` bytes).
-fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut s = prefix.to_vec();
     while let Some(last) = s.pop() {
         if last < 0xff {

@@ -41,10 +41,19 @@ pub(crate) struct Conn {
 }
 
 /// Opens connections for r2d2 (see the module invariants).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Manager {
     config: postgres::Config,
     setup: String,
+}
+
+impl Manager {
+    /// A new connection, set up (outside the pool).
+    pub(crate) fn client(&self) -> std::result::Result<Client, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        client.batch_execute(&self.setup)?;
+        Ok(client)
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -52,10 +61,8 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> std::result::Result<Conn, postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
-        client.batch_execute(&self.setup)?;
         Ok(Conn {
-            client,
+            client: self.client()?,
             cache: Cache::new(),
         })
     }
@@ -146,6 +153,7 @@ pub(crate) enum Iso {
 #[derive(Debug)]
 pub(crate) struct Pool {
     inner: r2d2::Pool<Manager>,
+    manager: Manager,
     address: String,
     checkout_timeout: Duration,
 }
@@ -202,12 +210,18 @@ impl Pool {
             .connection_timeout(options.checkout_timeout)
             .test_on_check_out(false)
             .idle_timeout(Some(Duration::from_secs(300)))
-            .build_unchecked(manager);
+            .build_unchecked(manager.clone());
         Ok(Pool {
             inner,
+            manager,
             address,
             checkout_timeout: options.checkout_timeout,
         })
+    }
+
+    /// Opens connections like the pool's (for the log's listener).
+    pub(crate) fn manager(&self) -> &Manager {
+        &self.manager
     }
 
     /// The database's name in messages.

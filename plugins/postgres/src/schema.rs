@@ -79,6 +79,7 @@ const SCHEMA_ATTEMPTS: u32 = 5;
 
 fn create(db: &mut Db<'_, Transaction<'_>>) -> std::result::Result<Done<Option<String>>, Fail> {
     db.raw().batch_execute(SCHEMA)?;
+    db.raw().batch_execute(crate::shared::SCHEMA)?;
     db.exec(
         "INSERT INTO ps_format (key, value) VALUES ('format_version', $1) ON CONFLICT (key) DO NOTHING",
         &[&FORMAT_VERSION.to_string()],
