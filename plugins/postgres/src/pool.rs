@@ -38,6 +38,18 @@ type Cache = HashMap<&'static str, Statement>;
 pub(crate) struct Conn {
     client: Client,
     cache: Cache,
+    /// Set when a call met a lost connection (the client may not know yet).
+    broken: bool,
+}
+
+/// How one attempt of a transaction ended.
+enum Step<R> {
+    /// Done: its result (a failure is not worth retrying at once).
+    Finished(Result<R>),
+    /// A serialization failure or deadlock: retry on a new transaction.
+    Retry(StorageError),
+    /// The connection was found lost at `BEGIN`: retry once, reconnected.
+    Stale(StorageError),
 }
 
 /// Opens connections for r2d2 (see the module invariants).
@@ -64,6 +76,7 @@ impl r2d2::ManageConnection for Manager {
         Ok(Conn {
             client: self.client()?,
             cache: Cache::new(),
+            broken: false,
         })
     }
 
@@ -72,7 +85,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        conn.broken || conn.client.is_closed()
     }
 }
 
@@ -256,7 +269,13 @@ impl Pool {
             };
             match f(&mut db) {
                 Ok(r) => return Ok(r),
-                Err(Fail::Pg(e)) if !retried && error::is_connection_loss(&e) => retried = true,
+                Err(Fail::Pg(e)) if error::is_connection_loss(&e) => {
+                    conn.broken = true;
+                    if retried {
+                        return Err(error::map(&e, what, &self.address));
+                    }
+                    retried = true;
+                }
                 Err(e) => return Err(error::map_fail(e, what, &self.address)),
             }
         }
@@ -270,49 +289,22 @@ impl Pool {
         mut body: impl FnMut(&mut Db<'_, Transaction<'_>>) -> std::result::Result<Done<R>, Fail>,
     ) -> Result<R> {
         let mut last = None;
+        let mut reconnected = false;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 backoff(attempt);
             }
             let mut conn = self.checkout()?;
             let conn = &mut *conn;
-            let builder = conn.client.build_transaction();
-            let started = match iso {
-                Iso::Locking => builder.isolation_level(IsolationLevel::ReadCommitted),
-                Iso::Snapshot => builder
-                    .isolation_level(IsolationLevel::RepeatableRead)
-                    .read_only(true),
-            }
-            .start();
-            let mut tx = match started {
-                Ok(tx) => tx,
-                Err(e) if error::is_connection_loss(&e) || error::is_retry(&e) => {
-                    last = Some(error::map(&e, what, &self.address));
-                    continue;
+            let step = self.attempt(conn, what, iso, &mut body);
+            match step {
+                Step::Finished(result) => return result,
+                Step::Retry(e) => last = Some(e),
+                Step::Stale(e) if !reconnected => {
+                    reconnected = true;
+                    last = Some(e);
                 }
-                Err(e) => return Err(error::map(&e, what, &self.address)),
-            };
-            let outcome = body(&mut Db {
-                client: &mut tx,
-                cache: &mut conn.cache,
-            });
-            match outcome {
-                Ok(Done::Commit(r)) => match tx.commit() {
-                    Ok(()) => return Ok(r),
-                    Err(e) if error::is_retry(&e) => {
-                        last = Some(error::map(&e, what, &self.address))
-                    }
-                    Err(e) => return Err(self.commit_failed(&e, what)),
-                },
-                Ok(Done::Rollback(r)) => {
-                    // Nothing of it must stay; a lost connection rolls back too.
-                    let _ = tx.rollback();
-                    return Ok(r);
-                }
-                Err(Fail::Pg(e)) if error::is_retry(&e) => {
-                    last = Some(error::map(&e, what, &self.address));
-                }
-                Err(e) => return Err(error::map_fail(e, what, &self.address)),
+                Step::Stale(e) => return Err(e),
             }
         }
         Err(StorageError::Unavailable(format!(
@@ -320,6 +312,72 @@ impl Pool {
             self.address,
             last.map(|e| e.to_string()).unwrap_or_default()
         )))
+    }
+
+    /// One attempt of a transaction on `conn`, which it marks broken when
+    /// the connection was lost.
+    fn attempt<R>(
+        &self,
+        conn: &mut Conn,
+        what: &str,
+        iso: Iso,
+        body: &mut impl FnMut(&mut Db<'_, Transaction<'_>>) -> std::result::Result<Done<R>, Fail>,
+    ) -> Step<R> {
+        let builder = conn.client.build_transaction();
+        let started = match iso {
+            Iso::Locking => builder.isolation_level(IsolationLevel::ReadCommitted),
+            Iso::Snapshot => builder
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true),
+        }
+        .start();
+        let mut tx = match started {
+            Ok(tx) => tx,
+            Err(e) => {
+                let mapped = error::map(&e, what, &self.address);
+                if error::is_connection_loss(&e) {
+                    conn.broken = true;
+                    // Nothing was sent: a stale pooled connection.
+                    return Step::Stale(mapped);
+                }
+                return if error::is_retry(&e) {
+                    Step::Retry(mapped)
+                } else {
+                    Step::Finished(Err(mapped))
+                };
+            }
+        };
+        let outcome = body(&mut Db {
+            client: &mut tx,
+            cache: &mut conn.cache,
+        });
+        let (step, lost) = match outcome {
+            Ok(Done::Commit(r)) => match tx.commit() {
+                Ok(()) => (Step::Finished(Ok(r)), false),
+                Err(e) if error::is_retry(&e) => {
+                    (Step::Retry(error::map(&e, what, &self.address)), false)
+                }
+                Err(e) => (
+                    Step::Finished(Err(self.commit_failed(&e, what))),
+                    error::is_connection_loss(&e),
+                ),
+            },
+            Ok(Done::Rollback(r)) => {
+                // Nothing of it must stay; a lost connection rolls back too.
+                let lost = tx.rollback().is_err_and(|e| error::is_connection_loss(&e));
+                (Step::Finished(Ok(r)), lost)
+            }
+            Err(Fail::Pg(e)) if error::is_retry(&e) => {
+                (Step::Retry(error::map(&e, what, &self.address)), false)
+            }
+            Err(Fail::Pg(e)) => (
+                Step::Finished(Err(error::map(&e, what, &self.address))),
+                error::is_connection_loss(&e),
+            ),
+            Err(Fail::Storage(e)) => (Step::Finished(Err(e)), false),
+        };
+        conn.broken |= lost;
+        step
     }
 
     /// A failed `COMMIT`: when the connection was lost (or CockroachDB says

@@ -71,6 +71,23 @@ pub fn fresh_database() -> Option<String> {
     Some(with_database(&admin, &name))
 }
 
+/// Opens the plugin on `url` with `durability` and otherwise default
+/// options, panicking on failure (tests only).
+pub fn open(url: &str, durability: profilestore_plugin_api::Durability) -> crate::PostgresPlugin {
+    let options = crate::PostgresOptions {
+        durability,
+        ..crate::PostgresOptions::default()
+    };
+    crate::PostgresPlugin::open(url, options)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", crate::describe_url(url)))
+}
+
+/// A plain client on `url` (for tampering and plan checks).
+pub fn raw_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {}: {e:?}", crate::describe_url(url)))
+}
+
 /// `url` with its database replaced by `name`.
 pub fn with_database(url: &str, name: &str) -> String {
     let Some(scheme_end) = url.find("://") else {

@@ -8,18 +8,11 @@
 
 use profilestore_plugin_api::conformance::Subject;
 use profilestore_plugin_api::Durability;
-use profilestore_postgres::test_server::fresh_database;
-use profilestore_postgres::{PostgresOptions, PostgresPlugin};
+use profilestore_postgres::test_server::{fresh_database, open};
 
 fn subject() -> Subject {
     let plugin: Box<dyn profilestore_plugin_api::StoragePlugin> = match fresh_database() {
-        Some(url) => {
-            let options = PostgresOptions {
-                durability: Durability::Off,
-                ..PostgresOptions::default()
-            };
-            Box::new(PostgresPlugin::open(&url, options).expect("open"))
-        }
+        Some(url) => Box::new(open(&url, Durability::Off)),
         None => Box::new(profilestore_memory::MemoryPlugin::new()),
     };
     Subject {
