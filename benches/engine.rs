@@ -120,6 +120,7 @@ fn main() {
                 kind: StorageKind::Sqlite,
                 data_dir: dir.path().join(format!("{durability:?}")),
                 durability,
+                postgres_url: None,
             })
             .expect("sqlite")
         };

@@ -130,6 +130,7 @@ fn main() {
                 kind,
                 data_dir: dir.path().to_owned(),
                 durability: Durability::Off,
+                postgres_url: None,
             };
             let plugin: Arc<dyn StoragePlugin> = open(&config).expect("open");
             let filled = fill(&*plugin, n);

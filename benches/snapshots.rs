@@ -147,6 +147,7 @@ fn main() {
                 kind,
                 data_dir: dir.path().to_owned(),
                 durability,
+                postgres_url: None,
             };
             let plugin = open(&config).expect("open");
             fill(&*plugin, n);

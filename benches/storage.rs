@@ -183,6 +183,7 @@ fn main() {
                     kind,
                     data_dir: ours_dir.path().to_owned(),
                     durability,
+                    postgres_url: None,
                 };
                 let plugin = open(&config).expect("open plugin");
                 let ours = runtime.block_on(bench_update(plugin, keys, &budget));

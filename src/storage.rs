@@ -1,7 +1,7 @@
 //! Storage plugin selection and the one bridge from async code to plugins.
 //!
 //! Owns: choosing and opening a plugin from a [`StorageConfig`] (features
-//! `sled` and `sqlite` decide which are compiled in), and [`Storage`], the
+//! `sled`, `sqlite` and `postgres` decide which are compiled in), and [`Storage`], the
 //! only place that runs plugin calls off the async runtime.
 //! Invariants: no other module runs blocking storage calls itself; a
 //! blocking plugin call never stalls the runtime: it runs under
@@ -26,6 +26,9 @@ pub enum StorageKind {
     /// SQLite in WAL mode (one file). The default.
     #[default]
     Sqlite,
+    /// PostgreSQL at [`StorageConfig::postgres_url`], which several
+    /// processes (nodes) may share.
+    Postgres,
 }
 
 impl StorageKind {
@@ -35,6 +38,7 @@ impl StorageKind {
             StorageKind::Memory => "memory",
             StorageKind::Sled => "sled",
             StorageKind::Sqlite => "sqlite",
+            StorageKind::Postgres => "postgres",
         }
     }
 }
@@ -52,8 +56,9 @@ impl std::str::FromStr for StorageKind {
             "memory" => Ok(StorageKind::Memory),
             "sled" => Ok(StorageKind::Sled),
             "sqlite" => Ok(StorageKind::Sqlite),
+            "postgres" | "postgresql" => Ok(StorageKind::Postgres),
             other => Err(format!(
-                "unknown storage plugin `{other}`: expected `memory`, `sled` or `sqlite`"
+                "unknown storage plugin `{other}`: expected `memory`, `sled`, `sqlite` or `postgres`"
             )),
         }
     }
@@ -68,14 +73,17 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// Safety/speed trade-off of the persistent plugins.
     pub durability: Durability,
+    /// The database of the `postgres` plugin (`postgres://user@host:port/db`).
+    pub postgres_url: Option<String>,
 }
 
 impl StorageConfig {
     /// Where the plugin keeps its data: `<data_dir>/profilestore.sqlite3`
-    /// (SQLite) or `<data_dir>/sled` (sled); `None` for memory.
+    /// (SQLite) or `<data_dir>/sled` (sled); `None` for memory and
+    /// PostgreSQL (no local folder).
     pub fn location(&self) -> Option<PathBuf> {
         match self.kind {
-            StorageKind::Memory => None,
+            StorageKind::Memory | StorageKind::Postgres => None,
             StorageKind::Sled => Some(self.data_dir.join("sled")),
             StorageKind::Sqlite => Some(self.data_dir.join("profilestore.sqlite3")),
         }
@@ -88,6 +96,7 @@ impl Default for StorageConfig {
             kind: StorageKind::default(),
             data_dir: PathBuf::from("data"),
             durability: Durability::Full,
+            postgres_url: None,
         }
     }
 }
@@ -101,6 +110,12 @@ pub enum OpenError {
          `cargo build --release --features {0}` (or choose another plugin with `--storage`)"
     )]
     NotCompiled(StorageKind),
+    /// The `postgres` plugin was chosen without a database URL.
+    #[error(
+        "the postgres storage plugin needs a database URL: set `[storage] postgres_url`, \
+         PROFILESTORE_POSTGRES_URL or --postgres-url (postgres://user:password@host:port/database)"
+    )]
+    NoPostgresUrl,
     /// The plugin failed to open its data.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -120,6 +135,20 @@ pub fn open(config: &StorageConfig) -> Result<Arc<dyn StoragePlugin>, OpenError>
             &config.data_dir.join("profilestore.sqlite3"),
             config.durability,
         )?)),
+        #[cfg(feature = "postgres")]
+        StorageKind::Postgres => {
+            let url = config
+                .postgres_url
+                .as_deref()
+                .ok_or(OpenError::NoPostgresUrl)?;
+            let options = profilestore_postgres::PostgresOptions {
+                durability: config.durability,
+                ..profilestore_postgres::PostgresOptions::default()
+            };
+            Ok(Arc::new(profilestore_postgres::PostgresPlugin::open(
+                url, options,
+            )?))
+        }
         #[allow(unreachable_patterns)]
         other => Err(OpenError::NotCompiled(other)),
     }
@@ -184,6 +213,7 @@ mod tests {
             kind,
             data_dir: dir.path().to_owned(),
             durability: Durability::Off,
+            postgres_url: None,
         };
         (dir, config)
     }
@@ -193,8 +223,9 @@ mod tests {
         assert_eq!("SQLite".parse::<StorageKind>(), Ok(StorageKind::Sqlite));
         assert_eq!("sled".parse::<StorageKind>(), Ok(StorageKind::Sled));
         assert_eq!("memory".parse::<StorageKind>(), Ok(StorageKind::Memory));
-        let err = "postgres".parse::<StorageKind>().unwrap_err();
-        assert!(err.contains("postgres") && err.contains("sqlite"), "{err}");
+        assert_eq!("PostgreSQL".parse::<StorageKind>(), Ok(StorageKind::Postgres));
+        let err = "mysql".parse::<StorageKind>().unwrap_err();
+        assert!(err.contains("mysql") && err.contains("postgres"), "{err}");
     }
 
     #[test]
@@ -235,6 +266,22 @@ mod tests {
         assert!(err.contains("--features sqlite"), "{err}");
     }
 
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn postgres_not_compiled_in_says_how_to_enable_it() {
+        let (_dir, config) = config(StorageKind::Postgres);
+        let err = open(&config).unwrap_err().to_string();
+        assert!(err.contains("--features postgres"), "{err}");
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_without_a_url_says_where_to_set_it() {
+        let (_dir, config) = config(StorageKind::Postgres);
+        let err = open(&config).unwrap_err().to_string();
+        assert!(err.contains("postgres_url") && err.contains("--postgres-url"), "{err}");
+    }
+
     #[tokio::test]
     async fn bridge_runs_blocking_and_inline_plugins() {
         for kind in [StorageKind::Memory, StorageKind::Sqlite] {
@@ -259,6 +306,7 @@ mod bridge_tests {
             kind: StorageKind::Sqlite,
             data_dir: dir.path().to_owned(),
             durability: Durability::Off,
+            postgres_url: None,
         });
         let Ok(plugin) = plugin else { return };
         rt.block_on(async {

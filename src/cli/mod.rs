@@ -208,7 +208,7 @@ pub struct StorageArgs {
     /// Config file (default: ./config.toml when it exists).
     #[arg(long, global = true, env = "PROFILESTORE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Storage plugin: sqlite (default), sled or memory.
+    /// Storage plugin: sqlite (default), sled, memory or postgres.
     #[arg(long, global = true, env = "PROFILESTORE_STORAGE")]
     pub storage: Option<StorageKind>,
     /// Data folder (default `data`; `serve` and the commands that write
@@ -218,6 +218,9 @@ pub struct StorageArgs {
     /// `full` (default: fsync every commit), `normal` or `off` (fast, for tests).
     #[arg(long, global = true, env = "PROFILESTORE_DURABILITY")]
     pub durability: Option<Durability>,
+    /// Database of `--storage postgres` (postgres://user:password@host:port/db).
+    #[arg(long, global = true, env = "PROFILESTORE_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
     /// Version granularity: every write (default), or the first write per UTC hour.
     #[arg(long, global = true, env = "PROFILESTORE_RETENTION", value_enum)]
     pub retention: Option<RetentionArg>,
@@ -444,6 +447,7 @@ impl StorageArgs {
             storage: self.storage,
             data_dir: self.data_dir.clone(),
             durability: self.durability,
+            postgres_url: self.postgres_url.clone(),
             retention: self.retention.map(|r| match r {
                 RetentionArg::PerWrite => Retention::PerWrite,
                 RetentionArg::PerUtcHour => Retention::PerUtcHour,

@@ -140,12 +140,14 @@ impl Default for ServerSection {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSection {
-    /// `sqlite` (default), `sled` or `memory`.
+    /// `sqlite` (default), `sled`, `memory` or `postgres`.
     pub plugin: StorageKind,
     /// Data folder (default `data`, relative to the working directory).
     pub data_dir: PathBuf,
     /// `full` (default), `normal` or `off`.
     pub durability: Durability,
+    /// The database of the `postgres` plugin.
+    pub postgres_url: Option<String>,
 }
 
 impl Default for StorageSection {
@@ -155,6 +157,7 @@ impl Default for StorageSection {
             plugin: defaults.kind,
             data_dir: defaults.data_dir,
             durability: defaults.durability,
+            postgres_url: defaults.postgres_url,
         }
     }
 }
@@ -290,6 +293,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--durability` / `PROFILESTORE_DURABILITY`.
     pub durability: Option<Durability>,
+    /// `--postgres-url` / `PROFILESTORE_POSTGRES_URL`.
+    pub postgres_url: Option<String>,
     /// `--retention` / `PROFILESTORE_RETENTION`.
     pub retention: Option<Retention>,
     /// `--universe` / `PROFILESTORE_UNIVERSE`.
@@ -341,6 +346,9 @@ impl Config {
         }
         if let Some(v) = o.durability {
             self.storage.durability = v;
+        }
+        if let Some(v) = o.postgres_url {
+            self.storage.postgres_url = Some(v);
         }
         if let Some(v) = o.retention {
             self.datastore.retention = v;
@@ -453,6 +461,7 @@ impl Config {
             kind: self.storage.plugin,
             data_dir: self.storage.data_dir.clone(),
             durability: self.storage.durability,
+            postgres_url: self.storage.postgres_url.clone(),
         }
     }
 
