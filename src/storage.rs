@@ -223,7 +223,10 @@ mod tests {
         assert_eq!("SQLite".parse::<StorageKind>(), Ok(StorageKind::Sqlite));
         assert_eq!("sled".parse::<StorageKind>(), Ok(StorageKind::Sled));
         assert_eq!("memory".parse::<StorageKind>(), Ok(StorageKind::Memory));
-        assert_eq!("PostgreSQL".parse::<StorageKind>(), Ok(StorageKind::Postgres));
+        assert_eq!(
+            "PostgreSQL".parse::<StorageKind>(),
+            Ok(StorageKind::Postgres)
+        );
         let err = "mysql".parse::<StorageKind>().unwrap_err();
         assert!(err.contains("mysql") && err.contains("postgres"), "{err}");
     }
@@ -279,7 +282,10 @@ mod tests {
     fn postgres_without_a_url_says_where_to_set_it() {
         let (_dir, config) = config(StorageKind::Postgres);
         let err = open(&config).unwrap_err().to_string();
-        assert!(err.contains("postgres_url") && err.contains("--postgres-url"), "{err}");
+        assert!(
+            err.contains("postgres_url") && err.contains("--postgres-url"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

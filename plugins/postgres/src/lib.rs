@@ -42,7 +42,7 @@ use profilestore_plugin_api::{Durability, StorageError, StorageResult};
 pub use error::describe_url;
 
 /// How a [`PostgresPlugin`] connects and how long it waits.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PostgresOptions {
     /// Most connections kept open by this process (each call holds one).
     pub pool_size: u32,
