@@ -8,16 +8,19 @@
 
 use profilestore_plugin_api::conformance::Subject;
 use profilestore_plugin_api::Durability;
-use profilestore_postgres::test_server::{fresh_database, open};
+use profilestore_postgres::test_server::{open, TestDatabase};
 
 fn subject() -> Subject {
-    let plugin: Box<dyn profilestore_plugin_api::StoragePlugin> = match fresh_database() {
-        Some(url) => Box::new(open(&url, Durability::Off)),
-        None => Box::new(profilestore_memory::MemoryPlugin::new()),
-    };
-    Subject {
-        plugin,
-        guard: Box::new(()),
+    match TestDatabase::create() {
+        Some(db) => Subject {
+            plugin: Box::new(open(db.url(), Durability::Off)),
+            // Drops the database after the plugin.
+            guard: Box::new(db),
+        },
+        None => Subject {
+            plugin: Box::new(profilestore_memory::MemoryPlugin::new()),
+            guard: Box::new(()),
+        },
     }
 }
 

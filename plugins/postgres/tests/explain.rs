@@ -5,11 +5,14 @@
 //! Skipped without a test server.
 
 use profilestore_plugin_api::Durability;
-use profilestore_postgres::test_server::{fresh_database, open, raw_client, ORDERED_RANGE_SQL};
+use profilestore_postgres::test_server::{open, raw_client, TestDatabase, ORDERED_RANGE_SQL};
 
 #[test]
 fn ordered_ranges_are_index_range_scans() {
-    let Some(url) = fresh_database() else { return };
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
     drop(open(&url, Durability::Off));
     let mut c = raw_client(&url);
     // 3 scopes of 5 000 entries, so a scan of the table would cost more.
@@ -68,7 +71,10 @@ fn ordered_ranges_are_index_range_scans() {
 
 #[test]
 fn log_reads_are_primary_key_range_scans() {
-    let Some(url) = fresh_database() else { return };
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
     drop(open(&url, Durability::Off));
     let mut c = raw_client(&url);
     c.batch_execute(

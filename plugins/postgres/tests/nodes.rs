@@ -11,14 +11,19 @@ use profilestore_plugin_api::{
     Commit, CommitOutcome, Durability, EntryId, Expect, NewVersion, OrderedExpect, OrderedOutcome,
     OrderedWrite, SortOrder, StoragePlugin, Supersede, VersionQuery,
 };
-use profilestore_postgres::test_server::{fresh_database, open};
+use profilestore_postgres::test_server::{open, TestDatabase};
 use profilestore_postgres::PostgresPlugin;
 
 const T0: i64 = 1_700_000_000_000;
 
-fn two_nodes() -> Option<(PostgresPlugin, PostgresPlugin)> {
-    let url = fresh_database()?;
-    Some((open(&url, Durability::Off), open(&url, Durability::Off)))
+/// Two nodes on a fresh database (dropped with the guard).
+fn two_nodes() -> Option<(PostgresPlugin, PostgresPlugin, TestDatabase)> {
+    let db = TestDatabase::create()?;
+    let (a, b) = (
+        open(db.url(), Durability::Off),
+        open(db.url(), Durability::Off),
+    );
+    Some((a, b, db))
 }
 
 fn put(p: &dyn StoragePlugin, e: &EntryId, expect: Expect, v: &str) -> CommitOutcome {
@@ -39,7 +44,9 @@ fn put(p: &dyn StoragePlugin, e: &EntryId, expect: Expect, v: &str) -> CommitOut
 
 #[test]
 fn nodes_see_each_others_commits_and_conflicts() {
-    let Some((a, b)) = two_nodes() else { return };
+    let Some((a, b, _db)) = two_nodes() else {
+        return;
+    };
     let e = EntryId::new(1, "Players", "global", "p1");
     let CommitOutcome::Committed(v1) = put(&a, &e, Expect::Current(None), "1") else {
         panic!("the first create wins");
@@ -76,7 +83,9 @@ fn nodes_see_each_others_commits_and_conflicts() {
 fn increments_through_two_nodes_lose_nothing() {
     const THREADS_PER_NODE: usize = 4;
     const EACH: usize = 25;
-    let Some((a, b)) = two_nodes() else { return };
+    let Some((a, b, _db)) = two_nodes() else {
+        return;
+    };
     let e = EntryId::new(1, "Counters", "global", "n");
     let o = EntryId::new(1, "Board", "global", "n");
     let started = Instant::now();
@@ -150,7 +159,10 @@ fn increment_ordered(p: &PostgresPlugin, e: &EntryId) {
 
 #[test]
 fn a_third_node_reads_every_append_of_two_others_once_in_order() {
-    let Some(url) = fresh_database() else { return };
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
     let writers = [open(&url, Durability::Off), open(&url, Durability::Off)];
     let reader = open(&url, Durability::Off);
     let done = std::sync::atomic::AtomicBool::new(false);
@@ -205,7 +217,9 @@ fn a_third_node_reads_every_append_of_two_others_once_in_order() {
 
 #[test]
 fn an_append_on_one_node_wakes_a_waiter_on_another() {
-    let Some((a, b)) = two_nodes() else { return };
+    let Some((a, b, _db)) = two_nodes() else {
+        return;
+    };
     // The first wait starts b's listener; once it listens, waits block.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !b.log_wait(0, Duration::from_millis(10)).expect("wait") {

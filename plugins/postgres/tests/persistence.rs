@@ -17,7 +17,7 @@ use profilestore_plugin_api::{
     Commit, CommitOutcome, Durability, EntryId, Expect, NewVersion, StorageError, StoragePlugin,
     Supersede,
 };
-use profilestore_postgres::test_server::{fresh_database, open, raw_client};
+use profilestore_postgres::test_server::{open, raw_client, TestDatabase};
 use profilestore_postgres::{PostgresOptions, PostgresPlugin};
 
 const MODES: [Durability; 3] = [Durability::Full, Durability::Normal, Durability::Off];
@@ -41,13 +41,22 @@ fn put(p: &dyn StoragePlugin, e: &EntryId, expect: Expect, v: &str) -> CommitOut
 #[test]
 fn reopen_keeps_everything_in_every_durability_mode() {
     for durability in MODES {
-        let Some(url) = fresh_database() else { return };
+        let Some(db) = TestDatabase::create() else {
+            return;
+        };
+        let url = db.url().to_owned();
         reopen_keeps_everything(&|| -> Box<dyn StoragePlugin> { Box::new(open(&url, durability)) });
-        let Some(url) = fresh_database() else { return };
+        let Some(db) = TestDatabase::create() else {
+            return;
+        };
+        let url = db.url().to_owned();
         reopen_keeps_ordered_entries_and_meta(&|| -> Box<dyn StoragePlugin> {
             Box::new(open(&url, durability))
         });
-        let Some(url) = fresh_database() else { return };
+        let Some(db) = TestDatabase::create() else {
+            return;
+        };
+        let url = db.url().to_owned();
         reopen_keeps_log_and_records(&|| -> Box<dyn StoragePlugin> {
             Box::new(open(&url, durability))
         });
@@ -56,7 +65,10 @@ fn reopen_keeps_everything_in_every_durability_mode() {
 
 #[test]
 fn a_newer_format_version_is_refused() {
-    let Some(url) = fresh_database() else { return };
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
     drop(open(&url, Durability::Off));
     raw_client(&url)
         .execute(
@@ -74,7 +86,10 @@ fn a_newer_format_version_is_refused() {
 
 #[test]
 fn nodes_opening_a_new_database_at_once_all_succeed() {
-    let Some(url) = fresh_database() else { return };
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
     let plugins: Vec<PostgresPlugin> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..6)
             .map(|_| s.spawn(|| open(&url, Durability::Off)))
@@ -125,7 +140,10 @@ fn an_unreachable_server_is_an_open_error_naming_it_without_the_password() {
 
 #[test]
 fn connections_killed_by_the_server_cost_no_call() {
-    let Some(url) = fresh_database() else { return };
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
     let p = open(&url, Durability::Off);
     let e = EntryId::new(1, "S", "global", "k");
     put(&p, &e, Expect::Any, "1");
@@ -167,7 +185,10 @@ fn connections_killed_by_the_server_cost_no_call() {
 
 #[test]
 fn a_commit_blocked_past_statement_timeout_is_unavailable() {
-    let Some(url) = fresh_database() else { return };
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
     let options = PostgresOptions {
         statement_timeout: Duration::from_millis(300),
         durability: Durability::Off,
