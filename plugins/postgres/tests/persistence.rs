@@ -3,8 +3,9 @@
 //! every durability mode, a database of a newer format is refused, two
 //! nodes opening a new database at once both succeed, an unreachable
 //! server is a clear error naming it (never the password), a server that
-//! drops our connections costs no call, and a statement blocked past
-//! `statement_timeout` is a retryable error. Skipped without a test server
+//! drops our connections costs no call, a statement blocked past
+//! `statement_timeout` is a retryable error, and a connection lost inside
+//! `COMMIT` is reported as possibly applied. Skipped without a test server
 //! (see `profilestore_postgres::test_server`), except the unreachable case.
 
 use std::time::{Duration, Instant};
@@ -216,4 +217,54 @@ fn a_commit_blocked_past_statement_timeout_is_unavailable() {
     assert!(started.elapsed() < Duration::from_secs(10), "bounded wait");
     tx.rollback().expect("release");
     assert!(!p.read_latest(&e).expect("read").expect("kept").info.deleted);
+}
+
+#[test]
+fn a_connection_lost_during_commit_is_reported_as_maybe_applied() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let url = db.url().to_owned();
+    let p = open(&url, Durability::Off);
+    let e = EntryId::new(1, "S", "global", "k");
+    put(&p, &e, Expect::Any, "1");
+    // A deferred trigger runs inside COMMIT and kills its own backend
+    // there: the client loses the connection while committing.
+    let mut admin = raw_client(&url);
+    admin
+        .batch_execute(
+            "CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+             CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON ps_versions
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die();",
+        )
+        .expect("trigger");
+    let err = p
+        .commit(&Commit {
+            entry: e.clone(),
+            expect: Expect::Current(Some(1)),
+            now_ms: 1_700_000_000_001,
+            supersede: Supersede::Keep,
+            version: NewVersion::tombstone(),
+        })
+        .expect_err("the connection died in COMMIT");
+    match &err {
+        StorageError::Unavailable(text) => {
+            assert!(text.contains("may or may not have been applied"), "{text}");
+        }
+        other => panic!("an ambiguous commit must be Unavailable, got {other:?}"),
+    }
+    admin
+        .batch_execute("DROP TRIGGER die_at_commit ON ps_versions")
+        .expect("drop trigger");
+    // The dead connection left the pool: the next calls work.
+    let latest = p.read_latest(&e).expect("read").expect("kept");
+    assert_eq!(
+        latest.info.seq, 1,
+        "the backend died before the commit landed"
+    );
+    assert!(matches!(
+        put(&p, &e, Expect::Current(Some(1)), "2"),
+        CommitOutcome::Committed(_)
+    ));
 }
