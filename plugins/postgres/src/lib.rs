@@ -29,6 +29,7 @@ mod image;
 mod listen;
 mod ops;
 mod ordered;
+mod plugin;
 mod pool;
 mod schema;
 mod shared;

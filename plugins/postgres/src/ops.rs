@@ -21,10 +21,8 @@
 use postgres::{GenericClient, Transaction};
 use profilestore_plugin_api::codec::{decode_record, encode_record};
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, LogMessage,
-    MetaRecord, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats,
-    RecordExpect, RecordOutcome, Seq, SharedRecord, SortOrder, StorageError, StoragePlugin,
-    StoreId, StoreImage, StoreQuery, VersionInfo, VersionQuery, VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, Page, PurgeStats,
+    Seq, SortOrder, StorageError, StoreQuery, VersionInfo, VersionQuery, VersionRecord,
 };
 
 use crate::error::Fail;
@@ -235,7 +233,32 @@ fn info_row(r: &postgres::Row) -> VersionInfo {
 }
 
 impl PostgresPlugin {
-    fn versions_page(&self, e: &EntryId, q: &VersionQuery) -> Result<Page<VersionInfo>> {
+    pub(crate) fn latest(&self, e: &EntryId) -> Result<Option<VersionRecord>> {
+        let k = Key::of(e);
+        let row = self.pool.read("read_latest", |db| {
+            Ok(db.opt(
+                "SELECT v.record FROM ps_entries h JOIN ps_versions v
+                   ON v.universe = h.universe AND v.store = h.store AND v.scope = h.scope
+                  AND v.key = h.key AND v.seq = h.latest
+                 WHERE h.universe = $1 AND h.store = $2 AND h.scope = $3 AND h.key = $4",
+                &[&k.universe, &k.store, &k.scope, &k.key],
+            )?)
+        })?;
+        row.map(|r| decode_record(r.get(0), &format!("{e:?} latest version")))
+            .transpose()
+    }
+
+    pub(crate) fn version(&self, e: &EntryId, seq: Seq) -> Result<Option<VersionRecord>> {
+        self.pool
+            .read("read_version", |db| record(db, e, seq as i64))
+    }
+
+    pub(crate) fn commit_one(&self, c: &Commit) -> Result<CommitOutcome> {
+        self.pool
+            .transaction("commit", Iso::Locking, |db| apply(db, c))
+    }
+
+    pub(crate) fn versions_page(&self, e: &EntryId, q: &VersionQuery) -> Result<Page<VersionInfo>> {
         let k = Key::of(e);
         let limit = q.limit.max(1);
         let (sql, after): (&'static str, i64) = match q.order {
@@ -273,7 +296,7 @@ impl PostgresPlugin {
         Ok(page(rows.iter().map(info_row).collect(), limit))
     }
 
-    fn keys_page(&self, q: &KeyQuery) -> Result<Page<KeyName>> {
+    pub(crate) fn keys_page(&self, q: &KeyQuery) -> Result<Page<KeyName>> {
         let limit = q.limit.max(1);
         let scope = q.scope.as_deref().map(str::as_bytes);
         let (after_scope, after_key) = match &q.after {
@@ -316,7 +339,7 @@ impl PostgresPlugin {
         Ok(page(items, limit))
     }
 
-    fn stores_page(&self, q: &StoreQuery) -> Result<Page<DataStoreInfo>> {
+    pub(crate) fn stores_page(&self, q: &StoreQuery) -> Result<Page<DataStoreInfo>> {
         let limit = q.limit.max(1);
         let prefix = q.prefix.as_bytes();
         let after = q.after.as_deref().map(str::as_bytes);
@@ -354,7 +377,7 @@ impl PostgresPlugin {
         Ok(page(items, limit))
     }
 
-    fn remove_one(&self, e: &EntryId, seq: Seq) -> Result<bool> {
+    pub(crate) fn remove_one(&self, e: &EntryId, seq: Seq) -> Result<bool> {
         let k = Key::of(e);
         let seq = seq as i64;
         self.pool.transaction("remove_version", Iso::Locking, |db| {
@@ -377,7 +400,7 @@ impl PostgresPlugin {
         })
     }
 
-    fn purge(&self, cutoff_ms: i64) -> Result<PurgeStats> {
+    pub(crate) fn purge(&self, cutoff_ms: i64) -> Result<PurgeStats> {
         self.pool.transaction("purge_expired", Iso::Locking, |db| {
             // Expired latest tombstones take their entries (a predicate on
             // the head row alone: a commit racing it keeps its entry).
@@ -419,7 +442,7 @@ impl PostgresPlugin {
         })
     }
 
-    fn flush_all(&self) -> Result<()> {
+    pub(crate) fn flush_all(&self) -> Result<()> {
         // A commit with synchronous_commit on flushes the WAL up to itself,
         // so every earlier (asynchronous) commit too. It must write to get
         // a commit record.
@@ -454,137 +477,4 @@ pub(crate) fn delete_versions_of(
          WHERE v.universe = g.universe AND v.store = g.store AND v.scope = g.scope AND v.key = g.key",
         &[&universes, &stores, &scopes, &keys],
     )?)
-}
-
-impl StoragePlugin for PostgresPlugin {
-    fn name(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn read_latest(&self, e: &EntryId) -> Result<Option<VersionRecord>> {
-        let k = Key::of(e);
-        let row = self.pool.read("read_latest", |db| {
-            Ok(db.opt(
-                "SELECT v.record FROM ps_entries h JOIN ps_versions v
-                   ON v.universe = h.universe AND v.store = h.store AND v.scope = h.scope
-                  AND v.key = h.key AND v.seq = h.latest
-                 WHERE h.universe = $1 AND h.store = $2 AND h.scope = $3 AND h.key = $4",
-                &[&k.universe, &k.store, &k.scope, &k.key],
-            )?)
-        })?;
-        row.map(|r| decode_record(r.get(0), &format!("{e:?} latest version")))
-            .transpose()
-    }
-
-    fn read_version(&self, e: &EntryId, seq: Seq) -> Result<Option<VersionRecord>> {
-        self.pool
-            .read("read_version", |db| record(db, e, seq as i64))
-    }
-
-    fn commit(&self, c: &Commit) -> Result<CommitOutcome> {
-        self.pool
-            .transaction("commit", Iso::Locking, |db| apply(db, c))
-    }
-
-    fn list_versions(&self, e: &EntryId, q: &VersionQuery) -> Result<Page<VersionInfo>> {
-        self.versions_page(e, q)
-    }
-
-    fn list_keys(&self, q: &KeyQuery) -> Result<Page<KeyName>> {
-        self.keys_page(q)
-    }
-
-    fn list_data_stores(&self, q: &StoreQuery) -> Result<Page<DataStoreInfo>> {
-        self.stores_page(q)
-    }
-
-    fn remove_version(&self, e: &EntryId, seq: Seq) -> Result<bool> {
-        self.remove_one(e, seq)
-    }
-
-    fn purge_expired(&self, cutoff_ms: i64) -> Result<PurgeStats> {
-        self.purge(cutoff_ms)
-    }
-
-    fn flush(&self) -> Result<()> {
-        self.flush_all()
-    }
-
-    fn purge_store(&self, store: &StoreId) -> Result<u64> {
-        self.purge_one_store(store)
-    }
-
-    fn ordered_read(&self, e: &EntryId) -> Result<Option<i64>> {
-        self.ordered_get(e)
-    }
-
-    fn ordered_write(&self, w: &OrderedWrite) -> Result<OrderedOutcome> {
-        self.ordered_put(w)
-    }
-
-    fn ordered_range(&self, q: &OrderedQuery) -> Result<Page<OrderedRecord>> {
-        self.ordered_page(q)
-    }
-
-    fn read_meta(&self, name: &str) -> Result<Option<String>> {
-        self.meta_get(name)
-    }
-
-    fn write_meta(&self, name: &str, value: Option<&str>) -> Result<()> {
-        self.meta_put(name, value)
-    }
-
-    fn list_meta(&self, prefix: &str) -> Result<Vec<MetaRecord>> {
-        self.meta_list(prefix)
-    }
-
-    fn export_image(&self) -> Result<StoreImage> {
-        self.export()
-    }
-
-    fn import_image(&self, image: &StoreImage) -> Result<()> {
-        self.import(image)
-    }
-
-    fn purge_universe(&self, universe: u64) -> Result<u64> {
-        self.purge_one_universe(universe)
-    }
-
-    fn log_append(&self, topic: &str, data: &str, sent_ms: i64) -> Result<u64> {
-        self.log_put(topic, data, sent_ms)
-    }
-
-    fn log_read(&self, after: u64, limit: usize) -> Result<Vec<LogMessage>> {
-        self.log_get(after, limit)
-    }
-
-    fn log_head(&self) -> Result<u64> {
-        self.log_top()
-    }
-
-    fn log_trim(&self, cutoff_ms: i64) -> Result<u64> {
-        self.log_cut(cutoff_ms)
-    }
-
-    fn log_wait(&self, after: u64, timeout: std::time::Duration) -> Result<bool> {
-        self.listener
-            .wait(self.pool.manager(), timeout, || Ok(self.log_top()? > after))
-    }
-
-    fn record_read(&self, name: &str) -> Result<Option<SharedRecord>> {
-        self.record_get(name)
-    }
-
-    fn record_swap(
-        &self,
-        name: &str,
-        expect: RecordExpect,
-        value: Option<&str>,
-    ) -> Result<RecordOutcome> {
-        self.record_put(name, expect, value)
-    }
-
-    fn record_list(&self, prefix: &str) -> Result<Vec<SharedRecord>> {
-        self.record_all(prefix)
-    }
 }
