@@ -531,6 +531,7 @@ impl Config {
         DataStoreConfig {
             retention: self.datastore.retention,
             version_expiry: Duration::from_secs_f64(self.datastore.version_expiry_days * 86_400.0),
+            shared_state_refresh: None,
         }
     }
 }
