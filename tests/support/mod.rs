@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod cli;
+pub(crate) mod net;
 pub(crate) mod ordered;
 pub(crate) mod raw_client;
 pub(crate) mod world;
