@@ -1,8 +1,8 @@
 //! API keys and their scopes, modelled on Open Cloud's API key permissions.
 //!
 //! Owns: the scope grammar ([`Scope`]), scoped keys ([`ScopedKey`]),
-//! identifying the caller of a request from its `x-api-key` ([`identify`])
-//! and **the one decision of what a request needs** ([`required`]: its
+//! identifying the caller of a request from its `x-api-key` (`identify`)
+//! and **the one decision of what a request needs** (`required`: its
 //! family, method, path, universe and data store name to a
 //! [`Permission`]). Invariants: keys are compared in constant time (as
 //! 16-byte digests, every configured key every time); a plain key
@@ -259,7 +259,7 @@ impl std::str::FromStr for Scope {
                     .map_err(|_| fail("the universe id is not a number"))?,
             ),
         };
-        let what = parse_what(what).map_err(|reason| fail(reason))?;
+        let what = parse_what(what).map_err(fail)?;
         Ok(Scope(Rule::In(universe, what)))
     }
 }

@@ -141,7 +141,9 @@ pub struct RemoteClient {
     base: String,
     api_key: Option<String>,
     timeout: Duration,
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Boxed: the TLS connector would make every holder of a client (the
+    /// remote backends' enums) large.
+    http: std::sync::Arc<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>,
 }
 
 impl std::fmt::Debug for RemoteClient {
@@ -185,7 +187,8 @@ impl RemoteClient {
         let connector = super::tls::connector(ca)?;
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build::<_, Full<Bytes>>(connector);
+            .build::<_, Full<Bytes>>(connector)
+            .into();
         Ok(RemoteClient {
             base,
             api_key: api_key.filter(|k| !k.is_empty()),

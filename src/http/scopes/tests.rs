@@ -6,43 +6,43 @@ fn scope(text: &str) -> Scope {
     text.parse().unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn need(family: Family, method: Method, rest: &str, store: Option<&str>) -> Permission {
-    required(family, &method, rest, 123, store)
+fn need(family: Family, method: &Method, rest: &str, store: Option<&str>) -> Permission {
+    required(family, method, rest, 123, store)
 }
 
 #[test]
 fn the_permission_of_a_request_follows_its_family_method_and_store() {
     let p = need(
         Family::DataStoresV1,
-        Method::GET,
+        &Method::GET,
         "/standard-datastores/datastore/entries/entry",
         Some("Leaderboard"),
     );
     assert_eq!(p.to_string(), "universe:123/datastore:Leaderboard:read");
     let p = need(
         Family::DataStoresV1,
-        Method::GET,
+        &Method::GET,
         "/standard-datastores",
         None,
     );
     assert_eq!(p.to_string(), "universe:123/datastore:*:read");
     let p = need(
         Family::DataStoresV2,
-        Method::POST,
+        &Method::POST,
         "/data-stores/S/entries/k:increment",
         Some("S"),
     );
     assert_eq!(p.to_string(), "universe:123/datastore:S:write");
     let p = need(
         Family::Engine,
-        Method::POST,
+        &Method::POST,
         "/ordered-data-stores/S/scopes/g/entries:batchGet",
         Some("S"),
     );
     assert_eq!(p.to_string(), "universe:123/engine:read");
     let p = need(
         Family::Memory,
-        Method::GET,
+        &Method::GET,
         "/memory-store/queues/q/items:read",
         None,
     );
@@ -51,14 +51,14 @@ fn the_permission_of_a_request_follows_its_family_method_and_store() {
         "universe:123/memory-store:write",
         "a queue read hides items"
     );
-    let p = need(Family::Messaging, Method::POST, "/topics/t", None);
+    let p = need(Family::Messaging, &Method::POST, "/topics/t", None);
     assert_eq!(p.to_string(), "universe:123/messaging:publish");
-    let p = need(Family::Messaging, Method::GET, "/topics/t/messages", None);
+    let p = need(Family::Messaging, &Method::GET, "/topics/t/messages", None);
     assert_eq!(p.to_string(), "universe:123/messaging:subscribe");
-    let p = need(Family::Sessions, Method::GET, "/events", None);
+    let p = need(Family::Sessions, &Method::GET, "/events", None);
     assert_eq!(p.to_string(), "universe:123/session:write");
     assert_eq!(
-        need(Family::Emulator, Method::GET, "/clock", None),
+        need(Family::Emulator, &Method::GET, "/clock", None),
         Permission::Emulator
     );
 }
