@@ -274,7 +274,8 @@ pub struct EntryArgs {
 pub enum Command {
     /// Run the server (Open Cloud data stores, ordered data stores, memory
     /// stores and messaging; the engine and session APIs).
-    /// Prints `{"listening":"http://ADDR"}` on stdout once it accepts.
+    /// Prints `{"listening":"http://ADDR"}` on stdout once it accepts
+    /// (`https://` with --tls-cert).
     Serve {
         /// Address to listen on (default 127.0.0.1:8787; port 0 picks one).
         #[arg(long, env = "PROFILESTORE_LISTEN")]
