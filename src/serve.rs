@@ -19,7 +19,7 @@ use crate::bus::MessageBus;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::datastore::DataStoreService;
-use crate::http::{check_bind_safety, run, AppState, HttpError};
+use crate::http::{check_bind_safety, AppState, HttpError};
 use crate::memorystore::MemoryStoreService;
 use crate::ordered::OrderedService;
 use crate::storage::OpenError;
@@ -40,6 +40,12 @@ pub enum ServeError {
     /// `--import` or `--export-on-exit` failed.
     #[error(transparent)]
     Transfer(#[from] TransferError),
+    /// A setting read at start-up is unusable (a `key_env` not set).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::http::tls::TlsError),
     /// Another server holds the data folder's lock.
     #[error(
         "another profilestore server{holder} is serving {dir}; two servers on one folder \
@@ -229,7 +235,13 @@ pub struct Fixtures {
 
 /// Runs the server until a stop signal.
 pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError> {
-    check_bind_safety(config.server.listen, !config.server.api_keys.is_empty())?;
+    check_bind_safety(config.server.listen, config.takes_keys())?;
+    let scoped_keys = config.scoped_keys()?;
+    let tls = match config.tls_files() {
+        Some((cert, key)) => Some(crate::http::tls::Tls::load(&cert, &key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Everything that can be refused is checked before anything is
     // written: the import is read and validated, the export file created
     // and the address bound, and only then is the import written.
@@ -265,14 +277,14 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     }
     let addr = listener.local_addr()?;
     if let Some(lock) = &mut folder_lock {
-        lock.record(Some(&format!("http://{addr}")))?;
+        lock.record(Some(&format!("{scheme}://{addr}")))?;
     }
     let stop = stop_signal();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "{}",
-        serde_json::json!({"listening": format!("http://{addr}")})
+        serde_json::json!({"listening": format!("{scheme}://{addr}")})
     )?;
     out.flush()?;
     drop(out);
@@ -325,12 +337,13 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         clock,
         controls: crate::http::Controls::new(addr, config.emulator.controls),
         api_keys: config.server.api_keys.clone(),
+        scoped_keys,
         max_body_bytes: config.server.max_body_bytes,
         closing,
         limits: config.limits(),
         budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
     };
-    run(listener, state, stop).await?;
+    crate::http::serve_on(listener, state, tls, stop).await?;
     let _ = purge.await;
     if let (Some(path), Some(file)) = (&fixtures.export_on_exit, export_file) {
         let mut file = std::io::BufWriter::new(file);

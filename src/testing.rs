@@ -125,6 +125,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         faults,
         snapshots,
         api_keys: vec![api_key],
+        scoped_keys: Vec::new(),
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),
         limits,

@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod emulator;
+mod network;
 pub use emulator::EmulatorSection;
+pub use network::{KeyEntry, LogFormat};
 
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
@@ -118,6 +120,12 @@ pub struct ServerSection {
     /// Session API: seconds a game server may make no call before its
     /// sessions are dropped as a crashed server's (default 60).
     pub session_lease_secs: f64,
+    /// `[[server.keys]]`: API keys with scopes (see `http::scopes`).
+    pub keys: Vec<KeyEntry>,
+    /// A PEM certificate chain: serve HTTPS (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -132,6 +140,9 @@ impl Default for ServerSection {
             body_read_timeout_secs: crate::http::request::BODY_READ_TIMEOUT.as_secs_f64(),
             universe: 1,
             session_lease_secs: 60.0,
+            keys: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -267,12 +278,16 @@ pub struct LogSection {
     /// A `tracing` filter: `error`, `warn`, `info` (default), `debug`, or
     /// per-module directives. `PROFILESTORE_LOG` overrides it.
     pub level: String,
+    /// `text` (default) or `json` (one JSON object a line, for log
+    /// shippers). `--log-format` / `PROFILESTORE_LOG_FORMAT` override it.
+    pub format: LogFormat,
 }
 
 impl Default for LogSection {
     fn default() -> Self {
         LogSection {
             level: "info".to_owned(),
+            format: LogFormat::Text,
         }
     }
 }
@@ -296,6 +311,10 @@ pub struct Overrides {
     pub universe: Option<u64>,
     /// `--emulator-controls` / `PROFILESTORE_EMULATOR_CONTROLS`.
     pub emulator_controls: Option<bool>,
+    /// `--tls-cert` / `PROFILESTORE_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key` / `PROFILESTORE_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -350,6 +369,12 @@ impl Config {
         }
         if let Some(v) = o.emulator_controls {
             self.emulator.controls = Some(v);
+        }
+        if let Some(v) = o.tls_cert {
+            self.server.tls_cert = Some(v);
+        }
+        if let Some(v) = o.tls_key {
+            self.server.tls_key = Some(v);
         }
         self.validate()?;
         Ok(self)
@@ -444,6 +469,7 @@ impl Config {
                 message: "an API key cannot be empty".into(),
             });
         }
+        network::validate(&self.server)?;
         Ok(())
     }
 
