@@ -10,6 +10,7 @@
 //! - `engines`: the engines' release notices across nodes (a handoff well
 //!   under the steal time).
 
+mod blocking;
 mod engines;
 mod http;
 mod nodes;
