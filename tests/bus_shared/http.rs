@@ -171,3 +171,35 @@ async fn an_sse_subscription_on_node_2_receives_publishes_from_node_1_with_resum
         node.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_publish_while_the_shared_log_is_unreachable_is_a_retryable_503() {
+    let faulty = std::sync::Arc::new(profilestore::faults::FaultyPlugin::new(
+        super::support::world::memory(),
+    ));
+    let nodes = profilestore::testing::spawn_test_cluster_on(faulty.clone(), 2).await;
+    faulty.fail_all(true);
+    let answer = call(
+        &nodes[0],
+        Method::POST,
+        &topic_path("t"),
+        json!({"message": "lost"}),
+    )
+    .await;
+    faulty.fail_all(false);
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        answer.body
+    );
+    let text = String::from_utf8_lossy(&answer.body).to_string();
+    assert!(
+        text.contains("message log") && text.contains("retry"),
+        "{text}"
+    );
+    publish(&nodes[0], "t", "after").await;
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
