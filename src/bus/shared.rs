@@ -256,13 +256,10 @@ impl Poller {
                 continue;
             }
             *last = m.seq;
+            let live = m.seq > self.live_after;
             match serde_json::from_str::<Value>(&m.data) {
-                Ok(data) => {
-                    hub.accept_logged(&m.topic, m.seq, m.sent_ms, data, m.seq > self.live_after)
-                }
-                Err(e) => {
-                    tracing::warn!(seq = m.seq, error = %e, "skipping a logged message that is not JSON")
-                }
+                Ok(data) => hub.accept_logged(&m.topic, m.seq, m.sent_ms, data, live),
+                Err(e) => tracing::warn!(seq = m.seq, error = %e, "a logged message is not JSON"),
             }
         }
         self.taken.send_replace(*last);
