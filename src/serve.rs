@@ -46,6 +46,9 @@ pub enum ServeError {
     /// The TLS certificate or key cannot be used.
     #[error(transparent)]
     Tls(#[from] crate::http::tls::TlsError),
+    /// The shared bus could not start (its storage failed).
+    #[error("cannot start the shared message bus: {0}")]
+    Bus(#[from] crate::bus::BusError),
     /// Another server holds the data folder's lock.
     #[error(
         "another profilestore server{holder} is serving {dir}; two servers on one folder \
@@ -191,6 +194,25 @@ pub fn open_datastores_on(config: &Config, clock: Clock) -> Result<DataStoreServ
     ))
 }
 
+/// The bus `config.messaging.delivery` asks for, on `datastores`' clock
+/// (and, when shared, its storage's message log).
+async fn open_bus(
+    config: &Config,
+    datastores: &DataStoreService,
+) -> Result<MessageBus, ServeError> {
+    let clock = datastores.clock().clone();
+    match (config.messaging.delivery, datastores.storage()) {
+        (crate::config::BusDelivery::Shared, Some(storage)) => Ok(MessageBus::shared(
+            storage.clone(),
+            clock,
+            config.bus_config(),
+            config.shared_bus_config(),
+        )
+        .await?),
+        _ => Ok(MessageBus::new(clock, config.bus_config())),
+    }
+}
+
 /// Installs the SIGINT and SIGTERM handlers now and returns what resolves
 /// when one arrives. Called before the address line is printed, so a
 /// harness that stops the server right after reading it never meets the
@@ -260,7 +282,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     // moves it).
     let datastores = open_datastores_on(&config, Clock::adjustable())?.with_faults(faults.clone());
     let universe = config.server.universe;
-    let bus = MessageBus::new(datastores.clock().clone(), config.bus_config())
+    let bus = open_bus(&config, &datastores)
+        .await?
         .with_fault_plan(faults.clone());
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
         ServeError::Io(std::io::Error::new(
@@ -329,7 +352,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     let state = AppState {
         sessions,
         datastores: datastores.clone(),
-        bus,
+        bus: bus.clone(),
         ordered,
         memory,
         snapshots,
@@ -343,7 +366,10 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         limits: config.limits(),
         budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
     };
-    crate::http::serve_on(listener, state, tls, stop).await?;
+    let served = crate::http::serve_on(listener, state, tls, stop).await;
+    // After the sessions' final saves (which may publish release notices).
+    bus.shutdown().await;
+    served?;
     let _ = purge.await;
     if let (Some(path), Some(file)) = (&fixtures.export_on_exit, export_file) {
         let mut file = std::io::BufWriter::new(file);

@@ -200,6 +200,24 @@ pub struct MessagingSection {
     pub retention_secs: f64,
     /// How many messages per topic stay readable (default 1000).
     pub retention_messages: usize,
+    /// `local` (this process is the service; the default) or `shared`
+    /// (through the storage's message log, for several nodes on one
+    /// database).
+    pub delivery: BusDelivery,
+    /// Shared delivery: how often a node reads the log for other nodes'
+    /// messages when no wake-up hint came (default 0.025 s).
+    pub poll_interval_secs: f64,
+}
+
+/// `messaging.delivery`: where the bus's messages travel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusDelivery {
+    /// In this process only.
+    #[default]
+    Local,
+    /// Through the storage plugin's shared message log, to every node.
+    Shared,
 }
 
 impl Default for MessagingSection {
@@ -207,6 +225,8 @@ impl Default for MessagingSection {
         MessagingSection {
             retention_secs: 120.0,
             retention_messages: 1000,
+            delivery: BusDelivery::Local,
+            poll_interval_secs: 0.025,
         }
     }
 }
@@ -406,6 +426,10 @@ impl Config {
         )?;
         positive("datastore.purge_interval_secs", d.purge_interval_secs)?;
         positive("messaging.retention_secs", self.messaging.retention_secs)?;
+        positive(
+            "messaging.poll_interval_secs",
+            self.messaging.poll_interval_secs,
+        )?;
         let e = &self.engine;
         for (key, v) in [
             ("engine.auto_save_period_secs", e.auto_save_period_secs),
@@ -515,6 +539,14 @@ impl Config {
             retention_messages: self.messaging.retention_messages,
             retention: Duration::from_secs_f64(self.messaging.retention_secs),
             ..crate::bus::BusConfig::default()
+        }
+    }
+
+    /// The shared bus delivery's settings (`messaging.delivery = "shared"`).
+    pub fn shared_bus_config(&self) -> crate::bus::SharedBusConfig {
+        crate::bus::SharedBusConfig {
+            poll_interval: Duration::from_secs_f64(self.messaging.poll_interval_secs),
+            ..crate::bus::SharedBusConfig::default()
         }
     }
 

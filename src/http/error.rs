@@ -269,6 +269,12 @@ impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
         match e {
             BusError::Fault(f) => ApiError::injected(&f),
+            e @ BusError::Storage(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                e.to_string(),
+            ),
             e => ApiError::bad_request(D::Unknown, e.to_string()),
         }
     }
