@@ -2,16 +2,19 @@
 //! the chosen command; errors are printed with their causes.
 
 use profilestore::cli::{self, Cli};
+use profilestore::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_args();
     let filter = cli.storage.log_filter(&cli.command);
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(cli::log_colour())
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.storage.log_format(&cli.command) {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(cli::log_colour()).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -19,7 +19,7 @@ use crate::bus::MessageBus;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::datastore::DataStoreService;
-use crate::http::{check_bind_safety, run, AppState, HttpError};
+use crate::http::{check_bind_safety, AppState, HttpError};
 use crate::memorystore::MemoryStoreService;
 use crate::ordered::OrderedService;
 use crate::storage::OpenError;
@@ -40,6 +40,15 @@ pub enum ServeError {
     /// `--import` or `--export-on-exit` failed.
     #[error(transparent)]
     Transfer(#[from] TransferError),
+    /// A setting read at start-up is unusable (a `key_env` not set).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::http::tls::TlsError),
+    /// The shared bus could not start (its storage failed).
+    #[error("cannot start the shared message bus: {0}")]
+    Bus(#[from] crate::bus::BusError),
     /// Another server holds the data folder's lock.
     #[error(
         "another profilestore server{holder} is serving {dir}; two servers on one folder \
@@ -185,6 +194,25 @@ pub fn open_datastores_on(config: &Config, clock: Clock) -> Result<DataStoreServ
     ))
 }
 
+/// The bus `config.messaging.delivery` asks for, on `datastores`' clock
+/// (and, when shared, its storage's message log).
+async fn open_bus(
+    config: &Config,
+    datastores: &DataStoreService,
+) -> Result<MessageBus, ServeError> {
+    let clock = datastores.clock().clone();
+    match (config.messaging.delivery, datastores.storage()) {
+        (crate::config::BusDelivery::Shared, Some(storage)) => Ok(MessageBus::shared(
+            storage.clone(),
+            clock,
+            config.bus_config(),
+            config.shared_bus_config(),
+        )
+        .await?),
+        _ => Ok(MessageBus::new(clock, config.bus_config())),
+    }
+}
+
 /// Installs the SIGINT and SIGTERM handlers now and returns what resolves
 /// when one arrives. Called before the address line is printed, so a
 /// harness that stops the server right after reading it never meets the
@@ -229,7 +257,13 @@ pub struct Fixtures {
 
 /// Runs the server until a stop signal.
 pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError> {
-    check_bind_safety(config.server.listen, !config.server.api_keys.is_empty())?;
+    check_bind_safety(config.server.listen, config.takes_keys())?;
+    let scoped_keys = config.scoped_keys()?;
+    let tls = match config.tls_files() {
+        Some((cert, key)) => Some(crate::http::tls::Tls::load(&cert, &key)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Everything that can be refused is checked before anything is
     // written: the import is read and validated, the export file created
     // and the address bound, and only then is the import written.
@@ -248,7 +282,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     // moves it).
     let datastores = open_datastores_on(&config, Clock::adjustable())?.with_faults(faults.clone());
     let universe = config.server.universe;
-    let bus = MessageBus::new(datastores.clock().clone(), config.bus_config())
+    let bus = open_bus(&config, &datastores)
+        .await?
         .with_fault_plan(faults.clone());
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
         ServeError::Io(std::io::Error::new(
@@ -265,14 +300,14 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     }
     let addr = listener.local_addr()?;
     if let Some(lock) = &mut folder_lock {
-        lock.record(Some(&format!("http://{addr}")))?;
+        lock.record(Some(&format!("{scheme}://{addr}")))?;
     }
     let stop = stop_signal();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "{}",
-        serde_json::json!({"listening": format!("http://{addr}")})
+        serde_json::json!({"listening": format!("{scheme}://{addr}")})
     )?;
     out.flush()?;
     drop(out);
@@ -317,7 +352,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     let state = AppState {
         sessions,
         datastores: datastores.clone(),
-        bus,
+        bus: bus.clone(),
         ordered,
         memory,
         snapshots,
@@ -325,12 +360,16 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         clock,
         controls: crate::http::Controls::new(addr, config.emulator.controls),
         api_keys: config.server.api_keys.clone(),
+        scoped_keys,
         max_body_bytes: config.server.max_body_bytes,
         closing,
         limits: config.limits(),
         budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
     };
-    run(listener, state, stop).await?;
+    let served = crate::http::serve_on(listener, state, tls, stop).await;
+    // After the sessions' final saves (which may publish release notices).
+    bus.shutdown().await;
+    served?;
     let _ = purge.await;
     if let (Some(path), Some(file)) = (&fixtures.export_on_exit, export_file) {
         let mut file = std::io::BufWriter::new(file);

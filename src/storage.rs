@@ -203,6 +203,34 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// A cheap read (one metadata record) that must answer within
+    /// `limit`, for readiness checks. A blocking plugin's call runs on the
+    /// blocking pool, so that the time limit holds even when the plugin
+    /// hangs (the call itself then finishes in the background).
+    pub async fn ping(&self, limit: std::time::Duration) -> StorageResult<()> {
+        const PROBE: &str = "profilestore.readiness-probe";
+        let plugin = Arc::clone(&self.plugin);
+        let call = async move {
+            if !plugin.is_blocking() {
+                return plugin.read_meta(PROBE).map(drop);
+            }
+            match tokio::task::spawn_blocking(move || plugin.read_meta(PROBE)).await {
+                Ok(result) => result.map(drop),
+                Err(join) => Err(StorageError::Unavailable(format!(
+                    "storage probe failed: {join}"
+                ))),
+            }
+        };
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(StorageError::Unavailable(format!(
+                "storage did not answer within {} s",
+                limit.as_secs_f64()
+            )))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

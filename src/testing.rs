@@ -2,25 +2,31 @@
 //! integration tests, benches and fuzz targets (feature `test-support`,
 //! never part of a release build's API).
 //!
-//! Owns: [`TestServer`] and the ways to start one, and [`memory_state`], the
-//! state such a server serves. Invariants: a test server listens on
-//! loopback only, accepts one random API key, runs everything it hosts on
-//! one adjustable clock (moved by [`TestServer::advance`] through the
-//! emulator controls, which are on), and shuts down gracefully (final
-//! saves, then a storage flush) when asked.
+//! Owns: [`TestServer`] and the ways to start one (alone, or as the nodes
+//! of a cluster on one shared plugin, [`spawn_test_cluster`]), and
+//! [`memory_state`], the state such a server serves. Invariants: a test
+//! server listens on loopback only, accepts one random API key, runs
+//! everything it hosts on one adjustable clock (moved by
+//! [`TestServer::advance`] through the emulator controls, which are on; the
+//! nodes of a cluster share one clock), and shuts down gracefully (final
+//! saves, then a storage flush, then its bus's tasks) when asked.
 
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{BusConfig, MessageBus};
+use profilestore_memory::MemoryPlugin;
+use profilestore_plugin_api::StoragePlugin;
+
+use crate::bus::{BusConfig, MessageBus, SharedBusConfig};
 use crate::clock::Clock;
 use crate::datastore::{DataStoreConfig, DataStoreService};
 use crate::http::{run, AppState, Controls, HttpError, Limits};
 use crate::opencloud::emulator::ClockState;
 use crate::remote::emulator::Emulator;
 use crate::remote::{RemoteClient, RemoteError};
+use crate::storage::Storage;
 
 /// A server started by [`spawn_test_server`].
 #[derive(Debug)]
@@ -65,6 +71,7 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.bus.shutdown().await;
     }
 }
 
@@ -94,8 +101,56 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
 #[doc(hidden)]
 pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationToken) {
     let clock = Clock::adjustable();
-    let plugin: Arc<dyn profilestore_plugin_api::StoragePlugin> =
-        Arc::new(profilestore_memory::MemoryPlugin::new());
+    let bus = MessageBus::new(clock.clone(), BusConfig::default());
+    node_state(Arc::new(MemoryPlugin::new()), clock, bus, api_key, limits)
+}
+
+/// Starts `n` in-process servers, the nodes of one cluster: they share one
+/// memory plugin and one adjustable clock, and each has a shared bus on
+/// that plugin ([`MessageBus::shared`]), so messages, long-polls and
+/// release notices cross nodes. Each node has its own API key.
+pub async fn spawn_test_cluster(n: usize) -> Vec<TestServer> {
+    spawn_test_cluster_on(Arc::new(MemoryPlugin::new()), n).await
+}
+
+/// [`spawn_test_cluster`] on a given plugin (a PostgreSQL one, or a fault
+/// injector).
+pub async fn spawn_test_cluster_on(plugin: Arc<dyn StoragePlugin>, n: usize) -> Vec<TestServer> {
+    let clock = Clock::adjustable();
+    let mut nodes = Vec::with_capacity(n);
+    for _ in 0..n {
+        let bus = MessageBus::shared(
+            Storage::new(Arc::clone(&plugin)),
+            clock.clone(),
+            BusConfig::default(),
+            SharedBusConfig::default(),
+        )
+        .await
+        .expect("a shared bus on the cluster's plugin");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let key = uuid::Uuid::new_v4().simple().to_string();
+        let (state, _closing) = node_state(
+            Arc::clone(&plugin),
+            clock.clone(),
+            bus,
+            key.clone(),
+            Limits::default(),
+        );
+        nodes.push(start_on_state(listener, key, state));
+    }
+    nodes
+}
+
+/// A server's state on `plugin`, `clock` and `bus`, accepting `api_key`.
+fn node_state(
+    plugin: Arc<dyn StoragePlugin>,
+    clock: Clock,
+    bus: MessageBus,
+    api_key: String,
+    limits: Limits,
+) -> (AppState, CancellationToken) {
     let faults = crate::faults::FaultPlan::default();
     let datastores = DataStoreService::new(
         Arc::clone(&plugin),
@@ -109,7 +164,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         crate::memorystore::MemoryStoreService::new(clock.clone()).with_faults(faults.clone());
     let snapshots =
         crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
-    let bus = MessageBus::new(clock.clone(), BusConfig::default()).with_fault_plan(faults.clone());
+    let bus = bus.with_fault_plan(faults.clone());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
         datastores.clone(),
@@ -125,6 +180,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         faults,
         snapshots,
         api_keys: vec![api_key],
+        scoped_keys: Vec::new(),
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),
         limits,
@@ -136,8 +192,12 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
 }
 
 async fn start_test_server(listener: TcpListener, api_key: String, limits: Limits) -> TestServer {
+    let (state, _closing) = memory_state(api_key.clone(), limits);
+    start_on_state(listener, api_key, state)
+}
+
+fn start_on_state(listener: TcpListener, api_key: String, mut state: AppState) -> TestServer {
     let url = format!("http://{}", listener.local_addr().expect("local address"));
-    let (mut state, _closing) = memory_state(api_key.clone(), limits);
     state.controls.listen = listener.local_addr().expect("local address");
     let clock = state.clock.clone();
     state.sessions.spawn_reaper();

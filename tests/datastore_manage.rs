@@ -136,6 +136,48 @@ async fn the_deleted_state_survives_a_new_service_on_the_same_database() {
     assert_eq!(names(&restarted, true).await[0].1, StoreState::Deleted);
 }
 
+/// Two nodes on one database: with `shared_state_refresh`, a delete made
+/// through one is refused by the other once the interval passed (and the
+/// undelete likewise); without it, the other keeps its cached state.
+#[tokio::test]
+async fn a_delete_reaches_another_node_within_the_refresh_interval() {
+    use profilestore::datastore::DataStoreConfig;
+    let plugin: Arc<dyn StoragePlugin> = memory();
+    let (clock, hand) = Clock::manual(T0);
+    let shared = DataStoreConfig {
+        shared_state_refresh: Some(std::time::Duration::from_secs(1)),
+        ..DataStoreConfig::default()
+    };
+    let one = DataStoreService::new(Arc::clone(&plugin), clock.clone(), shared.clone());
+    let two = DataStoreService::new(Arc::clone(&plugin), clock.clone(), shared);
+    let alone = DataStoreService::new(plugin, clock, DataStoreConfig::default());
+    for node in [&one, &two, &alone] {
+        store(node, "Bag")
+            .set("a", &json!(1), &none())
+            .await
+            .expect("set");
+    }
+    one.delete_data_store(UNIVERSE, "Bag")
+        .await
+        .expect("delete");
+    store(&two, "Bag")
+        .set("a", &json!(2), &none())
+        .await
+        .expect("within the interval the other node still has its cached state");
+    hand.advance_ms(1000);
+    assert_blocked(&store(&two, "Bag")).await;
+    assert!(
+        store(&alone, "Bag").get("a").await.is_ok(),
+        "a service without the refresh reads its state once"
+    );
+    one.undelete_data_store(UNIVERSE, "Bag")
+        .await
+        .expect("undelete");
+    hand.advance_ms(1000);
+    let got = store(&two, "Bag").get("a").await.expect("live again");
+    assert_eq!(got.map(|e| e.value), Some(json!(2)));
+}
+
 #[tokio::test]
 async fn undelete_restores_entries_and_versions_intact() {
     let (service, hand) = service_with(memory(), Retention::PerWrite);

@@ -254,7 +254,11 @@ async fn a_wrong_key_and_an_unreachable_server_are_clear_errors() {
         Err(e @ DataStoreError::Remote(_)) => assert!(!e.is_caller_error(), "transient: {e}"),
         other => panic!("expected a transport error, got {other:?}"),
     }
-    assert!(RemoteClient::new("https://example.com", None).is_err());
+    assert!(RemoteClient::new("ftp://example.com", None).is_err());
+    assert!(
+        RemoteClient::new("https://example.com", None).is_ok(),
+        "https is supported"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@
 //!   dropped and counted in [`Subscription::lagged`]. Publishing never waits
 //!   for a subscriber (MessagingService is best-effort, too);
 //! - **retention:** each topic keeps its last `retention_messages` messages
-//!   for at most `retention`, numbered by a per-topic cursor that only grows;
+//!   for at most `retention`, numbered by a per-topic cursor that only grows
+//!   (with a shared delivery: the shared log's numbers, the same on every
+//!   node, under the cluster's one epoch);
 //!   a cursor older than what is kept resumes at the oldest kept message;
 //! - a topic with no subscribers, no waiters and nothing retained is freed;
 //! - no lock is held across an `.await`.
@@ -99,6 +101,13 @@ impl Hub {
             delayed: AtomicU64::new(0),
             epoch: SmallRng::from_os_rng().random(),
         }
+    }
+
+    /// This hub with cursors of `epoch` (shared by every node of a
+    /// cluster, so a cursor one node gave out is valid on all).
+    pub(super) fn with_epoch(mut self, epoch: u32) -> Self {
+        self.epoch = epoch;
+        self
     }
 
     /// The hub's clock.
@@ -199,22 +208,42 @@ impl Hub {
     /// Delivers `data` to the topic's local subscribers and keeps it for
     /// cursor reads (the facade checked the limits).
     pub(super) fn publish_local(&self, topic: &str, data: &Value) {
-        let now_ms = self.clock.now_ms();
+        self.accept(topic, None, self.clock.now_ms(), data.clone(), true);
+    }
+
+    /// Takes message `seq` of a shared log (sent at `sent_ms`): keeps it
+    /// for cursor reads under its log number and, when `live`, delivers it
+    /// to the topic's subscribers. Log numbers arrive in increasing order.
+    pub(super) fn accept_logged(
+        &self,
+        topic: &str,
+        seq: u64,
+        sent_ms: i64,
+        data: Value,
+        live: bool,
+    ) {
+        self.accept(topic, Some(seq), sent_ms, data, live);
+    }
+
+    /// Retains a message under `seq` (the topic's next cursor when `None`)
+    /// and, when `live`, delivers it.
+    fn accept(&self, topic: &str, seq: Option<u64>, at_ms: i64, data: Value, live: bool) {
         let message = BusMessage {
-            data: data.clone(),
-            sent: now_ms.div_euclid(1000),
+            data,
+            sent: at_ms.div_euclid(1000),
         };
-        let subscribers = {
+        let subscribers: Vec<Arc<Queue>> = {
             let mut topics = self.topics.lock();
             let t = topics.entry(topic.to_owned()).or_default();
-            t.last_cursor += 1;
-            t.log.push_back((t.last_cursor, now_ms, message.clone()));
-            self.prune(t, now_ms);
+            t.last_cursor = seq.unwrap_or(t.last_cursor + 1).max(t.last_cursor);
+            t.log.push_back((t.last_cursor, at_ms, message.clone()));
+            self.prune(t, self.clock.now_ms());
             t.arrivals.notify_waiters();
-            t.subscribers
-                .iter()
-                .map(|(_, q)| Arc::clone(q))
-                .collect::<Vec<_>>()
+            if live {
+                t.subscribers.iter().map(|(_, q)| Arc::clone(q)).collect()
+            } else {
+                Vec::new()
+            }
         };
         for queue in subscribers {
             self.deliver(queue, message.clone());
@@ -287,14 +316,15 @@ impl Hub {
         })
     }
 
-    /// Retained messages after `cursor`, at most `max`, and the cursor to
-    /// continue from. `None` starts at the current end (returns no message).
+    /// Retained messages after `cursor`, at most `max`, each with its
+    /// cursor, and the cursor to continue from. `None` starts at the
+    /// current end (returns no message).
     pub(super) fn read_since(
         &self,
         topic: &str,
         cursor: Option<u64>,
         max: usize,
-    ) -> Result<(Vec<BusMessage>, u64), BusError> {
+    ) -> Result<(Vec<(u64, BusMessage)>, u64), BusError> {
         self.check_topic(topic)?;
         let now_ms = self.clock.now_ms();
         let mut topics = self.topics.lock();
@@ -313,7 +343,7 @@ impl Hub {
             .map(|(c, _, m)| (*c, m.clone()))
             .collect();
         let next = messages.last().map_or(after, |(c, _)| *c);
-        Ok((messages.into_iter().map(|(_, m)| m).collect(), next))
+        Ok((messages, next))
     }
 
     /// Like [`Hub::read_since`], waiting up to `timeout` for at least
@@ -324,7 +354,7 @@ impl Hub {
         cursor: Option<u64>,
         max: usize,
         timeout: Duration,
-    ) -> Result<(Vec<BusMessage>, u64), BusError> {
+    ) -> Result<(Vec<(u64, BusMessage)>, u64), BusError> {
         self.check_topic(topic)?;
         // Hold the topic's notifier so the topic is not freed while waiting.
         let arrivals = Arc::clone(

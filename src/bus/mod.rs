@@ -7,11 +7,14 @@
 //! - `Local`: this process is the service; publishing delivers to the hub;
 //! - `Remote`: a profilestore server elsewhere is the service
 //!   (`remote`): publishing posts to it and each subscribed topic is
-//!   long-polled into the hub.
+//!   long-polled into the hub;
+//! - `Shared`: several nodes share one storage plugin (`shared`): publishing
+//!   appends to its message log, and one poller per bus feeds every logged
+//!   message into the hub under its log number, so cursors are valid on
+//!   every node.
 //!
-//! Adding a delivery (e.g. a database-backed log shared by several nodes)
-//! means one new `Delivery` variant with its `publish` and `subscribed`
-//! arms; the hub and the facade stay as they are.
+//! Adding a delivery means one new `Delivery` variant with its `publish`
+//! and `subscribe` arms; the hub and the facade stay as they are.
 //!
 //! Invariants:
 //! - a topic is 1..=80 characters; a message is at most 1024 bytes of
@@ -23,6 +26,7 @@
 
 mod hub;
 mod remote;
+mod shared;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +37,7 @@ use serde_json::Value;
 use crate::clock::Clock;
 use hub::Hub;
 pub use hub::Subscription;
+pub use shared::{SharedBusConfig, EPOCH_RECORD};
 
 /// Limits and retention of the bus.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,6 +101,10 @@ pub enum BusError {
     /// A remote bus could not reach its server (transient: retry).
     #[error("MessagingService: {0}")]
     Remote(crate::remote::RemoteError),
+    /// The shared message log's storage failed (a shared bus): nothing
+    /// was delivered; retryable.
+    #[error("MessagingService: the shared message log is unavailable ({0}); retry the publish")]
+    Storage(crate::plugin_api::StorageError),
     /// An emulator fault fired (`/emulator/v1/faults`); retryable.
     #[error("{0}")]
     Fault(#[from] crate::faults::Injected),
@@ -121,6 +130,10 @@ pub struct BusFaultCounts {
     pub delayed: u64,
 }
 
+fn without_cursors(messages: Vec<(u64, BusMessage)>) -> Vec<BusMessage> {
+    messages.into_iter().map(|(_, m)| m).collect()
+}
+
 /// Where a bus's publishes go and its subscribed topics come from.
 #[derive(Clone, Debug)]
 enum Delivery {
@@ -128,6 +141,8 @@ enum Delivery {
     Local,
     /// A profilestore server elsewhere is the service.
     Remote(remote::Link),
+    /// Several nodes share the message log of one storage plugin.
+    Shared(shared::Log),
 }
 
 /// The bus; clones share it.
@@ -167,6 +182,40 @@ impl MessageBus {
             hub: Arc::new(Hub::new(clock, config)),
             delivery: Delivery::Remote(remote::Link::new(client)),
             plan: crate::faults::FaultPlan::default(),
+        }
+    }
+
+    /// A bus of a cluster node: its messages travel through the message
+    /// log of `storage`, which every node of the cluster shares. Reads (or
+    /// creates, for the first node) the cluster's cursor epoch and starts
+    /// this bus's poller and log trimmer, which run until
+    /// [`MessageBus::shutdown`] or until every clone of the bus is dropped.
+    /// Subscribers get the messages published after this call; those still
+    /// in the log from before are kept for cursor reads.
+    pub async fn shared(
+        storage: crate::storage::Storage,
+        clock: Clock,
+        config: BusConfig,
+        shared: SharedBusConfig,
+    ) -> Result<Self, BusError> {
+        let epoch = shared::epoch(&storage).await?;
+        let hub = Arc::new(Hub::new(clock, config).with_epoch(epoch));
+        let log = shared::Log::start(storage, &hub, shared).await?;
+        Ok(MessageBus {
+            hub,
+            delivery: Delivery::Shared(log),
+            plan: crate::faults::FaultPlan::default(),
+        })
+    }
+
+    /// Stops the tasks of a shared bus (its poller and log trimmer) and
+    /// waits for them; afterwards its subscribers receive nothing more. A
+    /// no-op for the other deliveries. `serve` calls it after the HTTP
+    /// server and the sessions have shut down (their final saves may still
+    /// publish release notices).
+    pub async fn shutdown(&self) {
+        if let Delivery::Shared(log) = &self.delivery {
+            log.shutdown().await;
         }
     }
 
@@ -218,24 +267,29 @@ impl MessageBus {
         if bytes > limit {
             return Err(BusError::MessageTooLarge { bytes, limit });
         }
+        let target = crate::faults::Target {
+            universe: None,
+            store: topic,
+            key: None,
+        };
+        let publish = crate::faults::Operation::Publish;
         match &self.delivery {
             Delivery::Local => {
                 self.plan
-                    .apply(
-                        crate::faults::Operation::Publish,
-                        crate::faults::Target {
-                            universe: None,
-                            store: topic,
-                            key: None,
-                        },
-                        async {
-                            self.hub.publish_local(topic, data);
-                            Ok(())
-                        },
-                    )
+                    .apply(publish, target, async {
+                        self.hub.publish_local(topic, data);
+                        Ok(())
+                    })
                     .await
             }
             Delivery::Remote(link) => link.publish(topic, data).await,
+            Delivery::Shared(log) => {
+                self.plan
+                    .apply(publish, target, async {
+                        log.publish(topic, data, self.hub.clock().now_ms()).await
+                    })
+                    .await
+            }
         }
     }
 
@@ -243,7 +297,8 @@ impl MessageBus {
     pub fn subscribe(&self, topic: &str) -> Result<Subscription, BusError> {
         let subscription = self.hub.subscribe(topic)?;
         match &self.delivery {
-            Delivery::Local => {}
+            // The shared poller feeds every topic already.
+            Delivery::Local | Delivery::Shared(_) => {}
             Delivery::Remote(link) => link.ensure_poller(&self.hub, topic),
         }
         Ok(subscription)
@@ -257,7 +312,8 @@ impl MessageBus {
         cursor: Option<u64>,
         max: usize,
     ) -> Result<(Vec<BusMessage>, u64), BusError> {
-        self.hub.read_since(topic, cursor, max)
+        let (messages, next) = self.hub.read_since(topic, cursor, max)?;
+        Ok((without_cursors(messages), next))
     }
 
     /// Like [`MessageBus::read_since`], waiting up to `timeout` for at least
@@ -269,6 +325,20 @@ impl MessageBus {
         max: usize,
         timeout: Duration,
     ) -> Result<(Vec<BusMessage>, u64), BusError> {
+        let (messages, next) = self.hub.wait_since(topic, cursor, max, timeout).await?;
+        Ok((without_cursors(messages), next))
+    }
+
+    /// [`MessageBus::wait_since`] with each message's own cursor (what a
+    /// stream resumes after it). Cursors of one topic grow but need not be
+    /// consecutive (a shared bus numbers every topic's messages in one log).
+    pub async fn wait_since_numbered(
+        &self,
+        topic: &str,
+        cursor: Option<u64>,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<(Vec<(u64, BusMessage)>, u64), BusError> {
         self.hub.wait_since(topic, cursor, max, timeout).await
     }
 

@@ -113,7 +113,7 @@ fn backends(
     }
     match &args.url {
         Some(url) => {
-            let client = crate::remote::RemoteClient::new(url, args.remote_key.clone())?;
+            let client = args.client(url)?;
             let clock = Clock::system();
             Ok((
                 DataStoreService::remote(client.clone(), clock.clone()),

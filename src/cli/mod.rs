@@ -155,6 +155,22 @@ pub struct ConnectionArgs {
         hide_env_values = true
     )]
     pub remote_key: Option<String>,
+    /// A PEM file of certificates to trust for an `https://` `--url`
+    /// besides the public CAs (a private CA, or a self-signed server
+    /// certificate).
+    #[arg(long, value_name = "FILE", env = "PROFILESTORE_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl ConnectionArgs {
+    /// The client of the server at `url`, with `--key` and `--ca-cert`.
+    pub fn client(&self, url: &str) -> Result<crate::remote::RemoteClient, CliError> {
+        Ok(crate::remote::RemoteClient::with_ca_cert(
+            url,
+            self.remote_key.clone(),
+            self.ca_cert.as_deref(),
+        )?)
+    }
 }
 
 impl Cli {
@@ -184,7 +200,11 @@ impl Cli {
         let matches = command.get_matches_mut();
         let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
         if matches!(cli.command, Command::Serve { .. }) {
-            for (id, flag) in [("url", "--url"), ("remote_api_key", "--key")] {
+            for (id, flag) in [
+                ("url", "--url"),
+                ("remote_api_key", "--key"),
+                ("ca_cert", "--ca-cert"),
+            ] {
                 if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
                     command
                         .error(
@@ -257,7 +277,8 @@ pub struct EntryArgs {
 pub enum Command {
     /// Run the server (Open Cloud data stores, ordered data stores, memory
     /// stores and messaging; the engine and session APIs).
-    /// Prints `{"listening":"http://ADDR"}` on stdout once it accepts.
+    /// Prints `{"listening":"http://ADDR"}` on stdout once it accepts
+    /// (`https://` with --tls-cert).
     Serve {
         /// Address to listen on (default 127.0.0.1:8787; port 0 picks one).
         #[arg(long, env = "PROFILESTORE_LISTEN")]
@@ -281,6 +302,25 @@ pub enum Command {
         #[arg(long, env = "PROFILESTORE_EMULATOR_CONTROLS", num_args = 0..=1,
               default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
         emulator_controls: Option<bool>,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "PROFILESTORE_TLS_CERT",
+            requires = "tls_key"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "PROFILESTORE_TLS_KEY",
+            requires = "tls_cert"
+        )]
+        tls_key: Option<PathBuf>,
+        /// Log lines as `text` (default) or `json` (one object a line).
+        #[arg(long, value_name = "FORMAT", env = "PROFILESTORE_LOG_FORMAT")]
+        log_format: Option<crate::config::LogFormat>,
     },
     /// ProfileStore profiles: show, message, rollback.
     #[command(subcommand_required = true, arg_required_else_help = false)]
@@ -471,12 +511,29 @@ impl StorageArgs {
         }
     }
 
+    /// The log format: `serve --log-format` (or PROFILESTORE_LOG_FORMAT),
+    /// else the config's `[log] format`; text for the data commands.
+    pub fn log_format(&self, command: &Command) -> crate::config::LogFormat {
+        match command {
+            Command::Serve {
+                log_format: Some(f),
+                ..
+            } => *f,
+            Command::Serve { .. } => Config::load(self.config.as_deref())
+                .map(|c| c.log.format)
+                .unwrap_or_default(),
+            _ => crate::config::LogFormat::Text,
+        }
+    }
+
     /// The file's settings with these overrides applied.
     pub fn resolve(&self, extra: Overrides) -> Result<Config, CliError> {
         let mut overrides = self.overrides();
         overrides.listen = extra.listen;
         overrides.api_keys = extra.api_keys;
         overrides.emulator_controls = extra.emulator_controls;
+        overrides.tls_cert = extra.tls_cert;
+        overrides.tls_key = extra.tls_key;
         Ok(Config::load(self.config.as_deref())?.apply(overrides)?)
     }
 }
@@ -500,7 +557,7 @@ fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -
 /// (the data commands' variable, singular) is set: its user meant the
 /// server to require that key, and it would accept every request.
 fn check_server_keys(config: &Config, cli_key: Option<&std::ffi::OsStr>) -> Result<(), CliError> {
-    if config.server.api_keys.is_empty() && cli_key.is_some_and(|k| !k.is_empty()) {
+    if !config.takes_keys() && cli_key.is_some_and(|k| !k.is_empty()) {
         return Err(CliError::Usage(
             "PROFILESTORE_API_KEY is set, but it is the data commands' key (their --key); \
              `serve` reads its keys from --api-key or PROFILESTORE_API_KEYS (plural) or \
@@ -523,12 +580,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         import,
         export_on_exit,
         emulator_controls,
+        tls_cert,
+        tls_key,
+        log_format: _,
     } = cli.command
     {
         let config = cli.storage.resolve(Overrides {
             listen,
             api_keys,
             emulator_controls,
+            tls_cert,
+            tls_key,
             ..Overrides::default()
         })?;
         check_server_keys(&config, std::env::var_os("PROFILESTORE_API_KEY").as_deref())?;

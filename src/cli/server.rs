@@ -6,7 +6,6 @@
 
 use super::{CliError, ConnectionArgs};
 use crate::config::Config;
-use crate::remote::RemoteClient;
 
 /// The client of that server; `why` opens the error when there is none
 /// ("memory stores live in the memory of a running profilestore server").
@@ -14,7 +13,7 @@ pub(super) fn client(
     args: &ConnectionArgs,
     config: &Config,
     why: &str,
-) -> Result<RemoteClient, CliError> {
+) -> Result<crate::remote::RemoteClient, CliError> {
     let url = match &args.url {
         Some(url) => url.clone(),
         None => {
@@ -31,5 +30,5 @@ pub(super) fn client(
                 })?
         }
     };
-    Ok(RemoteClient::new(&url, args.remote_key.clone())?)
+    args.client(&url)
 }

@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod emulator;
+mod network;
 pub use emulator::EmulatorSection;
+pub use network::{KeyEntry, LogFormat};
 
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
@@ -118,6 +120,12 @@ pub struct ServerSection {
     /// Session API: seconds a game server may make no call before its
     /// sessions are dropped as a crashed server's (default 60).
     pub session_lease_secs: f64,
+    /// `[[server.keys]]`: API keys with scopes (see `http::scopes`).
+    pub keys: Vec<KeyEntry>,
+    /// A PEM certificate chain: serve HTTPS (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -132,6 +140,9 @@ impl Default for ServerSection {
             body_read_timeout_secs: crate::http::request::BODY_READ_TIMEOUT.as_secs_f64(),
             universe: 1,
             session_lease_secs: 60.0,
+            keys: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -192,6 +203,24 @@ pub struct MessagingSection {
     pub retention_secs: f64,
     /// How many messages per topic stay readable (default 1000).
     pub retention_messages: usize,
+    /// `local` (this process is the service; the default) or `shared`
+    /// (through the storage's message log, for several nodes on one
+    /// database).
+    pub delivery: BusDelivery,
+    /// Shared delivery: how often a node reads the log for other nodes'
+    /// messages when no wake-up hint came (default 0.025 s).
+    pub poll_interval_secs: f64,
+}
+
+/// `messaging.delivery`: where the bus's messages travel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusDelivery {
+    /// In this process only.
+    #[default]
+    Local,
+    /// Through the storage plugin's shared message log, to every node.
+    Shared,
 }
 
 impl Default for MessagingSection {
@@ -199,6 +228,8 @@ impl Default for MessagingSection {
         MessagingSection {
             retention_secs: 120.0,
             retention_messages: 1000,
+            delivery: BusDelivery::Local,
+            poll_interval_secs: 0.025,
         }
     }
 }
@@ -270,12 +301,16 @@ pub struct LogSection {
     /// A `tracing` filter: `error`, `warn`, `info` (default), `debug`, or
     /// per-module directives. `PROFILESTORE_LOG` overrides it.
     pub level: String,
+    /// `text` (default) or `json` (one JSON object a line, for log
+    /// shippers). `--log-format` / `PROFILESTORE_LOG_FORMAT` override it.
+    pub format: LogFormat,
 }
 
 impl Default for LogSection {
     fn default() -> Self {
         LogSection {
             level: "info".to_owned(),
+            format: LogFormat::Text,
         }
     }
 }
@@ -301,6 +336,10 @@ pub struct Overrides {
     pub universe: Option<u64>,
     /// `--emulator-controls` / `PROFILESTORE_EMULATOR_CONTROLS`.
     pub emulator_controls: Option<bool>,
+    /// `--tls-cert` / `PROFILESTORE_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key` / `PROFILESTORE_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -359,6 +398,12 @@ impl Config {
         if let Some(v) = o.emulator_controls {
             self.emulator.controls = Some(v);
         }
+        if let Some(v) = o.tls_cert {
+            self.server.tls_cert = Some(v);
+        }
+        if let Some(v) = o.tls_key {
+            self.server.tls_key = Some(v);
+        }
         self.validate()?;
         Ok(self)
     }
@@ -389,6 +434,10 @@ impl Config {
         )?;
         positive("datastore.purge_interval_secs", d.purge_interval_secs)?;
         positive("messaging.retention_secs", self.messaging.retention_secs)?;
+        positive(
+            "messaging.poll_interval_secs",
+            self.messaging.poll_interval_secs,
+        )?;
         let e = &self.engine;
         for (key, v) in [
             ("engine.auto_save_period_secs", e.auto_save_period_secs),
@@ -452,6 +501,7 @@ impl Config {
                 message: "an API key cannot be empty".into(),
             });
         }
+        network::validate(&self.server)?;
         Ok(())
     }
 
@@ -501,6 +551,14 @@ impl Config {
         }
     }
 
+    /// The shared bus delivery's settings (`messaging.delivery = "shared"`).
+    pub fn shared_bus_config(&self) -> crate::bus::SharedBusConfig {
+        crate::bus::SharedBusConfig {
+            poll_interval: Duration::from_secs_f64(self.messaging.poll_interval_secs),
+            ..crate::bus::SharedBusConfig::default()
+        }
+    }
+
     /// The session host's settings.
     pub fn host_config(&self) -> crate::sessions::HostConfig {
         crate::sessions::HostConfig {
@@ -540,6 +598,7 @@ impl Config {
         DataStoreConfig {
             retention: self.datastore.retention,
             version_expiry: Duration::from_secs_f64(self.datastore.version_expiry_days * 86_400.0),
+            shared_state_refresh: None,
         }
     }
 }

@@ -157,3 +157,29 @@ fn budgets_are_off_by_default_and_can_be_turned_on_for_every_universe() {
     assert_eq!(settings.concurrent_users, 5);
     assert!(Config::from_toml("[budgets]\nenable = true\n", Path::new("c.toml")).is_err());
 }
+
+#[test]
+fn the_bus_delivery_is_local_by_default_and_can_be_shared() {
+    assert_eq!(Config::default().messaging.delivery, BusDelivery::Local);
+    let shared = Config::from_toml(
+        "[messaging]\ndelivery = \"shared\"\npoll_interval_secs = 0.1\n",
+        Path::new("c.toml"),
+    )
+    .expect("parse");
+    assert_eq!(shared.messaging.delivery, BusDelivery::Shared);
+    assert_eq!(
+        shared.shared_bus_config().poll_interval,
+        Duration::from_millis(100)
+    );
+    let err = Config::from_toml(
+        "[messaging]\ndelivery = \"carrier-pigeon\"\n",
+        Path::new("c.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("delivery"), "{err}");
+    let err = Config::from_toml("[messaging]\npoll_interval_secs = 0\n", Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("messaging.poll_interval_secs"), "{err}");
+}

@@ -64,6 +64,12 @@ pub struct DataStoreConfig {
     pub retention: Retention,
     /// How long a superseded version (or a tombstone) is kept.
     pub version_expiry: Duration,
+    /// How old the cached management state (deleted stores, snapshots) may
+    /// grow before it is read from storage again. `None` (one server owns
+    /// the database): read once, then kept in step by this service's own
+    /// writes. Several nodes sharing a database set it, so a store deleted
+    /// through one node is refused by the others within this interval.
+    pub shared_state_refresh: Option<Duration>,
 }
 
 impl Default for DataStoreConfig {
@@ -71,6 +77,7 @@ impl Default for DataStoreConfig {
         DataStoreConfig {
             retention: Retention::PerWrite,
             version_expiry: Duration::from_secs(30 * 24 * 3600),
+            shared_state_refresh: None,
         }
     }
 }

@@ -89,6 +89,26 @@ impl ApiError {
         )
     }
 
+    /// A 403: the API key is valid but lacks the scope the request needs
+    /// (v1 bodies say `INSUFFICIENT_SCOPE`, v2 bodies `PERMISSION_DENIED`).
+    pub fn insufficient_scope(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            C::InsufficientScope,
+            D::InsufficientScope,
+            message,
+        )
+    }
+
+    /// The status of `/readyz`: 200 when ready, else 503.
+    pub fn readiness_status(ready: bool) -> StatusCode {
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+
     /// A 405: the path exists, but not with this method (`allowed` goes
     /// to the `Allow` header).
     pub fn method_not_allowed(method: &str, allowed: Vec<&'static str>) -> Self {
@@ -144,7 +164,11 @@ impl ApiError {
         let body = match style {
             Style::V1 => serde_json::to_string(&V1Error::new(self.code, self.detail, message)),
             Style::V2 => serde_json::to_string(&V2Error {
-                code: self.code,
+                // v2 has no `INSUFFICIENT_SCOPE`: Open Cloud says `PERMISSION_DENIED`.
+                code: match self.code {
+                    C::InsufficientScope => C::PermissionDenied,
+                    c => c,
+                },
                 error: (self.detail == D::AlreadyExists).then(|| "ALREADY_EXISTS".to_owned()),
                 message,
                 details: Vec::new(),
@@ -245,6 +269,12 @@ impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
         match e {
             BusError::Fault(f) => ApiError::injected(&f),
+            e @ BusError::Storage(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                e.to_string(),
+            ),
             e => ApiError::bad_request(D::Unknown, e.to_string()),
         }
     }

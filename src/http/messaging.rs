@@ -171,13 +171,14 @@ fn sse(state: &AppState, topic: String, cursor: Option<u64>) -> Result<Response<
     super::sse::stream(state, start, move |cursor, wait| {
         let (bus, topic) = (bus.clone(), topic.clone());
         async move {
-            let (messages, next) = bus.wait_since(&topic, Some(cursor), 100, wait).await.ok()?;
-            let first = next + 1 - messages.len() as u64;
+            let (messages, next) = bus
+                .wait_since_numbered(&topic, Some(cursor), 100, wait)
+                .await
+                .ok()?;
             let events = messages
                 .iter()
-                .enumerate()
-                .map(|(i, m)| super::sse::Event {
-                    id: bus.cursor_text(first + i as u64),
+                .map(|(id, m)| super::sse::Event {
+                    id: bus.cursor_text(*id),
                     kind: "message".into(),
                     data: serde_json::to_string(m).unwrap_or_default(),
                 })

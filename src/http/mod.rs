@@ -22,14 +22,17 @@
 
 mod emulator;
 pub mod error;
+mod health;
 mod memory;
 mod messaging;
 mod ordered;
 pub mod request;
 mod router;
+pub mod scopes;
 mod session_api;
 mod sse;
 mod stores;
+pub mod tls;
 mod v1;
 mod v2;
 mod v2_manage;
@@ -59,6 +62,7 @@ pub use emulator::Controls;
 use error::{ApiError, Style};
 use request::{Body, Query};
 use router::Table;
+use scopes::Family;
 
 /// What the server serves.
 #[derive(Clone, Debug)]
@@ -76,6 +80,9 @@ pub struct AppState {
     pub faults: crate::faults::FaultPlan,
     /// Accepted `x-api-key` values; empty means no authentication.
     pub api_keys: Vec<String>,
+    /// Keys with scopes (`[[server.keys]]`); with `api_keys` empty too,
+    /// no authentication.
+    pub scoped_keys: Vec<scopes::ScopedKey>,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// Cancelled when the server shuts down (ends long-polls and streams).
@@ -93,6 +100,13 @@ pub struct AppState {
     pub budgets: crate::budgets::Budgets,
     /// The emulator's named snapshots (of `datastores`' storage and `memory`).
     pub snapshots: crate::snapshots::Snapshots,
+}
+
+impl AppState {
+    /// Whether requests need a key (plain or scoped).
+    pub fn takes_keys(&self) -> bool {
+        !self.api_keys.is_empty() || !self.scoped_keys.is_empty()
+    }
 }
 
 /// The default longest a client may take to send a request's head; also
@@ -221,6 +235,8 @@ fn style_of(path: &str) -> Style {
 /// after it.
 struct Selected<'p> {
     table: &'static Table,
+    /// What the permissions know the family as.
+    family: Family,
     universe: &'p str,
     rest: &'p str,
     /// 404/405 before the universe is checked (`:publishMessage`).
@@ -244,14 +260,22 @@ fn first_segment(path: &str) -> (&str, &str) {
 
 /// The API family of a canonical path, or the error for a path of none.
 fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style)> {
-    let families: [(&str, &'static Table); 5] = [
-        ("/datastores/v1", &v1::TABLE),
-        ("/messaging-service/v1", &messaging::TABLE_V1),
-        ("/session-api/v1", &session_api::TABLE),
-        ("/ordered-data-stores/v1", &ordered::TABLE_V1),
-        ("/engine-api/v1", &ordered::ENGINE),
+    let families: [(&str, &'static Table, Family); 5] = [
+        ("/datastores/v1", &v1::TABLE, Family::DataStoresV1),
+        (
+            "/messaging-service/v1",
+            &messaging::TABLE_V1,
+            Family::Messaging,
+        ),
+        ("/session-api/v1", &session_api::TABLE, Family::Sessions),
+        (
+            "/ordered-data-stores/v1",
+            &ordered::TABLE_V1,
+            Family::Ordered,
+        ),
+        ("/engine-api/v1", &ordered::ENGINE, Family::Engine),
     ];
-    for (prefix, table) in families {
+    for (prefix, table, family) in families {
         if let Some(after) = strip_segments(path, prefix) {
             let no_universe = || {
                 let e = ApiError::not_found(D::Unknown, "no such endpoint");
@@ -271,6 +295,7 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 };
             return Ok(Selected {
                 table,
+                family,
                 universe,
                 rest,
                 method_first: false,
@@ -281,6 +306,7 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
     if let Some(rest) = strip_segments(path, "/emulator/v1") {
         return Ok(Selected {
             table: &emulator::TABLE,
+            family: Family::Emulator,
             universe: "0",
             rest,
             method_first: false,
@@ -294,27 +320,29 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
         {
             return Ok(Selected {
                 table: &messaging::TABLE_V2,
+                family: Family::Messaging,
                 universe,
                 rest: "/",
                 method_first: true,
             });
         }
-        let v2_table: Option<&'static Table> =
+        let v2_table: Option<(&'static Table, Family)> =
             if strip_segments(rest, "/data-stores").is_some() || rest == "/data-stores:snapshot" {
-                Some(&v2::TABLE)
+                Some((&v2::TABLE, Family::DataStoresV2))
             } else if strip_segments(rest, "/ordered-data-stores").is_some() {
-                Some(&ordered::TABLE_V2)
+                Some((&ordered::TABLE_V2, Family::Ordered))
             } else if strip_segments(rest, "/memory-store").is_some()
                 || rest == "/memory-store:flush"
                 || strip_segments(rest, "/operations").is_some()
             {
-                Some(&memory::TABLE_V2)
+                Some((&memory::TABLE_V2, Family::Memory))
             } else {
                 None
             };
-        if let Some(table) = v2_table {
+        if let Some((table, family)) = v2_table {
             return Ok(Selected {
                 table,
+                family,
                 universe: id,
                 rest,
                 method_first: false,
@@ -339,6 +367,7 @@ async fn route(
     state: &Arc<AppState>,
     req: Request<Incoming>,
     body_read: router::BodyRead,
+    caller: scopes::Caller<'_>,
 ) -> Result<Response<Body>, (ApiError, Style)> {
     let uri = req.uri().clone();
     let raw = uri.path();
@@ -351,7 +380,7 @@ async fn route(
     if std::ptr::eq(sel.table, &*emulator::TABLE) {
         state
             .controls
-            .check(!state.api_keys.is_empty())
+            .check(state.takes_keys())
             .map_err(|e| (e, style))?;
     }
     let find = || {
@@ -366,6 +395,17 @@ async fn route(
         let u = universe(sel.universe).map_err(|e| (e, style))?;
         (find()?, u)
     };
+    // What the key must grant, decided once for every family.
+    let store = match sel.family {
+        Family::DataStoresV1 => query.get("datastoreName"),
+        _ => found
+            .1
+            .iter()
+            .find(|(k, _)| *k == "store")
+            .map(|(_, v)| v.as_str()),
+    };
+    let needed = scopes::required(sel.family, req.method(), sel.rest, universe, store);
+    caller.check(&needed).map_err(|e| (e, style))?;
     emulator::budgets::gate(state, req.method(), &path, &query, req.headers(), universe)
         .await
         .map_err(|e| (e, style))?;
@@ -380,22 +420,27 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path(), key = tracing::field::Empty);
     async move {
         let has_body = !hyper::body::Body::is_end_stream(req.body());
         let body_read = router::BodyRead::default();
-        let mut response = if !request::authorized(req.headers(), &state.api_keys) {
-            tracing::info!("rejected: missing or wrong API key");
-            request::error(&ApiError::unauthorized(), Style::Gateway)
-        } else {
-            match route(&state, req, body_read.clone()).await {
+        let caller = scopes::identify(req.headers(), &state.api_keys, &state.scoped_keys);
+        let mut response = if let Some(r) = health::answer(&state, &req).await {
+            r
+        } else if let Some(caller) = caller {
+            if let Some(name) = caller.name() {
+                tracing::Span::current().record("key", name);
+            }
+            match route(&state, req, body_read.clone(), caller).await {
                 Ok(r) => r,
                 Err((e, style)) => {
                     tracing::info!(status = e.status.as_u16(), error = %e.message, "request refused");
                     request::error(&e, style)
                 }
             }
+        } else {
+            tracing::info!("rejected: missing or wrong API key");
+            request::error(&ApiError::unauthorized(), Style::Gateway)
         };
         request::set_header(&mut response, headers::REQUEST_ID, &id);
         if has_body && !body_read.is_read() {
@@ -418,6 +463,31 @@ fn connection_builder(limits: &Limits) -> http1::Builder {
     builder
 }
 
+/// Serves one accepted connection until it ends, or finishes its request
+/// and closes once `drain` is cancelled.
+async fn serve_connection<I>(
+    builder: &http1::Builder,
+    state: Arc<AppState>,
+    io: I,
+    drain: &CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        () = drain.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
 /// Serves one connection over any byte stream, as [`run`] serves each
 /// accepted socket (for fuzzing: requests over an in-memory pipe).
 #[doc(hidden)]
@@ -430,12 +500,24 @@ where
     builder.serve_connection(TokioIo::new(io), service).await
 }
 
-/// Serves `listener` until `shutdown` resolves; then stops accepting,
-/// cancels `state.closing`, ends the sessions, waits for in-flight requests
-/// and flushes storage.
+/// Serves `listener` (plain HTTP) until `shutdown` resolves: [`serve_on`]
+/// without TLS.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), HttpError> {
+    serve_on(listener, state, None, shutdown).await
+}
+
+/// Serves `listener` until `shutdown` resolves, over TLS when `tls` is
+/// given (the handshake is bounded by [`Limits::header_read_timeout`]);
+/// then stops accepting, cancels `state.closing`, ends the sessions, waits
+/// for in-flight requests and flushes storage.
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<tls::Tls>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), HttpError> {
     let state = Arc::new(state);
@@ -463,21 +545,17 @@ pub async fn run(
                         continue;
                     }
                 };
-                let state = Arc::clone(&state);
-                let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                let drain = drain.clone();
+                let (state, builder, drain) = (Arc::clone(&state), builder.clone(), drain.clone());
+                let tls = tls.clone();
                 tasks.spawn(async move {
-                    tokio::pin!(conn);
-                    let ended = tokio::select! {
-                        ended = conn.as_mut() => ended,
-                        () = drain.cancelled() => {
-                            conn.as_mut().graceful_shutdown();
-                            conn.await
+                    match tls {
+                        None => serve_connection(&builder, state, stream, &drain).await,
+                        Some(tls) => {
+                            let limit = state.limits.header_read_timeout;
+                            if let Some(stream) = tls.handshake(stream, limit, &drain).await {
+                                serve_connection(&builder, state, stream, &drain).await;
+                            }
                         }
-                    };
-                    if let Err(e) = ended {
-                        tracing::debug!(error = %e, "connection ended with an error");
                     }
                     drop(slot);
                 });

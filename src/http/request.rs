@@ -2,10 +2,10 @@
 //!
 //! Owns: query parameters (names matched case-insensitively, booleans read
 //! leniently, as real Open Cloud clients send them), bounded body reading,
-//! the API key check, and response builders. Invariants: a body is never
+//! and response builders (the API key check is `scopes::identify`). Invariants: a body is never
 //! read past the configured limit nor for longer than the configured
 //! time ([`super::Limits::body_read_timeout`], default
-//! [`BODY_READ_TIMEOUT`]); keys are compared in constant time; an API key
+//! [`BODY_READ_TIMEOUT`]); an API key
 //! never reaches a log.
 
 use std::time::Duration;
@@ -18,12 +18,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
-use md5::{Digest, Md5};
-use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, Style};
 use crate::opencloud::codes::DetailCode as D;
-use crate::opencloud::headers;
 
 /// The response body type of the server: a whole body, or a stream fed
 /// by a channel (server-sent events).
@@ -220,28 +217,6 @@ fn percent_decode(text: &str, what: &str) -> Result<String, ApiError> {
                 format!("{what} is not valid UTF-8 once percent-decoded"),
             )
         })
-}
-
-/// Checks the `x-api-key` header against the configured keys (constant time).
-pub fn authorized(headers: &HeaderMap, keys: &[String]) -> bool {
-    if keys.is_empty() {
-        return true;
-    }
-    let Some(given) = headers.get(headers::API_KEY).map(HeaderValue::as_bytes) else {
-        return false;
-    };
-    // Both sides are compared as 16-byte digests: `ct_eq` on the raw bytes
-    // returns at once when the lengths differ, which would time out a key's
-    // length. A digest match without a key match would need an MD5 second
-    // preimage of an unknown key.
-    let given = Md5::digest(given);
-    keys.iter()
-        .fold(subtle::Choice::from(0), |ok, key| {
-            ok | Md5::digest(key.as_bytes())
-                .as_slice()
-                .ct_eq(given.as_slice())
-        })
-        .into()
 }
 
 /// The default longest a request body may take to arrive (a 4 MiB value

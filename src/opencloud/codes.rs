@@ -62,6 +62,9 @@ code_table! {
         /// 403: the key is right, but this is not allowed (the emulator
         /// controls are off, or the server has no key).
         PermissionDenied = "PERMISSION_DENIED",
+        /// 403 (v1 bodies): the API key lacks the scope the request needs
+        /// (v2 bodies say `PERMISSION_DENIED`).
+        InsufficientScope = "INSUFFICIENT_SCOPE",
         /// 404.
         NotFound = "NOT_FOUND",
         /// 409: a concurrent change (stale etag, stale session).
@@ -130,6 +133,8 @@ code_table! {
         TooManyRequests = "TooManyRequests",
         /// The API key was refused.
         Forbidden = "Forbidden",
+        /// The API key lacks the scope the request needs.
+        InsufficientScope = "InsufficientScope",
         /// Session API: no such profile or session.
         NotFound = "NotFound",
         /// The data store was deleted through Open Cloud (Roblox's server error name).

@@ -5,7 +5,9 @@
 //! bodies into [`RemoteError`]. Invariants: every request carries the
 //! `x-api-key` header when a key is set; no request waits longer than the
 //! client's timeout plus the long-poll time it asked for; the key never
-//! reaches an error message or a log.
+//! reaches an error message or a log; an `https://` server must present a
+//! certificate that chains to a public CA (`webpki-roots`) or to the CA
+//! file given (`--ca-cert` / `PROFILESTORE_CA_CERT`, see `tls.rs`).
 
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::HeaderMap;
 use hyper::{Method, Request, StatusCode};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -31,6 +34,14 @@ pub enum RemoteError {
         /// The URL as given.
         url: String,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// The CA file to trust (`--ca-cert` / `PROFILESTORE_CA_CERT`) is unusable.
+    #[error("cannot use the CA certificate file {path}: {reason}")]
+    CaCert {
+        /// The file.
+        path: String,
+        /// What is wrong.
         reason: String,
     },
     /// The server could not be reached or the connection broke (transient).
@@ -93,6 +104,7 @@ impl RemoteError {
             RemoteError::Unreachable { .. } | RemoteError::Timeout { .. } => true,
             RemoteError::Status { status, .. } => *status >= 500 || *status == 429,
             RemoteError::BadUrl { .. }
+            | RemoteError::CaCert { .. }
             | RemoteError::Unauthorized { .. }
             | RemoteError::Unsupported { .. }
             | RemoteError::Protocol { .. } => false,
@@ -129,7 +141,9 @@ pub struct RemoteClient {
     base: String,
     api_key: Option<String>,
     timeout: Duration,
-    http: Client<HttpConnector, Full<Bytes>>,
+    /// Boxed: the TLS connector would make every holder of a client (the
+    /// remote backends' enums) large.
+    http: std::sync::Arc<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>,
 }
 
 impl std::fmt::Debug for RemoteClient {
@@ -143,26 +157,38 @@ impl std::fmt::Debug for RemoteClient {
 }
 
 impl RemoteClient {
-    /// A client of the server at `url` (`http://host:port`, optionally with
-    /// a path prefix). `https` is not supported: put a TLS proxy in front
-    /// of both ends, or use a tunnel.
+    /// A client of the server at `url` (`http://host:port` or
+    /// `https://host:port`, optionally with a path prefix). An https
+    /// server's certificate must chain to a public CA or to the PEM file
+    /// named by `PROFILESTORE_CA_CERT` (see [`RemoteClient::with_ca_cert`]).
     pub fn new(url: &str, api_key: Option<String>) -> Result<Self, RemoteError> {
+        let ca = std::env::var_os(super::tls::CA_CERT_ENV).filter(|v| !v.is_empty());
+        RemoteClient::with_ca_cert(url, api_key, ca.as_deref().map(std::path::Path::new))
+    }
+
+    /// [`RemoteClient::new`] trusting the certificates of the PEM file `ca`
+    /// too (a private CA, or a self-signed server certificate), besides
+    /// the public CAs.
+    pub fn with_ca_cert(
+        url: &str,
+        api_key: Option<String>,
+        ca: Option<&std::path::Path>,
+    ) -> Result<Self, RemoteError> {
         let base = url.trim().trim_end_matches('/').to_owned();
         let bad = |reason: &str| RemoteError::BadUrl {
             url: url.to_owned(),
             reason: reason.to_owned(),
         };
-        if base.starts_with("https://") {
-            return Err(bad("https is not supported; use http:// (for example behind a TLS proxy or an SSH tunnel)"));
-        }
-        if !base.starts_with("http://") {
-            return Err(bad("it must start with http://"));
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(bad("it must start with http:// or https://"));
         }
         base.parse::<hyper::Uri>()
             .map_err(|e| bad(&e.to_string()))?;
+        let connector = super::tls::connector(ca)?;
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build_http::<Full<Bytes>>();
+            .build::<_, Full<Bytes>>(connector)
+            .into();
         Ok(RemoteClient {
             base,
             api_key: api_key.filter(|k| !k.is_empty()),
@@ -287,10 +313,18 @@ impl RemoteClient {
         }
     }
 
-    fn unreachable(&self, e: &dyn std::fmt::Display) -> RemoteError {
+    fn unreachable(&self, e: &(dyn std::error::Error + 'static)) -> RemoteError {
+        // hyper's own message ("client error (Connect)") hides the cause
+        // (a certificate the client does not trust, a refused connection).
+        let mut reason = e.to_string();
+        let mut source = e.source();
+        while let Some(cause) = source {
+            reason = format!("{reason}: {cause}");
+            source = cause.source();
+        }
         RemoteError::Unreachable {
             url: self.base.clone(),
-            reason: e.to_string(),
+            reason,
         }
     }
 }

@@ -12,7 +12,9 @@
 
 mod client;
 pub mod emulator;
+mod tls;
 
 pub(crate) use client::{enc, segment, status_error};
 pub use client::{Answer, RemoteClient, RemoteError};
 pub use emulator::Emulator;
+pub use tls::CA_CERT_ENV;

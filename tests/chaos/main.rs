@@ -9,10 +9,14 @@
 //! `ledger.rs`, the storage-side witness in `recorder.rs`.
 //!
 //! - `cargo test --test chaos`: the short run (seeds 1..=25 and the
-//!   regression seeds).
+//!   regression seeds on one node; seeds 1..=[`NODE_RUNS`] with the game
+//!   servers spread over 2 or 3 nodes, each its own DataStore service and
+//!   shared bus over one plugin).
 //! - `PROFILESTORE_CHAOS_RUNS=1000 cargo test --release --test chaos -- --nocapture`:
-//!   the long run (`PROFILESTORE_CHAOS_FIRST` moves the first seed).
-//! - `PROFILESTORE_CHAOS_SEED=<n>`: replays one seed (a failure prints it).
+//!   the long run (`PROFILESTORE_CHAOS_FIRST` moves the first seed;
+//!   `PROFILESTORE_CHAOS_NODE_RUNS` sets the multi-node runs).
+//! - `PROFILESTORE_CHAOS_SEED=<n>`: replays one seed (a failure prints it),
+//!   in both modes.
 
 mod invariants;
 mod ledger;
@@ -39,14 +43,31 @@ struct Outcome {
 /// bug (a final save or a shutdown that never ends).
 const STUCK: Duration = Duration::from_secs(24 * 3600);
 
+/// Multi-node runs of the short run (each costs about as much as a
+/// one-node run: keep the test under ~30 s in debug).
+const NODE_RUNS: u64 = 40;
+
+/// Where a run's game servers live.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// One node: one DataStore service, a local bus.
+    OneNode,
+    /// 2 or 3 nodes (drawn from the seed) over one shared plugin.
+    Nodes,
+}
+
 fn run_seed(seed: u64, sabotage: Sabotage) -> Outcome {
+    run_seed_in(seed, sabotage, Mode::OneNode)
+}
+
+fn run_seed_in(seed: u64, sabotage: Sabotage, mode: Mode) -> Outcome {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        match tokio::time::timeout(STUCK, simulate(seed, sabotage)).await {
+        match tokio::time::timeout(STUCK, simulate(seed, sabotage, mode)).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome {
                 counts: Counts {
@@ -60,9 +81,13 @@ fn run_seed(seed: u64, sabotage: Sabotage) -> Outcome {
     })
 }
 
-async fn simulate(seed: u64, sabotage: Sabotage) -> Outcome {
+async fn simulate(seed: u64, sabotage: Sabotage, mode: Mode) -> Outcome {
     let shape = Shape::of(&mut World::rng(seed, 0));
-    let world = World::new(&shape, sabotage);
+    let nodes = match mode {
+        Mode::OneNode => 1,
+        Mode::Nodes => World::nodes_of(seed),
+    };
+    let world = World::new(&shape, sabotage, nodes).await;
     let keys: Arc<Vec<String>> =
         Arc::new((0..shape.players).map(|i| format!("player{i}")).collect());
     let until = tokio::time::Instant::now() + shape.duration;
@@ -90,9 +115,10 @@ async fn simulate(seed: u64, sabotage: Sabotage) -> Outcome {
         }
     }
     violations.extend(invariants::check(&world, &keys).await);
+    world.stop_buses().await;
     let mut counts = world.ledger.lock().counts;
     let ambiguous = u64::from(world.faulty.injected_ambiguous());
-    let bus = world.bus.fault_counts();
+    let bus = world.bus_fault_counts();
     counts.runs = 1;
     counts.ambiguous = ambiguous;
     counts.store_errors = u64::from(world.faulty.injected()) - ambiguous;
@@ -110,6 +136,14 @@ fn env_u64(name: &str) -> Option<u64> {
             .parse()
             .unwrap_or_else(|_| panic!("{name} must be a number, got {text:?}")),
     )
+}
+
+fn node_seeds() -> Vec<u64> {
+    if let Some(seed) = env_u64("PROFILESTORE_CHAOS_SEED") {
+        return vec![seed];
+    }
+    let first = env_u64("PROFILESTORE_CHAOS_FIRST").unwrap_or(1);
+    (first..first + env_u64("PROFILESTORE_CHAOS_NODE_RUNS").unwrap_or(NODE_RUNS)).collect()
 }
 
 fn seeds() -> Vec<u64> {
@@ -169,18 +203,27 @@ fn summary(c: &Counts, elapsed: Duration) -> String {
 
 #[test]
 fn chaos_runs_keep_every_invariant() {
+    run_all(&seeds(), Mode::OneNode);
+}
+
+#[test]
+fn chaos_runs_with_servers_on_several_nodes_keep_every_invariant() {
+    run_all(&node_seeds(), Mode::Nodes);
+}
+
+fn run_all(seeds: &[u64], mode: Mode) {
     let started = std::time::Instant::now();
     let mut total = Counts::default();
     let mut failed: Vec<(u64, Vec<String>)> = Vec::new();
-    for seed in seeds() {
-        let outcome = run_seed(seed, Sabotage::None);
+    for &seed in seeds {
+        let outcome = run_seed_in(seed, Sabotage::None, mode);
         total.add(&outcome.counts);
         if !outcome.violations.is_empty() {
             eprintln!("seed {seed}: {} violations", outcome.violations.len());
             failed.push((seed, outcome.violations));
         }
     }
-    println!("{}", summary(&total, started.elapsed()));
+    println!("{mode:?}: {}", summary(&total, started.elapsed()));
     if let Some((seed, violations)) = failed.first() {
         let shown: Vec<&str> = violations.iter().take(20).map(String::as_str).collect();
         panic!(

@@ -1,21 +1,25 @@
 //! The simulated world of one chaos run and the chaos itself.
 //!
-//! Owns: [`World`] (one in-memory DataStore behind the fault injector and
-//! the recorder, one message bus, the game servers that come and go) and
-//! the chaos driver: random crashes (a server stops dead, no final save,
-//! and a fresh server with a new job id takes its place), randomly armed
-//! plain and ambiguous commit failures, and random message drop rates and
-//! delays. Invariant: every random choice comes from a generator seeded
-//! from the run's seed; nothing reads the wall clock.
+//! Owns: [`World`] (one in-memory plugin behind the fault injector and
+//! the recorder; one node, with its DataStore service and local message
+//! bus, or 2-3 nodes, each its own DataStore service and shared bus over
+//! that plugin, as a cluster on one database; the game servers that come
+//! and go, slot `i` on node `i % nodes`) and the chaos driver: random
+//! crashes (a server stops dead, no final save, and a fresh server with a
+//! new job id takes its place on the same node), randomly armed plain and
+//! ambiguous commit failures, and random message drop rates and delays
+//! (on every node's deliveries). Invariant: every random choice comes from
+//! a generator seeded from the run's seed; nothing reads the wall clock.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use profilestore::bus::{BusFaults, MessageBus};
+use profilestore::bus::{BusConfig, BusFaultCounts, BusFaults, MessageBus, SharedBusConfig};
 use profilestore::clock::Clock;
-use profilestore::datastore::DataStoreService;
+use profilestore::datastore::{DataStoreConfig, DataStoreService};
 use profilestore::engine::{Engine, EngineConfig, ProfileStore};
 use profilestore::faults::FaultyPlugin;
+use profilestore::storage::Storage;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -58,10 +62,22 @@ pub(crate) struct Server {
     pub job: String,
 }
 
-#[derive(Debug)]
-pub(crate) struct World {
+/// One node of the cluster: its DataStore service and bus.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
     pub datastores: DataStoreService,
     pub bus: MessageBus,
+}
+
+/// How often a shared bus reads the log in the simulation (simulated
+/// time; each read is a timer, so shorter costs run time).
+const SIM_POLL: Duration = Duration::from_millis(500);
+
+#[derive(Debug)]
+pub(crate) struct World {
+    /// Node 0's DataStore service (what the checks read).
+    pub datastores: DataStoreService,
+    pub nodes: Vec<Node>,
     pub faulty: Arc<FaultyPlugin>,
     pub recorder: Arc<Recorder>,
     pub ledger: Arc<Ledger>,
@@ -74,12 +90,25 @@ pub(crate) struct World {
 }
 
 impl World {
-    pub(crate) fn new(shape: &Shape, sabotage: Sabotage) -> Arc<Self> {
+    /// A world of `nodes` nodes (1: one DataStore service and a local bus).
+    pub(crate) async fn new(shape: &Shape, sabotage: Sabotage, nodes: usize) -> Arc<Self> {
         let (memory, faulty) = MemoryWorld::faulty(Clock::tokio(T0));
         let recorder = Recorder::attach(&faulty, STORE);
+        let nodes = if nodes <= 1 {
+            vec![Node {
+                datastores: memory.datastores.clone(),
+                bus: memory.bus,
+            }]
+        } else {
+            let mut all = Vec::new();
+            for _ in 0..nodes {
+                all.push(shared_node(&faulty, &memory.clock).await);
+            }
+            all
+        };
         let world = World {
-            datastores: memory.datastores,
-            bus: memory.bus,
+            datastores: nodes[0].datastores.clone(),
+            nodes,
             faulty,
             recorder,
             ledger: Arc::default(),
@@ -89,18 +118,24 @@ impl World {
             slots: Mutex::new(Vec::new()),
         };
         let servers: Vec<_> = (0..shape.servers)
-            .map(|i| (world.server(&format!("s{i}-g0")), 0))
+            .map(|i| (world.server_on(i, &format!("s{i}-g0")), 0))
             .collect();
         *world.slots.lock().expect("slots") = servers;
         Arc::new(world)
     }
 
-    /// A new game server with job id `job`.
+    /// A new game server with job id `job` on node 0.
     pub(crate) fn server(&self, job: &str) -> Server {
+        self.server_on(0, job)
+    }
+
+    /// A new game server with job id `job` on the node of slot `slot`.
+    fn server_on(&self, slot: usize, job: &str) -> Server {
         self.ledger.lock().counts.servers += 1;
+        let node = &self.nodes[slot % self.nodes.len()];
         let engine = Engine::new(
-            self.datastores.clone(),
-            self.bus.clone(),
+            node.datastores.clone(),
+            node.bus.clone(),
             1,
             7,
             job,
@@ -139,7 +174,7 @@ impl World {
         };
         self.ledger.crashed(&old.job, at_ms, active);
         old.engine.crash();
-        let fresh = self.server(&format!("s{i}-g{}", generation + 1));
+        let fresh = self.server_on(i, &format!("s{i}-g{}", generation + 1));
         self.slots.lock().expect("slots")[i] = (fresh, generation + 1);
     }
 
@@ -164,7 +199,7 @@ impl World {
                 }
                 20..50 => self.faulty.fail_next_commits(rng.random_range(1..=4)),
                 50..75 => self.faulty.ambiguous_next_commits(rng.random_range(1..=3)),
-                _ => self.bus.set_faults(BusFaults {
+                _ => self.set_bus_faults(BusFaults {
                     drop_rate: rng.random_range(0.0..0.6),
                     delay: rng
                         .random_bool(0.6)
@@ -190,7 +225,36 @@ impl World {
         }
         self.faulty.fail_next_commits(0);
         self.faulty.ambiguous_next_commits(0);
-        self.bus.set_faults(BusFaults::default());
+        self.set_bus_faults(BusFaults::default());
+    }
+
+    /// Stops the shared buses' tasks (after the checks, which still run
+    /// an engine).
+    pub(crate) async fn stop_buses(&self) {
+        for node in &self.nodes {
+            node.bus.shutdown().await;
+        }
+    }
+
+    /// Sets `faults` on every node's deliveries (each node its own seed).
+    fn set_bus_faults(&self, faults: BusFaults) {
+        for (i, node) in self.nodes.iter().enumerate() {
+            node.bus.set_faults(BusFaults {
+                seed: faults.seed ^ i as u64,
+                ..faults
+            });
+        }
+    }
+
+    /// What the bus faults did, on every node.
+    pub(crate) fn bus_fault_counts(&self) -> BusFaultCounts {
+        self.nodes
+            .iter()
+            .map(|n| n.bus.fault_counts())
+            .fold(BusFaultCounts::default(), |a, c| BusFaultCounts {
+                dropped: a.dropped + c.dropped,
+                delayed: a.delayed + c.delayed,
+            })
     }
 
     /// Cuts the handlers' links so the run's engines can be dropped.
@@ -200,7 +264,32 @@ impl World {
         }
     }
 
+    /// The number of nodes of a multi-node run of `seed` (2 or 3).
+    pub(crate) fn nodes_of(seed: u64) -> usize {
+        World::rng(seed, 2_000).random_range(2..=3)
+    }
+
     pub(crate) fn rng(seed: u64, stream: u64) -> SmallRng {
         SmallRng::seed_from_u64(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+}
+
+/// A node with its own DataStore service and a shared bus on `faulty`.
+async fn shared_node(faulty: &Arc<FaultyPlugin>, clock: &Clock) -> Node {
+    let plugin: Arc<dyn profilestore::plugin_api::StoragePlugin> = faulty.clone();
+    let bus = MessageBus::shared(
+        Storage::new(Arc::clone(&plugin)),
+        clock.clone(),
+        BusConfig::default(),
+        SharedBusConfig {
+            poll_interval: SIM_POLL,
+            ..SharedBusConfig::default()
+        },
+    )
+    .await
+    .expect("a shared bus");
+    Node {
+        datastores: DataStoreService::new(plugin, clock.clone(), DataStoreConfig::default()),
+        bus,
     }
 }

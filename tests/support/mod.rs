@@ -10,6 +10,7 @@
 
 pub(crate) mod cli;
 pub(crate) mod game_server;
+pub(crate) mod net;
 pub(crate) mod ordered;
 pub(crate) mod raw_client;
 pub(crate) mod world;

@@ -13,8 +13,10 @@
 //! - a meta record is written before the registry changes, so what the
 //!   cache says was durable first;
 //! - another process sharing the database sees deletes, undeletes and
-//!   snapshots made here only when it (re)starts: run management calls on
-//!   the server that owns the data (the CLI's `--url`).
+//!   snapshots made here when it (re)starts, or, with
+//!   `DataStoreConfig::shared_state_refresh` set (several nodes on one
+//!   database), within that interval: the registry is read again once it
+//!   is older (one caller reads; the others use the cached state meanwhile).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +62,8 @@ struct SnapshotRecord {
 struct Registry {
     deleted: HashMap<(u64, String), Tomb>,
     snapshots: HashMap<u64, i64>,
+    /// When it was read from storage (clock ms), for the shared refresh.
+    read_ms: i64,
 }
 
 /// The management state of a local service (shared by its clones).
@@ -119,18 +123,43 @@ fn status(info: &DataStoreInfo, tomb: Option<&Tomb>) -> StoreStatus {
 }
 
 impl Local {
-    /// The registry, read from storage on first use.
+    /// The registry, read from storage on first use (and again when the
+    /// shared refresh interval passed).
     async fn registry(&self) -> DsResult<&Mutex<Registry>> {
-        self.manage
+        let reg = self
+            .manage
             .cell
-            .get_or_try_init(|| async {
-                let (states, snaps) = self
-                    .storage
-                    .call(|p| Ok((p.list_meta(STATE_PREFIX)?, p.list_meta(SNAPSHOT_PREFIX)?)))
-                    .await?;
-                registry_of(states, snaps).map(Mutex::new)
-            })
-            .await
+            .get_or_try_init(|| async { self.read_registry().await.map(Mutex::new) })
+            .await?;
+        if let Some(every) = self.config.shared_state_refresh {
+            let now = self.clock.now_ms();
+            let every = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+            let stale = {
+                let mut r = reg.lock();
+                let stale = now.saturating_sub(r.read_ms) >= every;
+                if stale {
+                    // Claim this refresh: concurrent callers keep the old state.
+                    r.read_ms = now;
+                }
+                stale
+            };
+            if stale {
+                let fresh = self.read_registry().await?;
+                *reg.lock() = fresh;
+            }
+        }
+        Ok(reg)
+    }
+
+    async fn read_registry(&self) -> DsResult<Registry> {
+        let read_ms = self.clock.now_ms();
+        let (states, snaps) = self
+            .storage
+            .call(|p| Ok((p.list_meta(STATE_PREFIX)?, p.list_meta(SNAPSHOT_PREFIX)?)))
+            .await?;
+        let mut reg = registry_of(states, snaps)?;
+        reg.read_ms = read_ms;
+        Ok(reg)
     }
 
     /// Reads the meta records again after the storage changed underneath
@@ -139,11 +168,8 @@ impl Local {
     pub(in crate::datastore) async fn reload(&self) -> DsResult<()> {
         self.latest.clear();
         let reg = self.registry().await?;
-        let (states, snaps) = self
-            .storage
-            .call(|p| Ok((p.list_meta(STATE_PREFIX)?, p.list_meta(SNAPSHOT_PREFIX)?)))
-            .await?;
-        *reg.lock() = registry_of(states, snaps)?;
+        let fresh = self.read_registry().await?;
+        *reg.lock() = fresh;
         Ok(())
     }
 

@@ -110,7 +110,7 @@ impl Default for Controls {
 /// ```
 pub(super) fn allowed(call: &Call) -> Result<(), ApiError> {
     let state = &call.state;
-    state.controls.check(!state.api_keys.is_empty())
+    state.controls.check(state.takes_keys())
 }
 
 #[cfg(test)]
