@@ -19,6 +19,7 @@ async fn nodes_on_one_sqlite_file_deliver_to_each_other() {
         kind: StorageKind::Sqlite,
         data_dir: dir.path().to_owned(),
         durability: Durability::Off,
+        postgres_url: None,
     };
     let Ok(plugin) = open(&config) else {
         eprintln!("sqlite is not compiled in; skipped");

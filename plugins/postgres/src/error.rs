@@ -38,16 +38,25 @@ pub(crate) fn is_retry(e: &postgres::Error) -> bool {
     )
 }
 
-/// Whether the error says the connection is gone (no SQLSTATE: I/O,
-/// closed, timed out) or the server is going away.
+/// Whether the error says the connection is gone (closed, I/O, timed out,
+/// out of step with the server) or the server is going away (SQLSTATE
+/// classes 08 and 57P). Errors of our own making (a value that does not
+/// convert, a missing column) are not.
 pub(crate) fn is_connection_loss(e: &postgres::Error) -> bool {
-    match e.code() {
-        None => true,
-        Some(c) => {
-            let code = c.code();
-            code.starts_with("08") || code.starts_with("57P")
-        }
+    use std::error::Error as _;
+    if let Some(c) = e.code() {
+        let code = c.code();
+        return code.starts_with("08") || code.starts_with("57P");
     }
+    let io = e
+        .source()
+        .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+    let text = e.to_string();
+    e.is_closed()
+        || io
+        || text.starts_with("timeout")
+        || text.starts_with("unexpected message")
+        || text.starts_with("error communicating")
 }
 
 /// Maps a database error met by `what` (a call name) on `address`.
