@@ -36,6 +36,7 @@ mod shared;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use profilestore_plugin_api::{Durability, StorageError, StorageResult};
@@ -76,30 +77,73 @@ impl Default for PostgresOptions {
 }
 
 /// The PostgreSQL plugin: one database, shared with other processes.
+///
+/// `postgres::Client` drives a tokio runtime of its own, which must neither
+/// block nor be dropped on a thread running async tasks: calls come
+/// through profilestore's storage bridge (off the async workers), and
+/// [`PostgresPlugin::open`] and dropping the plugin are safe anywhere
+/// (they do their connection work on a thread of their own).
 #[derive(Debug)]
 pub struct PostgresPlugin {
-    pool: pool::Pool,
+    pool: Arc<pool::Pool>,
     listener: listen::Listener,
 }
 
 impl PostgresPlugin {
     /// Connects to the database at `url` (`postgres://user@host:port/db`,
     /// or the key/value form libpq accepts), creates the schema when it is
-    /// missing and checks its format version.
+    /// missing and checks its format version. Blocks; may be called from
+    /// async code (it connects on a thread of its own).
     pub fn open(url: &str, options: PostgresOptions) -> StorageResult<PostgresPlugin> {
-        let pool = pool::Pool::open(url, &options)?;
-        let plugin = PostgresPlugin {
-            pool,
-            listener: listen::Listener::default(),
-        };
-        schema::ensure(&plugin.pool)?;
-        Ok(plugin)
+        on_own_thread(|| {
+            let pool = Arc::new(pool::Pool::open(url, &options)?);
+            let plugin = PostgresPlugin {
+                pool,
+                listener: listen::Listener::default(),
+            };
+            schema::ensure(&plugin.pool)?;
+            Ok(plugin)
+        })
     }
 
     /// The database this plugin uses, without its password.
     pub fn address(&self) -> &str {
         self.pool.address()
     }
+}
+
+impl Drop for PostgresPlugin {
+    fn drop(&mut self) {
+        // The pool's connections must close off any async worker: a thread
+        // takes over the pool and drops it once it holds the last handle
+        // (this field's handle goes right after this function).
+        let pool = Arc::clone(&self.pool);
+        let spawned = std::thread::Builder::new()
+            .name("profilestore-pg-close".to_owned())
+            .spawn(move || {
+                let mut pool = pool;
+                loop {
+                    match Arc::try_unwrap(pool) {
+                        Ok(last) => return drop(last),
+                        Err(shared) => pool = shared,
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+        // No thread: the connections close here (fine off async workers).
+        drop(spawned);
+    }
+}
+
+/// Runs `f` on a thread of its own, where `postgres::Client` may block
+/// and be dropped even when the caller is an async worker (for rare calls:
+/// opening, test databases).
+pub(crate) fn on_own_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// The error of a database that cannot be reached at open.

@@ -94,6 +94,10 @@ impl TestDatabase {
     /// [`server_url`]).
     pub fn create() -> Option<TestDatabase> {
         let admin = server_url()?;
+        Some(crate::on_own_thread(|| TestDatabase::create_at(admin)))
+    }
+
+    fn create_at(admin: String) -> TestDatabase {
         let name = format!(
             "ps_test_{}_{}",
             std::process::id(),
@@ -119,12 +123,12 @@ impl TestDatabase {
                 .unwrap_or_else(|e| panic!("cannot create test database {name}: {e:?}"));
         }
         let url = with_database(&admin, &name);
-        Some(TestDatabase {
+        TestDatabase {
             admin,
             name,
             url,
             keep: false,
-        })
+        }
     }
 
     /// Its URL.
@@ -145,12 +149,14 @@ impl Drop for TestDatabase {
             return;
         }
         // Best effort: a later sweep removes what this leaves.
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
+        crate::on_own_thread(|| {
+            if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ));
+            }
+        });
     }
 }
 
