@@ -57,6 +57,9 @@ fn place(args: &ConnectionArgs, config: &Config) -> String {
         return format!("on the server at {url}");
     }
     let storage = config.storage_config();
+    if storage.kind == crate::storage::StorageKind::Postgres {
+        return "in the PostgreSQL database of the storage settings (postgres_url)".to_owned();
+    }
     if storage.location().is_none() {
         return format!("in {} storage (empty at every start)", storage.kind);
     }
