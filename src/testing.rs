@@ -9,6 +9,10 @@
 //! emulator controls, which are on), and shuts down gracefully (final
 //! saves, then a storage flush) when asked.
 
+mod cluster;
+
+pub use cluster::{spawn_test_node, TestNode};
+
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -93,9 +97,21 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
 /// [`spawn_test_server`] serves), with the sender that closes it.
 #[doc(hidden)]
 pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationToken) {
+    state_on(
+        Arc::new(profilestore_memory::MemoryPlugin::new()),
+        api_key,
+        limits,
+    )
+}
+
+/// [`memory_state`] on a given plugin (several test nodes share one).
+#[doc(hidden)]
+pub fn state_on(
+    plugin: Arc<dyn profilestore_plugin_api::StoragePlugin>,
+    api_key: String,
+    limits: Limits,
+) -> (AppState, CancellationToken) {
     let clock = Clock::adjustable();
-    let plugin: Arc<dyn profilestore_plugin_api::StoragePlugin> =
-        Arc::new(profilestore_memory::MemoryPlugin::new());
     let faults = crate::faults::FaultPlan::default();
     let datastores = DataStoreService::new(
         Arc::clone(&plugin),
@@ -131,6 +147,7 @@ pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationT
         budgets: crate::budgets::Budgets::new(clock.clone(), Default::default()),
         clock,
         controls: Controls::default(),
+        cluster: None,
     };
     (state, closing)
 }

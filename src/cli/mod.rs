@@ -249,6 +249,24 @@ pub struct EntryArgs {
     pub scope: String,
 }
 
+/// `serve`'s `[cluster]` flags (each overrides `config.toml`).
+#[derive(Clone, Debug, Default, clap::Args)]
+#[command(next_help_heading = "Cluster (several nodes on one database)")]
+pub struct ClusterFlags {
+    /// Join the other nodes on the same storage as one service
+    /// (`[cluster] enabled`); `=false` turns it off.
+    #[arg(long, env = "PROFILESTORE_CLUSTER", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub cluster: Option<bool>,
+    /// This node's id (`[cluster] node_id`; default: random at each start).
+    #[arg(long, env = "PROFILESTORE_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The URL other nodes reach this one at (`[cluster] advertise_url`;
+    /// default: http:// and the listen address).
+    #[arg(long, env = "PROFILESTORE_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -278,6 +296,9 @@ pub enum Command {
         #[arg(long, env = "PROFILESTORE_EMULATOR_CONTROLS", num_args = 0..=1,
               default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
         emulator_controls: Option<bool>,
+        /// `[cluster]`: this server as one node of several on one database.
+        #[command(flatten)]
+        cluster: ClusterFlags,
     },
     /// ProfileStore profiles: show, message, rollback.
     #[command(subcommand_required = true, arg_required_else_help = false)]
@@ -473,6 +494,9 @@ impl StorageArgs {
         overrides.listen = extra.listen;
         overrides.api_keys = extra.api_keys;
         overrides.emulator_controls = extra.emulator_controls;
+        overrides.cluster = extra.cluster;
+        overrides.node_id = extra.node_id;
+        overrides.advertise_url = extra.advertise_url;
         Ok(Config::load(self.config.as_deref())?.apply(overrides)?)
     }
 }
@@ -519,12 +543,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         import,
         export_on_exit,
         emulator_controls,
+        cluster,
     } = cli.command
     {
         let config = cli.storage.resolve(Overrides {
             listen,
             api_keys,
             emulator_controls,
+            cluster: cluster.cluster,
+            node_id: cluster.node_id,
+            advertise_url: cluster.advertise_url,
             ..Overrides::default()
         })?;
         check_server_keys(&config, std::env::var_os("PROFILESTORE_API_KEY").as_deref())?;

@@ -14,6 +14,8 @@ use serde::Deserialize;
 
 mod emulator;
 pub use emulator::EmulatorSection;
+mod cluster;
+pub use cluster::ClusterSection;
 
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
@@ -79,6 +81,8 @@ pub struct Config {
     pub emulator: EmulatorSection,
     /// `[budgets]`
     pub budgets: BudgetsSection,
+    /// `[cluster]`
+    pub cluster: ClusterSection,
 }
 
 /// `[budgets]`: Roblox's request budgets for every universe not set at
@@ -296,6 +300,12 @@ pub struct Overrides {
     pub universe: Option<u64>,
     /// `--emulator-controls` / `PROFILESTORE_EMULATOR_CONTROLS`.
     pub emulator_controls: Option<bool>,
+    /// `--cluster` / `PROFILESTORE_CLUSTER`.
+    pub cluster: Option<bool>,
+    /// `--node-id` / `PROFILESTORE_NODE_ID`.
+    pub node_id: Option<String>,
+    /// `--advertise-url` / `PROFILESTORE_ADVERTISE_URL`.
+    pub advertise_url: Option<String>,
 }
 
 impl Config {
@@ -350,6 +360,15 @@ impl Config {
         }
         if let Some(v) = o.emulator_controls {
             self.emulator.controls = Some(v);
+        }
+        if let Some(v) = o.cluster {
+            self.cluster.enabled = v;
+        }
+        if let Some(v) = o.node_id {
+            self.cluster.node_id = Some(v);
+        }
+        if let Some(v) = o.advertise_url {
+            self.cluster.advertise_url = Some(v);
         }
         self.validate()?;
         Ok(self)
@@ -438,6 +457,7 @@ impl Config {
                 });
             }
         }
+        self.cluster.validate()?;
         if self.server.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid {
                 key: "server.api_keys",

@@ -20,6 +20,7 @@
 //! ends sessions (final saves), lets in-flight requests finish (every
 //! connection is a task of one `TaskTracker`), then flushes storage.
 
+mod cluster;
 mod emulator;
 pub mod error;
 mod memory;
@@ -93,6 +94,9 @@ pub struct AppState {
     pub budgets: crate::budgets::Budgets,
     /// The emulator's named snapshots (of `datastores`' storage and `memory`).
     pub snapshots: crate::snapshots::Snapshots,
+    /// This node of a cluster (`None`: the server runs alone): session API
+    /// calls go to their game server's home node.
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 /// The default longest a client may take to send a request's head; also
@@ -207,6 +211,7 @@ fn style_of(path: &str) -> Style {
         "ordered-data-stores/",
         "engine-api/",
         "emulator/",
+        "cluster/",
     ]
     .iter()
     .any(|p| path.starts_with(p))
@@ -276,6 +281,14 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 method_first: false,
             });
         }
+    }
+    if let Some(rest) = strip_segments(path, "/cluster/v1") {
+        return Ok(Selected {
+            table: &cluster::TABLE,
+            universe: "0",
+            rest,
+            method_first: false,
+        });
     }
     // The control plane names universes inside its own routes.
     if let Some(rest) = strip_segments(path, "/emulator/v1") {
@@ -366,6 +379,11 @@ async fn route(
         let u = universe(sel.universe).map_err(|e| (e, style))?;
         (find()?, u)
     };
+    let req = match cluster::routed(state, req, sel.table, sel.rest, universe).await {
+        Ok(cluster::Routed::Here(req)) => req,
+        Ok(cluster::Routed::Forwarded(answer)) => return Ok(answer),
+        Err(e) => return Err((e, style)),
+    };
     emulator::budgets::gate(state, req.method(), &path, &query, req.headers(), universe)
         .await
         .map_err(|e| (e, style))?;
@@ -398,6 +416,12 @@ async fn handle(
             }
         };
         request::set_header(&mut response, headers::REQUEST_ID, &id);
+        if let Some(cluster) = &state.cluster {
+            // A forwarded answer keeps the home node's.
+            if !response.headers().contains_key(headers::NODE) {
+                request::set_header(&mut response, headers::NODE, cluster.node_id());
+            }
+        }
         if has_body && !body_read.is_read() {
             request::set_header(&mut response, "connection", "close");
         }
@@ -490,6 +514,10 @@ pub async fn run(
     // Sessions first: their final saves are acknowledged writes too, and
     // ending them releases start requests still waiting.
     state.sessions.shutdown().await;
+    // Then other nodes may adopt this node's game servers.
+    if let Some(cluster) = &state.cluster {
+        cluster.shutdown().await;
+    }
     drain.cancel();
     tasks.close();
     tasks.wait().await;
