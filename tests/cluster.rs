@@ -384,3 +384,25 @@ async fn the_nodes_listing_and_loop_prevention() {
     let next = start(&n2, "job-l", "p1").await;
     assert_eq!(next.header(NODE), Some("node-2"));
 }
+
+#[tokio::test]
+async fn serve_joins_with_its_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = support::process::ServeProcess::builder(dir.path())
+        .storage("memory")
+        .args(["--cluster", "--node-id", "solo-1"])
+        .start();
+    let answer = support::send(
+        Method::GET,
+        &format!("{}/cluster/v1/nodes", server.url),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    assert_eq!(answer.header(NODE), Some("solo-1"));
+    let nodes = answer.json()["nodes"].clone();
+    assert_eq!(nodes[0]["id"], json!("solo-1"));
+    assert_eq!(nodes[0]["url"], json!(server.url));
+    assert!(server.stop().success());
+}

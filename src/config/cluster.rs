@@ -102,3 +102,80 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Overrides;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("config.toml"))
+    }
+
+    #[test]
+    fn the_section_is_off_by_default_and_read_from_the_file() {
+        let addr: SocketAddr = "127.0.0.1:9000".parse().expect("addr");
+        assert_eq!(Config::default().cluster_config(addr), None);
+        let config = parse(
+            "[cluster]\nenabled = true\nnode_id = \"eu-1\"\nadvertise_url = \"http://10.0.0.5:8787/\"\nlease_secs = 4.5\n",
+        )
+        .expect("valid");
+        let node = config.cluster_config(addr).expect("on");
+        assert_eq!(node.node_id, "eu-1");
+        assert_eq!(node.advertise_url, "http://10.0.0.5:8787");
+        assert_eq!(node.lease, Duration::from_millis(4500));
+        let defaults = parse("[cluster]\nenabled = true\n").expect("valid");
+        let node = defaults.cluster_config(addr).expect("on");
+        assert_eq!(node.advertise_url, "http://127.0.0.1:9000");
+        assert_eq!(node.lease, DEFAULT_LEASE);
+        assert!(node.node_id.starts_with("node-"), "{}", node.node_id);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let config = parse("[cluster]\nnode_id = \"a\"\n")
+            .expect("valid")
+            .apply(Overrides {
+                cluster: Some(true),
+                node_id: Some("b".into()),
+                advertise_url: Some("http://node-b:1".into()),
+                ..Overrides::default()
+            })
+            .expect("valid");
+        let node = config
+            .cluster_config("127.0.0.1:1".parse().expect("addr"))
+            .expect("on");
+        assert_eq!(
+            (node.node_id.as_str(), node.advertise_url.as_str()),
+            ("b", "http://node-b:1")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        for (text, key) in [
+            ("node_id = \"\"", "cluster.node_id"),
+            ("node_id = \"a b\"", "cluster.node_id"),
+            ("node_id = \"a/b\"", "cluster.node_id"),
+            ("advertise_url = \"10.0.0.5:8787\"", "cluster.advertise_url"),
+            (
+                "advertise_url = \"http://h:1/path\"",
+                "cluster.advertise_url",
+            ),
+            ("advertise_url = \"http://\"", "cluster.advertise_url"),
+            ("lease_secs = 0", "cluster.lease_secs"),
+            ("lease_secs = nan", "cluster.lease_secs"),
+        ] {
+            match parse(&format!("[cluster]\n{text}\n")) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("[cluster]\nnodes = 3\n"),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+}
