@@ -404,5 +404,13 @@ async fn serve_joins_with_its_flags() {
     let nodes = answer.json()["nodes"].clone();
     assert_eq!(nodes[0]["id"], json!("solo-1"));
     assert_eq!(nodes[0]["url"], json!(server.url));
+    let listed = support::cli::Cli::new()
+        .args(["cluster", "nodes", "--url", &server.url])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .run()
+        .json();
+    assert_eq!(listed["node"], json!("solo-1"), "{listed}");
+    assert_eq!(listed["nodes"][0]["url"], json!(server.url));
     assert!(server.stop().success());
 }

@@ -12,6 +12,7 @@
 
 mod budgets;
 mod clock;
+mod cluster;
 mod data;
 mod faults;
 mod memory;
@@ -136,6 +137,7 @@ const DATA_COMMANDS: &[&str] = &[
     "clock",
     "budgets",
     "snapshot",
+    "cluster",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -425,6 +427,10 @@ pub enum Command {
     /// save, restore, list, delete.
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
+    /// A running server's cluster (`--url`): `cluster nodes` lists the
+    /// live nodes.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 impl Command {
@@ -442,7 +448,8 @@ impl Command {
             | Command::Faults(_)
             | Command::Clock { .. }
             | Command::Budgets(_)
-            | Command::Snapshot(_) => false,
+            | Command::Snapshot(_)
+            | Command::Cluster(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -577,6 +584,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
     if let Command::Snapshot(command) = cli.command {
         return snapshot::run(command, &cli.connection, &config).await;
+    }
+    if let Command::Cluster(command) = cli.command {
+        return cluster::run(command, &cli.connection, &config).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }
