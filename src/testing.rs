@@ -3,7 +3,8 @@
 //! never part of a release build's API).
 //!
 //! Owns: [`TestServer`] and the ways to start one, and [`memory_state`], the
-//! state such a server serves. Invariants: a test server listens on
+//! state such a server serves; [`TestNode`]s of a cluster on one shared
+//! plugin (`testing/cluster.rs`). Invariants: a test server listens on
 //! loopback only, accepts one random API key, runs everything it hosts on
 //! one adjustable clock (moved by [`TestServer::advance`] through the
 //! emulator controls, which are on), and shuts down gracefully (final
