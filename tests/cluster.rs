@@ -414,3 +414,39 @@ async fn serve_joins_with_its_flags() {
     assert_eq!(listed["nodes"][0]["url"], json!(server.url));
     assert!(server.stop().success());
 }
+
+#[tokio::test]
+async fn a_relayed_stream_does_not_hold_up_the_relaying_nodes_shutdown() {
+    let [n1, n2]: [TestNode; 2] = nodes(Duration::from_secs(10), 2).await.try_into().unwrap();
+    load_count(&start(&n1, "job-r", "p1").await);
+    let events = format!("/session-api/v1/universes/{U}/servers/job-r/events");
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let req = Request::get(format!("{}{events}", n2.server.url))
+        .header("x-api-key", &n2.server.api_key)
+        .header("accept", "text/event-stream")
+        .body(Empty::new())
+        .expect("request");
+    let answer = client.request(req).await.expect("stream");
+    assert_eq!(answer.headers()[NODE], "node-1");
+    let mut stream = answer.into_body();
+    tokio::time::timeout(Duration::from_secs(30), n2.shutdown())
+        .await
+        .expect("node 2 shuts down with a relayed stream open");
+    // The stream through node 2 ended; node 1 still serves the game server.
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(Ok(_)) = stream.frame().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the relayed stream ended");
+    let read = call(
+        &n1.server,
+        Method::GET,
+        &profile("job-r", "p1"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (read.status, read.header(NODE)),
+        (StatusCode::OK, Some("node-1"))
+    );
+}

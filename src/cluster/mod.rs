@@ -160,6 +160,10 @@ impl Cluster {
     /// after the node's sessions ended (their final saves).
     pub async fn shutdown(&self) {
         self.inner.closing.cancel();
+        // A heartbeat stuck in a storage call must not hold up shutdown.
+        if let Some(h) = self.inner.heartbeat.lock().take() {
+            h.abort();
+        }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         if let Err(e) = self.release_all().await {
