@@ -29,12 +29,15 @@ use std::time::Duration;
 /// runner (`PROFILESTORE_LOG` is not one: a developer may set it to see a
 /// failing test's server log).
 pub(crate) const SETTINGS_ENV: &[&str] = &[
+    "PROFILESTORE_ADVERTISE_URL",
     "PROFILESTORE_API_KEY",
     "PROFILESTORE_API_KEYS",
+    "PROFILESTORE_CLUSTER",
     "PROFILESTORE_CONFIG",
     "PROFILESTORE_DATA_DIR",
     "PROFILESTORE_DURABILITY",
     "PROFILESTORE_LISTEN",
+    "PROFILESTORE_NODE_ID",
     "PROFILESTORE_RETENTION",
     "PROFILESTORE_STORAGE",
     "PROFILESTORE_UNIVERSE",
