@@ -3,13 +3,19 @@
 //! never part of a release build's API).
 //!
 //! Owns: [`TestServer`] and the ways to start one (alone, or as the nodes
-//! of a cluster on one shared plugin, [`spawn_test_cluster`]), and
-//! [`memory_state`], the state such a server serves. Invariants: a test
-//! server listens on loopback only, accepts one random API key, runs
-//! everything it hosts on one adjustable clock (moved by
-//! [`TestServer::advance`] through the emulator controls, which are on; the
-//! nodes of a cluster share one clock), and shuts down gracefully (final
-//! saves, then a storage flush, then its bus's tasks) when asked.
+//! of a cluster on one shared plugin: [`spawn_test_cluster`] for servers
+//! sharing a clock and a shared bus, [`TestNode`]s with cluster membership
+//! in `testing/cluster.rs`), and [`memory_state`], the state such a server
+//! serves. Invariants: a test server listens on loopback only, accepts one
+//! random API key, runs everything it hosts on one adjustable clock (moved
+//! by [`TestServer::advance`] through the emulator controls, which are on;
+//! the nodes of [`spawn_test_cluster`] share one clock), and shuts down
+//! gracefully (final saves, then a storage flush, then its bus's tasks)
+//! when asked.
+
+mod cluster;
+
+pub use cluster::{spawn_test_node, TestNode};
 
 use std::sync::Arc;
 
@@ -144,7 +150,7 @@ pub async fn spawn_test_cluster_on(plugin: Arc<dyn StoragePlugin>, n: usize) -> 
 }
 
 /// A server's state on `plugin`, `clock` and `bus`, accepting `api_key`.
-fn node_state(
+pub(crate) fn node_state(
     plugin: Arc<dyn StoragePlugin>,
     clock: Clock,
     bus: MessageBus,
@@ -187,6 +193,7 @@ fn node_state(
         budgets: crate::budgets::Budgets::new(clock.clone(), Default::default()),
         clock,
         controls: Controls::default(),
+        cluster: None,
     };
     (state, closing)
 }

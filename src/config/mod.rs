@@ -16,6 +16,8 @@ mod emulator;
 mod network;
 pub use emulator::EmulatorSection;
 pub use network::{KeyEntry, LogFormat};
+mod cluster;
+pub use cluster::ClusterSection;
 
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
@@ -81,6 +83,8 @@ pub struct Config {
     pub emulator: EmulatorSection,
     /// `[budgets]`
     pub budgets: BudgetsSection,
+    /// `[cluster]`
+    pub cluster: ClusterSection,
 }
 
 /// `[budgets]`: Roblox's request budgets for every universe not set at
@@ -335,6 +339,12 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key` / `PROFILESTORE_TLS_KEY`.
     pub tls_key: Option<PathBuf>,
+    /// `--cluster` / `PROFILESTORE_CLUSTER`.
+    pub cluster: Option<bool>,
+    /// `--node-id` / `PROFILESTORE_NODE_ID`.
+    pub node_id: Option<String>,
+    /// `--advertise-url` / `PROFILESTORE_ADVERTISE_URL`.
+    pub advertise_url: Option<String>,
 }
 
 impl Config {
@@ -395,6 +405,15 @@ impl Config {
         }
         if let Some(v) = o.tls_key {
             self.server.tls_key = Some(v);
+        }
+        if let Some(v) = o.cluster {
+            self.cluster.enabled = v;
+        }
+        if let Some(v) = o.node_id {
+            self.cluster.node_id = Some(v);
+        }
+        if let Some(v) = o.advertise_url {
+            self.cluster.advertise_url = Some(v);
         }
         self.validate()?;
         Ok(self)
@@ -487,6 +506,7 @@ impl Config {
                 });
             }
         }
+        self.cluster.validate()?;
         if self.server.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid {
                 key: "server.api_keys",
