@@ -3,8 +3,12 @@
 //! queues and hash maps: writes on one are read on the other, concurrent
 //! updates from both lose nothing, invisibility windows, read ids, the
 //! universe quota, expirations, waiting reads, flush and the snapshot copy
-//! hold across nodes; on SQLite the memory stores are durable. (Each
+//! hold across nodes; on SQLite the memory stores are durable, and
+//! `serve` with `[memory_store] shared = true` keeps them across a
+//! restart. (Each
 //! behaviour of one service runs on both backends in `memorystore.rs`.)
+
+mod support;
 
 use std::time::Duration;
 
@@ -360,4 +364,41 @@ async fn on_sqlite_memory_stores_are_shared_and_durable() {
     let c = node();
     assert_eq!(c.hash_map(U, "n").get("c").await.unwrap(), Some(json!(6)));
     assert_eq!(c.sorted_map(U, "m").size().await.unwrap(), 1);
+}
+
+/// `serve` with `[memory_store] shared = true` keeps memory stores in the
+/// storage's records: an item outlives a restart of the server.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn serve_with_shared_memory_stores_keeps_them_in_storage() {
+    use support::process::ServeProcess;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shared.toml");
+    std::fs::write(&config, "[memory_store]\nshared = true\n").unwrap();
+    let start = || {
+        ServeProcess::builder(dir.path())
+            .storage("sqlite")
+            .api_key("memkey")
+            .arg("--config")
+            .arg(&config)
+            .start()
+    };
+    let item = "/engine-api/v1/universes/1/memory-store/sorted-maps/board/items/k";
+    let server = start();
+    let url = format!("{}{item}", server.url);
+    let body = json!({"value": "kept", "expiration": 600}).to_string();
+    let put = support::send(hyper::Method::PUT, &url, &[("x-api-key", "memkey")], body).await;
+    assert!(put.status.is_success(), "{:?}", put.body);
+    assert!(server.stop().success());
+    let server = start();
+    let url = format!("{}{item}", server.url);
+    let got = support::send(
+        hyper::Method::GET,
+        &url,
+        &[("x-api-key", "memkey")],
+        String::new(),
+    )
+    .await;
+    assert!(got.status.is_success(), "{:?}", got.body);
+    assert_eq!(got.json()["item"]["value"], json!("kept"), "{:?}", got.body);
 }
