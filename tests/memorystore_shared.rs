@@ -13,6 +13,7 @@ mod support;
 use std::time::Duration;
 
 use profilestore::clock::Clock;
+use profilestore::faults::FaultyPlugin;
 use profilestore::memorystore::*;
 use profilestore::storage::{self, Storage, StorageConfig, StorageKind};
 use serde_json::{json, Value};
@@ -329,6 +330,53 @@ async fn a_copy_taken_on_one_node_is_restored_for_all() {
         0,
         "read id kept"
     );
+}
+
+fn faulty() -> (std::sync::Arc<FaultyPlugin>, MemoryStoreService) {
+    let config = StorageConfig {
+        kind: StorageKind::Memory,
+        ..StorageConfig::default()
+    };
+    let plugin = std::sync::Arc::new(FaultyPlugin::new(storage::open(&config).unwrap()));
+    let storage = Storage::new(plugin.clone());
+    let clock = Clock::tokio(1_700_000_000_000);
+    let svc = MemoryStoreService::shared(storage, clock, MemoryConfig::default());
+    (plugin, svc)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_that_keeps_changing_ends_in_a_retryable_error_after_the_bound() {
+    let (plugin, svc) = faulty();
+    let map = svc.sorted_map(U, "m");
+    plugin.conflict_next_swaps(SWAP_ATTEMPTS);
+    let e = map.set("k", json!(1), 60, None).await.unwrap_err();
+    assert!(matches!(e, MemoryStoreError::Storage(_)), "{e}");
+    assert!(e.is_transient(), "{e}");
+    assert!(e.to_string().contains("attempts"), "{e}");
+    assert_eq!(map.size().await.unwrap(), 0, "nothing was written");
+    plugin.conflict_next_swaps(SWAP_ATTEMPTS - 1);
+    assert!(
+        map.set("k", json!(1), 60, None).await.unwrap(),
+        "the last try"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unreachable_storage_fails_every_call_clearly() {
+    let (plugin, svc) = faulty();
+    svc.sorted_map(U, "m")
+        .set("k", json!(1), 60, None)
+        .await
+        .unwrap();
+    plugin.fail_all(true);
+    let e = svc.sorted_map(U, "m").get("k").await.unwrap_err();
+    assert!(matches!(e, MemoryStoreError::Storage(_)), "{e}");
+    let e = svc.queue(U, "q").add(json!(1), 60, 0.0).await.unwrap_err();
+    assert!(e.to_string().starts_with("InternalError:"), "{e}");
+    assert!(svc.export().await.is_err());
+    assert!(svc.flush(U).await.is_err());
+    plugin.fail_all(false);
+    assert_eq!(svc.sorted_map(U, "m").size().await.unwrap(), 1);
 }
 
 /// Two services on one SQLite file (two plugin instances, as two nodes

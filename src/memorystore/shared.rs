@@ -32,7 +32,8 @@
 //! looks again every [`POLL`] on the clock, and at once after an add on
 //! this node. Each node keeps the last universe it decoded or wrote with
 //! its record version and reuses it while the record is at that version
-//! (no JSON parse for a read or write after its own last call).
+//! (no JSON parse for a call after its own last one; a read still fetches
+//! the record to learn its version).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +46,6 @@ use super::universe::{Changes, Ctx, Tags, Universe};
 use super::*;
 use crate::storage::Storage;
 
-/// Most swaps one call tries before it fails (retryable).
-pub(super) const SWAP_ATTEMPTS: u32 = 32;
 /// How often a waiting queue read looks again.
 pub(super) const POLL: Duration = Duration::from_millis(100);
 /// Flush operation ids remembered per universe.
@@ -107,8 +106,10 @@ pub(super) struct Shared {
     /// Bytes of each universe as this node last wrote or measured them.
     seen: Mutex<std::collections::HashMap<u64, u64>>,
     /// The last record of each universe this node decoded or wrote, by
-    /// version (versions never repeat, so a match is that very content).
-    decoded: Mutex<std::collections::HashMap<u64, (u64, Arc<Universe>)>>,
+    /// version (versions never repeat, so a match is that very content,
+    /// give or take expired items reaped since). A call takes it out and
+    /// puts it back, so it is never cloned.
+    decoded: Mutex<std::collections::HashMap<u64, (u64, Universe)>>,
 }
 
 impl Shared {
@@ -124,32 +125,24 @@ impl Shared {
         }
     }
 
-    /// `record`'s universe: a copy of the cached one when it is at the
-    /// cached version (a clone costs a fraction of a JSON parse), else
-    /// decoded (and cached).
-    fn decode(&self, universe: u64, record: Option<&SharedRecord>) -> Result<Universe> {
+    /// `record`'s universe: the cached one, taken out, when it is at the
+    /// record's version, else decoded.
+    fn take(&self, universe: u64, record: Option<&SharedRecord>) -> Result<Universe> {
         let Some(r) = record else {
             return Ok(Universe::default());
         };
-        if let Some((version, u)) = self.decoded.lock().get(&universe) {
-            if *version == r.version {
-                return Ok(Universe::clone(u));
-            }
+        let cached = self.decoded.lock().remove(&universe);
+        match cached {
+            Some((version, u)) if version == r.version => Ok(u),
+            _ => Ok(decode(Some(r))?),
         }
-        let u = decode(Some(r))?;
-        let cached = Arc::new(u.clone());
-        self.decoded.lock().insert(universe, (r.version, cached));
-        Ok(u)
     }
 
-    /// Remembers what this node wrote at `version`.
-    fn wrote(&self, universe: u64, version: Option<u64>, u: Universe) {
-        self.seen.lock().insert(universe, u.used());
-        let mut decoded = self.decoded.lock();
-        match version {
-            Some(v) => decoded.insert(universe, (v, Arc::new(u))),
-            None => decoded.remove(&universe),
-        };
+    /// Puts `u` back as the universe's record at `version`.
+    fn put_back(&self, universe: u64, version: Option<u64>, u: Universe) {
+        if let Some(v) = version {
+            self.decoded.lock().insert(universe, (v, u));
+        }
     }
 
     fn ctx(&self) -> Ctx<'_> {
@@ -217,18 +210,29 @@ impl Shared {
         let (answer, version) = self
             .cas(&universe_record(universe), |record| {
                 written = None;
-                let mut u = self.decode(universe, record)?;
-                let answer = f(&mut u, &self.ctx())?;
-                if !answer.changed() {
-                    return Ok(Step::Keep(answer));
-                }
+                let mut u = self.take(universe, record)?;
+                let answer = f(&mut u, &self.ctx());
+                let version = record.map(|r| r.version);
+                let answer = match answer {
+                    Ok(a) if a.changed() => a,
+                    Ok(a) => {
+                        self.put_back(universe, version, u);
+                        return Ok(Step::Keep(a));
+                    }
+                    Err(e) => {
+                        // Only expired items may have gone (reaped).
+                        self.put_back(universe, version, u);
+                        return Err(e);
+                    }
+                };
                 let text = encode(&u)?;
                 written = Some(u);
                 Ok(Step::Write(answer, text))
             })
             .await?;
         if let Some(u) = written {
-            self.wrote(universe, version, u);
+            self.seen.lock().insert(universe, u.used());
+            self.put_back(universe, version, u);
         }
         Ok(answer)
     }
@@ -240,8 +244,10 @@ impl Shared {
         f: impl FnOnce(&mut Universe, &Ctx<'_>) -> R,
     ) -> Result<R> {
         let record = self.read(&universe_record(universe)).await?;
-        let mut u = self.decode(universe, record.as_ref())?;
-        Ok(f(&mut u, &self.ctx()))
+        let mut u = self.take(universe, record.as_ref())?;
+        let answer = f(&mut u, &self.ctx());
+        self.put_back(universe, record.map(|r| r.version), u);
+        Ok(answer)
     }
 
     /// Tells this node's waiting queue reads that an item came.
