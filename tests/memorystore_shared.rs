@@ -31,8 +31,8 @@ fn memory_storage() -> Storage {
 /// Two nodes on one storage, one clock, one quota.
 fn cluster(clock: Clock, config: MemoryConfig) -> (MemoryStoreService, MemoryStoreService) {
     let storage = memory_storage();
-    let node = || MemoryStoreService::shared(storage.clone(), clock.clone(), config);
-    (node(), node())
+    let a = MemoryStoreService::shared(storage.clone(), clock.clone(), config);
+    (a, MemoryStoreService::shared(storage, clock, config))
 }
 
 fn simulated() -> (MemoryStoreService, MemoryStoreService) {
