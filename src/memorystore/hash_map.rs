@@ -83,11 +83,12 @@ pub(super) fn parse_cursor(cursor: &str) -> Option<String> {
 }
 
 impl HashMapData {
-    /// Bytes held.
+    /// Items held (expired ones not yet reaped included).
     pub(super) fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Bytes held.
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
