@@ -369,8 +369,13 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
             .with_faults(faults.clone()),
         None => unreachable!("open_datastores always opens a local storage"),
     };
-    let memory = MemoryStoreService::with_config(clock.clone(), config.memory_config())
-        .with_faults(faults.clone());
+    let memory = match datastores.storage() {
+        Some(storage) if config.memory_store.shared => {
+            MemoryStoreService::shared(storage.clone(), clock.clone(), config.memory_config())
+        }
+        _ => MemoryStoreService::with_config(clock.clone(), config.memory_config()),
+    }
+    .with_faults(faults.clone());
     let snapshots =
         crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
     let cluster = join_cluster(&config, addr, &datastores).await?;

@@ -242,12 +242,17 @@ pub struct MemoryStoreSection {
     /// The concurrent users each universe's memory quota is computed for
     /// (Roblox: 64 KB + 1.2 KB x users; default 1000, about 1.2 MB).
     pub users: u64,
+    /// Keep the memory stores in the storage plugin's shared records, so
+    /// every `serve` node on one database sees one set (default false:
+    /// this process's memory, lost at exit, as on Roblox).
+    pub shared: bool,
 }
 
 impl Default for MemoryStoreSection {
     fn default() -> Self {
         MemoryStoreSection {
             users: crate::memorystore::MemoryConfig::default().users,
+            shared: false,
         }
     }
 }

@@ -446,6 +446,12 @@ impl From<crate::memorystore::MemoryStoreError> for ApiError {
             M::Remote(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
             }
+            M::Storage(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
             M::Fault(f) => ApiError::injected(&f),
             _ => ApiError::bad_request(D::Unknown, message),
         }
