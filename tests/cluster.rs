@@ -450,3 +450,54 @@ async fn a_relayed_stream_does_not_hold_up_the_relaying_nodes_shutdown() {
         (StatusCode::OK, Some("node-1"))
     );
 }
+
+/// Memory stores and data store management are shared by the nodes: a
+/// sorted-map item written through node 1 is read through node 2, and a
+/// store deleted through node 1 is refused by node 2 once its management
+/// state is re-read (every second in a cluster).
+#[tokio::test]
+async fn memory_stores_and_store_deletes_reach_every_node() {
+    let [n1, n2]: [TestNode; 2] = nodes(Duration::from_secs(10), 2).await.try_into().unwrap();
+    let oc = format!("/cloud/v2/universes/{U}/memory-store/sorted-maps/m/items");
+    let made = call(
+        &n1.server,
+        Method::POST,
+        &format!("{oc}?id=k1"),
+        json!({"value": {"hp": 3}, "ttl": "60s"}),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK, "{:?}", made.json());
+    let read = call(&n2.server, Method::GET, &format!("{oc}/k1"), Value::Null).await;
+    assert_eq!(read.status, StatusCode::OK, "{:?}", read.json());
+    assert_eq!(read.json()["value"], json!({"hp": 3}));
+
+    let entry = format!("/cloud/v2/universes/{U}/data-stores/Bag/entries");
+    let set = call(
+        &n2.server,
+        Method::POST,
+        &format!("{entry}?id=a"),
+        json!({"value": 1}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.json());
+    let deleted = call(
+        &n1.server,
+        Method::DELETE,
+        &format!("/cloud/v2/universes/{U}/data-stores/Bag"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{:?}", deleted.json());
+    // Node 2 re-reads the state within a second of real time (the nodes'
+    // adjustable clocks follow system time); wait for the refusal.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = call(&n2.server, Method::GET, &format!("{entry}/a"), Value::Null).await;
+        if got.status == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert_eq!(got.status, StatusCode::OK, "{:?}", got.json());
+        assert!(Instant::now() < deadline, "node 2 never saw the delete");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

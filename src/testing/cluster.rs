@@ -85,6 +85,7 @@ pub async fn spawn_test_node(
         bus,
         api_key.to_owned(),
         Limits::default(),
+        true,
     );
     state.controls.listen = addr;
     let config = ClusterConfig {
