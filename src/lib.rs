@@ -9,6 +9,7 @@ pub mod budgets;
 pub mod bus;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod datastore;
 pub mod engine;

@@ -49,6 +49,9 @@ pub enum ServeError {
     /// The shared bus could not start (its storage failed).
     #[error("cannot start the shared message bus: {0}")]
     Bus(#[from] crate::bus::BusError),
+    /// The node could not join its cluster.
+    #[error("cannot join the cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// Another server holds the data folder's lock.
     #[error(
         "another profilestore server{holder} is serving {dir}; two servers on one folder \
@@ -255,6 +258,27 @@ pub struct Fixtures {
     pub export_on_exit: Option<PathBuf>,
 }
 
+/// This node of the cluster, live before it serves (`None` when
+/// `[cluster]` is off). Leases run on system time, the shared clock offset
+/// moves the server's clock.
+async fn join_cluster(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    datastores: &DataStoreService,
+) -> Result<Option<crate::cluster::Cluster>, ServeError> {
+    let (Some(cluster), Some(storage)) = (config.cluster_config(addr), datastores.storage()) else {
+        return Ok(None);
+    };
+    let cluster = crate::cluster::Cluster::new(
+        storage.clone(),
+        cluster,
+        Clock::system(),
+        datastores.clock().clone(),
+    );
+    cluster.spawn().await?;
+    Ok(Some(cluster))
+}
+
 /// Runs the server until a stop signal.
 pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError> {
     check_bind_safety(config.server.listen, config.takes_keys())?;
@@ -345,10 +369,16 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
             .with_faults(faults.clone()),
         None => unreachable!("open_datastores always opens a local storage"),
     };
-    let memory = MemoryStoreService::with_config(clock.clone(), config.memory_config())
-        .with_faults(faults.clone());
+    let memory = match datastores.storage() {
+        Some(storage) if config.memory_store.shared => {
+            MemoryStoreService::shared(storage.clone(), clock.clone(), config.memory_config())
+        }
+        _ => MemoryStoreService::with_config(clock.clone(), config.memory_config()),
+    }
+    .with_faults(faults.clone());
     let snapshots =
         crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
+    let cluster = join_cluster(&config, addr, &datastores).await?;
     let state = AppState {
         sessions,
         datastores: datastores.clone(),
@@ -365,6 +395,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         closing,
         limits: config.limits(),
         budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
+        cluster,
     };
     let served = crate::http::serve_on(listener, state, tls, stop).await;
     // After the sessions' final saves (which may publish release notices).

@@ -152,7 +152,7 @@ impl Snapshots {
             return Err(SnapshotError::AlreadyExists(id.to_owned()));
         }
         let image = storage.call(|p| p.export_image()).await?;
-        let memory = self.inner.memory.export();
+        let memory = self.inner.memory.export().await?;
         let info = SnapshotInfo {
             id: id.to_owned(),
             created_ms: self.inner.clock.now_ms(),
@@ -190,7 +190,7 @@ impl Snapshots {
             .call(move |p| p.import_image(&image.storage))
             .await?;
         if let Some(memory) = &snapshot.memory {
-            self.inner.memory.import(memory);
+            self.inner.memory.import(memory).await?;
         }
         self.inner.datastores.reload().await?;
         Ok(snapshot.info.clone())
@@ -219,8 +219,13 @@ impl Snapshots {
         let storage = self.storage()?;
         let _turn = self.inner.turn.lock().await;
         let removed = storage.call(move |p| p.purge_universe(universe)).await?;
-        // A local memory store service cannot fail to flush.
-        let _ = self.inner.memory.flush(universe).await;
+        // Only a shared memory store service can fail to flush (its
+        // storage failed): say so rather than leave its items behind.
+        self.inner
+            .memory
+            .flush(universe)
+            .await
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
         self.inner.datastores.reload().await?;
         Ok(removed)
     }

@@ -3,13 +3,19 @@
 //! never part of a release build's API).
 //!
 //! Owns: [`TestServer`] and the ways to start one (alone, or as the nodes
-//! of a cluster on one shared plugin, [`spawn_test_cluster`]), and
-//! [`memory_state`], the state such a server serves. Invariants: a test
-//! server listens on loopback only, accepts one random API key, runs
-//! everything it hosts on one adjustable clock (moved by
-//! [`TestServer::advance`] through the emulator controls, which are on; the
-//! nodes of a cluster share one clock), and shuts down gracefully (final
-//! saves, then a storage flush, then its bus's tasks) when asked.
+//! of a cluster on one shared plugin: [`spawn_test_cluster`] for servers
+//! sharing a clock and a shared bus, [`TestNode`]s with cluster membership
+//! in `testing/cluster.rs`), and [`memory_state`], the state such a server
+//! serves. Invariants: a test server listens on loopback only, accepts one
+//! random API key, runs everything it hosts on one adjustable clock (moved
+//! by [`TestServer::advance`] through the emulator controls, which are on;
+//! the nodes of [`spawn_test_cluster`] share one clock), and shuts down
+//! gracefully (final saves, then a storage flush, then its bus's tasks)
+//! when asked.
+
+mod cluster;
+
+pub use cluster::{spawn_test_node, TestNode};
 
 use std::sync::Arc;
 
@@ -102,7 +108,14 @@ pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> Tes
 pub fn memory_state(api_key: String, limits: Limits) -> (AppState, CancellationToken) {
     let clock = Clock::adjustable();
     let bus = MessageBus::new(clock.clone(), BusConfig::default());
-    node_state(Arc::new(MemoryPlugin::new()), clock, bus, api_key, limits)
+    node_state(
+        Arc::new(MemoryPlugin::new()),
+        clock,
+        bus,
+        api_key,
+        limits,
+        false,
+    )
 }
 
 /// Starts `n` in-process servers, the nodes of one cluster: they share one
@@ -137,6 +150,7 @@ pub async fn spawn_test_cluster_on(plugin: Arc<dyn StoragePlugin>, n: usize) -> 
             bus,
             key.clone(),
             Limits::default(),
+            true,
         );
         nodes.push(start_on_state(listener, key, state));
     }
@@ -144,24 +158,36 @@ pub async fn spawn_test_cluster_on(plugin: Arc<dyn StoragePlugin>, n: usize) -> 
 }
 
 /// A server's state on `plugin`, `clock` and `bus`, accepting `api_key`.
-fn node_state(
+/// With `shared` (a node of several on `plugin`), its memory stores live in
+/// the plugin's records and its data store management state is re-read
+/// (every second), as `serve` does for a cluster.
+pub(crate) fn node_state(
     plugin: Arc<dyn StoragePlugin>,
     clock: Clock,
     bus: MessageBus,
     api_key: String,
     limits: Limits,
+    shared: bool,
 ) -> (AppState, CancellationToken) {
     let faults = crate::faults::FaultPlan::default();
-    let datastores = DataStoreService::new(
-        Arc::clone(&plugin),
-        clock.clone(),
-        DataStoreConfig::default(),
-    )
+    let config = DataStoreConfig {
+        shared_state_refresh: shared.then_some(std::time::Duration::from_secs(1)),
+        ..DataStoreConfig::default()
+    };
+    let datastores = DataStoreService::new(Arc::clone(&plugin), clock.clone(), config)
+        .with_faults(faults.clone());
+    let memory = if shared {
+        crate::memorystore::MemoryStoreService::shared(
+            Storage::new(Arc::clone(&plugin)),
+            clock.clone(),
+            Default::default(),
+        )
+    } else {
+        crate::memorystore::MemoryStoreService::new(clock.clone())
+    }
     .with_faults(faults.clone());
     let ordered =
         crate::ordered::OrderedService::new(plugin, clock.clone()).with_faults(faults.clone());
-    let memory =
-        crate::memorystore::MemoryStoreService::new(clock.clone()).with_faults(faults.clone());
     let snapshots =
         crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
     let bus = bus.with_fault_plan(faults.clone());
@@ -187,6 +213,7 @@ fn node_state(
         budgets: crate::budgets::Budgets::new(clock.clone(), Default::default()),
         clock,
         controls: Controls::default(),
+        cluster: None,
     };
     (state, closing)
 }

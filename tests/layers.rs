@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["clock", "backoff", "opencloud", "plugin_api"],
     &["storage", "faults", "remote", "budgets"],
-    &["datastore", "bus", "ordered", "memorystore"],
+    &["datastore", "bus", "ordered", "memorystore", "cluster"],
     &["engine", "snapshots"],
     &["sessions"],
     &["http"],

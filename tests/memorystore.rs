@@ -2,7 +2,10 @@
 //! order, bounds and expiry; queue priority, invisibility windows, waits
 //! and all-or-nothing; hash map pages; update retries under concurrent
 //! writers; limits and the universe quota; and the remote backend giving
-//! the same answers against a test server.
+//! the same answers against a test server. Every test of the structures'
+//! behaviour runs on the local backend and on the shared one (the records
+//! of a storage plugin, `MemoryStoreService::shared`); the cross-node
+//! tests are in `memorystore_shared.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,14 +13,62 @@ use std::time::Duration;
 use profilestore::clock::Clock;
 use profilestore::memorystore::*;
 use profilestore::remote::RemoteClient;
+use profilestore::storage::{self, Storage, StorageConfig, StorageKind};
 use profilestore::testing::spawn_test_server;
 use serde_json::{json, Value};
 
 const U: u64 = 7;
 
-fn service() -> MemoryStoreService {
-    MemoryStoreService::new(Clock::tokio(1_700_000_000_000))
+/// Makes the service a test runs on.
+type Make = fn(Clock, MemoryConfig) -> MemoryStoreService;
+
+fn local(clock: Clock, config: MemoryConfig) -> MemoryStoreService {
+    MemoryStoreService::with_config(clock, config)
 }
+
+/// A shared service over a fresh in-memory storage plugin.
+fn shared(clock: Clock, config: MemoryConfig) -> MemoryStoreService {
+    let plugin = storage::open(&StorageConfig {
+        kind: StorageKind::Memory,
+        ..StorageConfig::default()
+    })
+    .unwrap();
+    MemoryStoreService::shared(Storage::new(plugin), clock, config)
+}
+
+fn service(make: Make) -> MemoryStoreService {
+    make(Clock::tokio(1_700_000_000_000), MemoryConfig::default())
+}
+
+/// Runs each named `async fn(Make)` on the local and on the shared
+/// backend, on simulated time.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod local_backend {
+            $(#[tokio::test(start_paused = true)]
+            async fn $name() {
+                super::$name(super::local).await
+            })*
+        }
+        mod shared_backend {
+            $(#[tokio::test(start_paused = true)]
+            async fn $name() {
+                super::$name(super::shared).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    keeps_the_contract,
+    items_expire_on_the_clock,
+    invisible_items_come_back_when_the_window_passes,
+    a_waiting_read_answers_when_an_item_comes_or_at_its_timeout,
+    update_retries_under_concurrent_writers,
+    every_limit_is_checked_before_anything_changes,
+    the_universe_quota_refuses_growth_but_not_shrinking,
+    flush_drops_one_universe_only,
+);
 
 fn num(n: f64) -> Option<SortKey> {
     Some(SortKey::Number(n))
@@ -134,9 +185,8 @@ async fn hash_map_contract(svc: &MemoryStoreService) {
     ));
 }
 
-#[tokio::test(start_paused = true)]
-async fn local_backend_keeps_the_contract() {
-    let svc = service();
+async fn keeps_the_contract(make: Make) {
+    let svc = service(make);
     sorted_map_contract(&svc).await;
     queue_contract(&svc).await;
     hash_map_contract(&svc).await;
@@ -153,9 +203,8 @@ async fn remote_backend_gives_the_same_answers() {
     server.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn items_expire_on_the_clock() {
-    let svc = service();
+async fn items_expire_on_the_clock(make: Make) {
+    let svc = service(make);
     let map = svc.sorted_map(U, "m");
     map.set("short", json!(1), 5, None).await.unwrap();
     map.set("long", json!(2), 50, None).await.unwrap();
@@ -166,7 +215,7 @@ async fn items_expire_on_the_clock() {
     assert_eq!(map.size().await.unwrap(), 1);
     assert_eq!(svc.hash_map(U, "h").get("k").await.unwrap(), None);
     assert_eq!(svc.queue(U, "q").size(false).await.unwrap(), 0);
-    let (used, _) = svc.usage(U).unwrap();
+    let (used, _) = svc.current_usage(U).await.unwrap().unwrap();
     assert_eq!(
         used,
         ("long".len() + 1) as u64,
@@ -174,9 +223,8 @@ async fn items_expire_on_the_clock() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn invisible_items_come_back_when_the_window_passes() {
-    let svc = service();
+async fn invisible_items_come_back_when_the_window_passes(make: Make) {
+    let svc = service(make);
     let q = svc.queue(U, "q");
     q.add(json!("job"), 600, 0.0).await.unwrap();
     let opts = ReadOptions {
@@ -199,9 +247,8 @@ async fn invisible_items_come_back_when_the_window_passes() {
     assert_eq!(q.size(false).await.unwrap(), 0);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_waiting_read_answers_when_an_item_comes_or_at_its_timeout() {
-    let svc = service();
+async fn a_waiting_read_answers_when_an_item_comes_or_at_its_timeout(make: Make) {
+    let svc = service(make);
     let q = svc.queue(U, "q");
     let opts = ReadOptions {
         wait: Duration::from_secs(30),
@@ -226,9 +273,8 @@ async fn a_waiting_read_answers_when_an_item_comes_or_at_its_timeout() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn update_retries_under_concurrent_writers() {
-    let svc = service();
+async fn update_retries_under_concurrent_writers(make: Make) {
+    let svc = service(make);
     let map = svc.hash_map(U, "counter");
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -248,7 +294,12 @@ async fn update_retries_under_concurrent_writers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_that_always_loses_ends_in_update_conflict() {
-    let svc = MemoryStoreService::new(Clock::system());
+    for make in [local as Make, shared] {
+        always_losing_update(make(Clock::system(), MemoryConfig::default())).await;
+    }
+}
+
+async fn always_losing_update(svc: MemoryStoreService) {
     let map = svc.sorted_map(U, "m");
     map.set("k", json!(0), 60, None).await.unwrap();
     let (writer, runs) = (map.clone(), std::cell::Cell::new(0u32));
@@ -279,9 +330,8 @@ async fn an_update_that_always_loses_ends_in_update_conflict() {
         .starts_with("UpdateConflict:"));
 }
 
-#[tokio::test(start_paused = true)]
-async fn every_limit_is_checked_before_anything_changes() {
-    let svc = service();
+async fn every_limit_is_checked_before_anything_changes(make: Make) {
+    let svc = service(make);
     let map = svc.sorted_map(U, "m");
     let long = "k".repeat(129);
     assert!(matches!(
@@ -337,9 +387,8 @@ async fn every_limit_is_checked_before_anything_changes() {
     assert_eq!(map.size().await.unwrap(), 0, "nothing was written");
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_universe_quota_refuses_growth_but_not_shrinking() {
-    let svc = MemoryStoreService::with_config(Clock::tokio(0), MemoryConfig { users: 0 });
+async fn the_universe_quota_refuses_growth_but_not_shrinking(make: Make) {
+    let svc = make(Clock::tokio(0), MemoryConfig { users: 0 });
     let map = svc.hash_map(U, "h");
     let value = json!("x".repeat(30_000));
     map.set("a", value.clone(), 10).await.unwrap();
@@ -358,9 +407,8 @@ async fn the_universe_quota_refuses_growth_but_not_shrinking() {
     map.set("d", value, 60).await.unwrap();
 }
 
-#[tokio::test(start_paused = true)]
-async fn flush_drops_one_universe_only() {
-    let svc = service();
+async fn flush_drops_one_universe_only(make: Make) {
+    let svc = service(make);
     svc.sorted_map(U, "m")
         .set("k", json!(1), 60, None)
         .await
@@ -370,8 +418,8 @@ async fn flush_drops_one_universe_only() {
         .await
         .unwrap();
     let op = svc.flush(U).await.unwrap();
-    assert!(svc.flush_operation(U, &op));
-    assert!(!svc.flush_operation(U + 1, &op));
+    assert!(svc.flush_operation(U, &op).await.unwrap());
+    assert!(!svc.flush_operation(U + 1, &op).await.unwrap());
     assert_eq!(svc.sorted_map(U, "m").size().await.unwrap(), 0);
     assert_eq!(svc.sorted_map(U + 1, "m").size().await.unwrap(), 1);
 }

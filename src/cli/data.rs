@@ -258,7 +258,8 @@ pub(super) async fn run(
         | Command::Faults(_)
         | Command::Clock { .. }
         | Command::Budgets(_)
-        | Command::Snapshot(_) => {
+        | Command::Snapshot(_)
+        | Command::Cluster(_) => {
             unreachable!("handled above")
         }
         Command::Purge => {

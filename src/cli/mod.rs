@@ -12,6 +12,7 @@
 
 mod budgets;
 mod clock;
+mod cluster;
 mod data;
 mod faults;
 mod memory;
@@ -136,6 +137,7 @@ const DATA_COMMANDS: &[&str] = &[
     "clock",
     "budgets",
     "snapshot",
+    "cluster",
 ];
 
 /// The connection of the data commands to a running server. Not `serve`'s:
@@ -272,6 +274,24 @@ pub struct EntryArgs {
     pub scope: String,
 }
 
+/// `serve`'s `[cluster]` flags (each overrides `config.toml`).
+#[derive(Clone, Debug, Default, clap::Args)]
+#[command(next_help_heading = "Cluster (several nodes on one database)")]
+pub struct ClusterFlags {
+    /// Join the other nodes on the same storage as one service
+    /// (`[cluster] enabled`); `=false` turns it off.
+    #[arg(long, env = "PROFILESTORE_CLUSTER", num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub cluster: Option<bool>,
+    /// This node's id (`[cluster] node_id`; default: random at each start).
+    #[arg(long, env = "PROFILESTORE_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The URL other nodes reach this one at (`[cluster] advertise_url`;
+    /// default: http:// and the listen address).
+    #[arg(long, env = "PROFILESTORE_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -321,6 +341,9 @@ pub enum Command {
         /// Log lines as `text` (default) or `json` (one object a line).
         #[arg(long, value_name = "FORMAT", env = "PROFILESTORE_LOG_FORMAT")]
         log_format: Option<crate::config::LogFormat>,
+        /// `[cluster]`: this server as one node of several on one database.
+        #[command(flatten)]
+        cluster: ClusterFlags,
     },
     /// ProfileStore profiles: show, message, rollback.
     #[command(subcommand_required = true, arg_required_else_help = false)]
@@ -447,6 +470,10 @@ pub enum Command {
     /// save, restore, list, delete.
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
+    /// A running server's cluster (`--url`): `cluster nodes` lists the
+    /// live nodes.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 impl Command {
@@ -464,7 +491,8 @@ impl Command {
             | Command::Faults(_)
             | Command::Clock { .. }
             | Command::Budgets(_)
-            | Command::Snapshot(_) => false,
+            | Command::Snapshot(_)
+            | Command::Cluster(_) => false,
             Command::Profile { command } => {
                 !matches!(command, profile::ProfileCommand::Message { .. })
             }
@@ -534,6 +562,9 @@ impl StorageArgs {
         overrides.emulator_controls = extra.emulator_controls;
         overrides.tls_cert = extra.tls_cert;
         overrides.tls_key = extra.tls_key;
+        overrides.cluster = extra.cluster;
+        overrides.node_id = extra.node_id;
+        overrides.advertise_url = extra.advertise_url;
         Ok(Config::load(self.config.as_deref())?.apply(overrides)?)
     }
 }
@@ -583,6 +614,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         tls_cert,
         tls_key,
         log_format: _,
+        cluster,
     } = cli.command
     {
         let config = cli.storage.resolve(Overrides {
@@ -591,6 +623,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             emulator_controls,
             tls_cert,
             tls_key,
+            cluster: cluster.cluster,
+            node_id: cluster.node_id,
+            advertise_url: cluster.advertise_url,
             ..Overrides::default()
         })?;
         check_server_keys(&config, std::env::var_os("PROFILESTORE_API_KEY").as_deref())?;
@@ -615,6 +650,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
     if let Command::Snapshot(command) = cli.command {
         return snapshot::run(command, &cli.connection, &config).await;
+    }
+    if let Command::Cluster(command) = cli.command {
+        return cluster::run(command, &cli.connection, &config).await;
     }
     data::run(cli.command, &cli.connection, &config).await
 }

@@ -16,6 +16,8 @@ mod emulator;
 mod network;
 pub use emulator::EmulatorSection;
 pub use network::{KeyEntry, LogFormat};
+mod cluster;
+pub use cluster::ClusterSection;
 
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
@@ -81,6 +83,8 @@ pub struct Config {
     pub emulator: EmulatorSection,
     /// `[budgets]`
     pub budgets: BudgetsSection,
+    /// `[cluster]`
+    pub cluster: ClusterSection,
 }
 
 /// `[budgets]`: Roblox's request budgets for every universe not set at
@@ -241,12 +245,17 @@ pub struct MemoryStoreSection {
     /// The concurrent users each universe's memory quota is computed for
     /// (Roblox: 64 KB + 1.2 KB x users; default 1000, about 1.2 MB).
     pub users: u64,
+    /// Keep the memory stores in the storage plugin's shared records, so
+    /// every `serve` node on one database sees one set (default false:
+    /// this process's memory, lost at exit, as on Roblox).
+    pub shared: bool,
 }
 
 impl Default for MemoryStoreSection {
     fn default() -> Self {
         MemoryStoreSection {
             users: crate::memorystore::MemoryConfig::default().users,
+            shared: false,
         }
     }
 }
@@ -340,6 +349,12 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key` / `PROFILESTORE_TLS_KEY`.
     pub tls_key: Option<PathBuf>,
+    /// `--cluster` / `PROFILESTORE_CLUSTER`.
+    pub cluster: Option<bool>,
+    /// `--node-id` / `PROFILESTORE_NODE_ID`.
+    pub node_id: Option<String>,
+    /// `--advertise-url` / `PROFILESTORE_ADVERTISE_URL`.
+    pub advertise_url: Option<String>,
 }
 
 impl Config {
@@ -403,6 +418,15 @@ impl Config {
         }
         if let Some(v) = o.tls_key {
             self.server.tls_key = Some(v);
+        }
+        if let Some(v) = o.cluster {
+            self.cluster.enabled = v;
+        }
+        if let Some(v) = o.node_id {
+            self.cluster.node_id = Some(v);
+        }
+        if let Some(v) = o.advertise_url {
+            self.cluster.advertise_url = Some(v);
         }
         self.validate()?;
         Ok(self)
@@ -495,6 +519,7 @@ impl Config {
                 });
             }
         }
+        self.cluster.validate()?;
         if self.server.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid {
                 key: "server.api_keys",

@@ -39,6 +39,7 @@ pub struct FaultyPlugin {
     interleave: Mutex<Option<NewVersion>>,
     on_commit: Mutex<Option<OnCommit>>,
     commit_order: Mutex<()>,
+    conflict_swaps: AtomicU32,
 }
 
 impl fmt::Debug for FaultyPlugin {
@@ -67,7 +68,14 @@ impl FaultyPlugin {
             interleave: Mutex::new(None),
             on_commit: Mutex::new(None),
             commit_order: Mutex::new(()),
+            conflict_swaps: AtomicU32::new(0),
         }
+    }
+
+    /// Makes the next `n` record swaps answer a conflict (with the record
+    /// as it is) without writing, as if another node always won the race.
+    pub fn conflict_next_swaps(&self, n: u32) {
+        self.conflict_swaps.store(n, Ordering::SeqCst);
     }
 
     /// Makes another writer commit `version` (unconditionally) to the same
@@ -312,6 +320,15 @@ impl StoragePlugin for FaultyPlugin {
         value: Option<&str>,
     ) -> StorageResult<RecordOutcome> {
         self.check("commit")?;
+        let armed = |n: u32| n.checked_sub(1);
+        if self
+            .conflict_swaps
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, armed)
+            .is_ok()
+        {
+            let current = self.inner.record_read(name)?;
+            return Ok(RecordOutcome::Conflict { current });
+        }
         self.inner.record_swap(name, expect, value)
     }
 

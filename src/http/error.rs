@@ -265,6 +265,23 @@ impl From<crate::sessions::SessionError> for ApiError {
     }
 }
 
+impl From<crate::cluster::ClusterError> for ApiError {
+    /// A clock move the clock refuses is the caller's 400; the shared
+    /// records being unavailable or contended is a 503 to retry.
+    fn from(e: crate::cluster::ClusterError) -> Self {
+        use crate::cluster::ClusterError;
+        match e {
+            ClusterError::Clock(c) => ApiError::bad_request(D::Unknown, c.to_string()),
+            e => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                e.to_string(),
+            ),
+        }
+    }
+}
+
 impl From<BusError> for ApiError {
     fn from(e: BusError) -> Self {
         match e {
@@ -429,6 +446,12 @@ impl From<crate::memorystore::MemoryStoreError> for ApiError {
             M::Remote(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, C::Internal, D::Unknown, message)
             }
+            M::Storage(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                D::Unknown,
+                message,
+            ),
             M::Fault(f) => ApiError::injected(&f),
             _ => ApiError::bad_request(D::Unknown, message),
         }

@@ -474,7 +474,7 @@ async fn flush(mut c: Call) -> Reply {
 
 async fn operation(c: Call) -> Reply {
     let id = c.param("id");
-    if !c.state.memory.flush_operation(c.universe, id) {
+    if !c.state.memory.flush_operation(c.universe, id).await? {
         return Err(ApiError::not_found(
             D::NotFound,
             format!("no operation `{id}` in universe {}", c.universe),

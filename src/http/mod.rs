@@ -20,6 +20,7 @@
 //! ends sessions (final saves), lets in-flight requests finish (every
 //! connection is a task of one `TaskTracker`), then flushes storage.
 
+mod cluster;
 mod emulator;
 pub mod error;
 mod health;
@@ -100,6 +101,9 @@ pub struct AppState {
     pub budgets: crate::budgets::Budgets,
     /// The emulator's named snapshots (of `datastores`' storage and `memory`).
     pub snapshots: crate::snapshots::Snapshots,
+    /// This node of a cluster (`None`: the server runs alone): session API
+    /// calls go to their game server's home node.
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 impl AppState {
@@ -221,6 +225,7 @@ fn style_of(path: &str) -> Style {
         "ordered-data-stores/",
         "engine-api/",
         "emulator/",
+        "cluster/",
     ]
     .iter()
     .any(|p| path.starts_with(p))
@@ -301,6 +306,15 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 method_first: false,
             });
         }
+    }
+    if let Some(rest) = strip_segments(path, "/cluster/v1") {
+        return Ok(Selected {
+            table: &cluster::TABLE,
+            family: Family::Cluster,
+            universe: "0",
+            rest,
+            method_first: false,
+        });
     }
     // The control plane names universes inside its own routes.
     if let Some(rest) = strip_segments(path, "/emulator/v1") {
@@ -406,6 +420,11 @@ async fn route(
     };
     let needed = scopes::required(sel.family, req.method(), sel.rest, universe, store);
     caller.check(&needed).map_err(|e| (e, style))?;
+    let req = match cluster::routed(state, req, sel.table, sel.rest, universe).await {
+        Ok(cluster::Routed::Here(req)) => req,
+        Ok(cluster::Routed::Forwarded(answer)) => return Ok(answer),
+        Err(e) => return Err((e, style)),
+    };
     emulator::budgets::gate(state, req.method(), &path, &query, req.headers(), universe)
         .await
         .map_err(|e| (e, style))?;
@@ -443,6 +462,12 @@ async fn handle(
             request::error(&ApiError::unauthorized(), Style::Gateway)
         };
         request::set_header(&mut response, headers::REQUEST_ID, &id);
+        if let Some(cluster) = &state.cluster {
+            // A forwarded answer keeps the home node's.
+            if !response.headers().contains_key(headers::NODE) {
+                request::set_header(&mut response, headers::NODE, cluster.node_id());
+            }
+        }
         if has_body && !body_read.is_read() {
             request::set_header(&mut response, "connection", "close");
         }
@@ -568,6 +593,10 @@ pub async fn serve_on(
     // Sessions first: their final saves are acknowledged writes too, and
     // ending them releases start requests still waiting.
     state.sessions.shutdown().await;
+    // Then other nodes may adopt this node's game servers.
+    if let Some(cluster) = &state.cluster {
+        cluster.shutdown().await;
+    }
     drain.cancel();
     tasks.close();
     tasks.wait().await;

@@ -57,6 +57,9 @@ pub(super) enum Family {
     Engine,
     /// The emulator controls.
     Emulator,
+    /// `/cluster/v1` (the nodes of a cluster): an operator's view, granted
+    /// with the controls' `emulator` scope.
+    Cluster,
 }
 
 /// What a request does to what it names.
@@ -173,7 +176,7 @@ pub(super) fn required(
     let rw = if read { Access::Read } else { Access::Write };
     let store = store.map(str::to_owned);
     let (resource, access) = match family {
-        Family::Emulator => return Permission::Emulator,
+        Family::Emulator | Family::Cluster => return Permission::Emulator,
         // The list of stores is the prefix itself.
         Family::DataStoresV1 if rest == "/standard-datastores" => (Resource::DataStore(None), rw),
         Family::DataStoresV1 | Family::DataStoresV2 => (Resource::DataStore(store), rw),

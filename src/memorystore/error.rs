@@ -93,6 +93,11 @@ pub enum MemoryStoreError {
     /// The server behind a remote service failed or could not be reached.
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// The storage behind shared memory stores (several nodes on one
+    /// database) failed, or a record kept changing under the call;
+    /// retryable when the storage error is.
+    #[error("InternalError: the memory stores' shared storage failed: {0}")]
+    Storage(std::sync::Arc<profilestore_plugin_api::StorageError>),
     /// An emulator fault fired (`/emulator/v1/faults`); retryable.
     #[error("{0}")]
     Fault(#[from] crate::faults::Injected),
@@ -117,11 +122,20 @@ impl MemoryStoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             MemoryStoreError::Remote(r) => r.is_transient(),
+            MemoryStoreError::Storage(s) => {
+                matches!(**s, profilestore_plugin_api::StorageError::Unavailable(_))
+            }
             MemoryStoreError::UpdateConflict
             | MemoryStoreError::TotalMemoryOverLimit
             | MemoryStoreError::Fault(_) => true,
             _ => false,
         }
+    }
+}
+
+impl From<profilestore_plugin_api::StorageError> for MemoryStoreError {
+    fn from(e: profilestore_plugin_api::StorageError) -> Self {
+        MemoryStoreError::Storage(std::sync::Arc::new(e))
     }
 }
 

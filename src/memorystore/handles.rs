@@ -28,11 +28,9 @@ impl Queue {
         error::check_priority(priority)?;
         let bytes = error::check_value(&value)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::QueueAdd, None, async {
-                    l.queue_add(h.universe, &h.name, value, bytes, expiration_secs, priority)
-                })
-                .await
+            Backend::Near(n) => {
+                let add = n.queue_add(h.universe, &h.name, value, bytes, expiration_secs, priority);
+                h.faulted(Op::QueueAdd, None, add).await
             }
             Backend::Remote(r) => {
                 r.queue_add(h.universe, &h.name, value, expiration_secs, priority)
@@ -49,12 +47,9 @@ impl Queue {
         self.check()?;
         options.check(MAX_READ_COUNT)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                let (items, id) = h
-                    .faulted(Op::QueueRead, None, async {
-                        Ok(l.queue_read(h.universe, &h.name, &options).await)
-                    })
-                    .await?;
+            Backend::Near(n) => {
+                let read = n.queue_read(h.universe, &h.name, &options);
+                let (items, id) = h.faulted(Op::QueueRead, None, read).await?;
                 let values = items.into_iter().map(|i| i.value).collect();
                 Ok(QueueRead { values, id })
             }
@@ -63,8 +58,9 @@ impl Queue {
     }
 
     /// A read of up to 200 items with their priorities and expiry times
-    /// (Open Cloud's `items:read`). Local backend only: the engine API
-    /// reads values (a remote service answers `Remote(Unsupported)`).
+    /// (Open Cloud's `items:read`). Local and shared backends only: the
+    /// engine API reads values (a remote service answers
+    /// `Remote(Unsupported)`).
     pub async fn read_items(
         &self,
         options: ReadOptions,
@@ -73,11 +69,9 @@ impl Queue {
         self.check()?;
         options.check(MAX_READ_COUNT_OPEN_CLOUD)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::QueueRead, None, async {
-                    Ok(l.queue_read(h.universe, &h.name, &options).await)
-                })
-                .await
+            Backend::Near(n) => {
+                let read = n.queue_read(h.universe, &h.name, &options);
+                h.faulted(Op::QueueRead, None, read).await
             }
             Backend::Remote(_) => Err(crate::remote::RemoteError::Unsupported {
                 what: "an Open Cloud queue read",
@@ -95,12 +89,10 @@ impl Queue {
             return Err(MemoryStoreError::EmptyName { what: "read id" });
         }
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::QueueRemove, None, async {
-                    l.queue_remove(h.universe, &h.name, read_id);
-                    Ok(())
-                })
-                .await
+            Backend::Near(n) => {
+                let remove = n.apply(h.universe, |u, cx| Ok(u.queue_remove(cx, &h.name, read_id)));
+                h.faulted(Op::QueueRemove, None, remove).await?;
+                Ok(())
             }
             Backend::Remote(r) => r.queue_remove(h.universe, &h.name, read_id).await,
         }
@@ -112,7 +104,12 @@ impl Queue {
         let h = &self.0;
         self.check()?;
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.queue_size(h.universe, &h.name, exclude_invisible)),
+            Backend::Near(n) => {
+                let size = |u: &mut universe::Universe, cx: &universe::Ctx<'_>| {
+                    u.queue_size(cx, &h.name, exclude_invisible)
+                };
+                n.view(h.universe, size).await
+            }
             Backend::Remote(r) => r.queue_size(h.universe, &h.name, exclude_invisible).await,
         }
     }
@@ -124,7 +121,10 @@ impl Queue {
         self.check()?;
         error::check_count("count", count, MAX_READ_COUNT_OPEN_CLOUD)?;
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.queue_peek(h.universe, &h.name, count)),
+            Backend::Near(n) => {
+                n.view(h.universe, |u, cx| u.queue_peek(cx, &h.name, count))
+                    .await
+            }
             Backend::Remote(r) => r.queue_peek(h.universe, &h.name, count).await,
         }
     }
@@ -161,19 +161,12 @@ impl HashMap {
         let h = &self.0;
         let bytes = check_hash_write(&h.name, key, &value, expiration_secs)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::HashMapSet, Some(key), async {
-                    l.hash_put(
-                        h.universe,
-                        &h.name,
-                        key,
-                        value,
-                        bytes,
-                        expiration_secs,
-                        &expect,
-                    )
-                })
-                .await
+            Backend::Near(n) => {
+                let put = n.apply(h.universe, |u, cx| {
+                    let v = value.clone();
+                    u.hash_put(cx, &h.name, key, v, bytes, expiration_secs, &expect)
+                });
+                h.faulted(Op::HashMapSet, Some(key), put).await
             }
             Backend::Remote(r) => {
                 r.hash_put(h.universe, &h.name, key, value, expiration_secs, expect)
@@ -192,11 +185,9 @@ impl HashMap {
         let h = &self.0;
         self.check(key)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::HashMapGet, Some(key), async {
-                    Ok(l.hash_get(h.universe, &h.name, key))
-                })
-                .await
+            Backend::Near(n) => {
+                let get = n.view(h.universe, |u, cx| u.hash_get(cx, &h.name, key));
+                h.faulted(Op::HashMapGet, Some(key), get).await
             }
             Backend::Remote(r) => r.hash_get(h.universe, &h.name, key).await,
         }
@@ -233,12 +224,10 @@ impl HashMap {
         let h = &self.0;
         self.check(key)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::HashMapRemove, Some(key), async {
-                    l.hash_remove(h.universe, &h.name, key);
-                    Ok(())
-                })
-                .await
+            Backend::Near(n) => {
+                let remove = n.apply(h.universe, |u, _| Ok(u.hash_remove(&h.name, key)));
+                h.faulted(Op::HashMapRemove, Some(key), remove).await?;
+                Ok(())
             }
             Backend::Remote(r) => r.hash_remove(h.universe, &h.name, key).await,
         }
@@ -255,11 +244,10 @@ impl HashMap {
             Some(c) => Some(hash_map::parse_cursor(c).ok_or(MemoryStoreError::InvalidCursor)?),
         };
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::HashMapList, None, async {
-                    Ok(l.hash_page(h.universe, &h.name, count, after.as_deref()))
-                })
-                .await
+            Backend::Near(n) => {
+                let after = after.as_deref();
+                let page = n.view(h.universe, |u, cx| u.hash_page(cx, &h.name, count, after));
+                h.faulted(Op::HashMapList, None, page).await
             }
             Backend::Remote(r) => r.hash_page(h.universe, &h.name, count, cursor).await,
         }

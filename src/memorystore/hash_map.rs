@@ -5,20 +5,26 @@
 //! across the pages of one walk; a cursor names the last key of its page
 //! (so a page after writes neither repeats nor skips unchanged keys); an
 //! expired item is never returned and `reap` drops such items within a
-//! budget.
+//! budget. A map serializes as its items by key (the expiry index is
+//! rebuilt on reading).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound as B;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::HashItem;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Stored {
+    #[serde(rename = "v")]
     value: Value,
+    #[serde(rename = "e")]
     etag: String,
+    #[serde(rename = "x")]
     expire_ms: i64,
+    #[serde(rename = "z")]
     size: usize,
 }
 
@@ -28,6 +34,28 @@ pub(super) struct HashMapData {
     items: BTreeMap<String, Stored>,
     expiry: BTreeSet<(i64, String)>,
     bytes: usize,
+}
+
+impl Serialize for HashMapData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.items.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for HashMapData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items = BTreeMap::<String, Stored>::deserialize(d)?;
+        let expiry = items
+            .iter()
+            .map(|(k, s)| (s.expire_ms, k.clone()))
+            .collect();
+        let bytes = items.values().map(|s| s.size).sum();
+        Ok(HashMapData {
+            items,
+            expiry,
+            bytes,
+        })
+    }
 }
 
 /// The size an item counts for: key and value JSON.
@@ -55,11 +83,12 @@ pub(super) fn parse_cursor(cursor: &str) -> Option<String> {
 }
 
 impl HashMapData {
-    /// Bytes held.
+    /// Items held (expired ones not yet reaped included).
     pub(super) fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Bytes held.
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }

@@ -38,6 +38,10 @@ pub const DEFAULT_INVISIBILITY_SECS: f64 = 30.0;
 pub const MAX_INVISIBILITY_SECS: f64 = MAX_EXPIRATION_SECS as f64;
 /// Most transform runs of one `UpdateAsync` before `UpdateConflict`.
 pub const UPDATE_RETRIES: u32 = 20;
+/// Most record swaps one call of a shared service tries (another node
+/// changed the universe's record in between) before it fails with a
+/// retryable `MemoryStoreError::Storage`.
+pub const SWAP_ATTEMPTS: u32 = 32;
 
 /// The emulator's settings of MemoryStoreService.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,27 +3,33 @@
 //! Owns: the memory store API the HTTP server, the CLI and Rust users call
 //! ([`MemoryStoreService`] and its handles [`SortedMap`], [`Queue`],
 //! [`HashMap`]), its limits (`limits`) and errors (`error`), expirations
-//! on the one clock, and the backend seam: `Local` (the structures in this
-//! process's memory, `local.rs` over `sorted_map.rs`, `queue.rs`,
-//! `hash_map.rs`) or `Remote` (a profilestore server over the engine API,
-//! `remote.rs`). Invariants: time comes from the injected [`Clock`]; an
-//! expired item is never returned; a rejected call changes nothing; both
-//! backends check inputs with the same functions before anything changes
-//! or is sent.
+//! on the one clock, and the backend seam: the structures run here
+//! (`near.rs`: the operations of `universe.rs` over `sorted_map.rs`,
+//! `queue.rs`, `hash_map.rs`, kept in this process's memory by `local.rs`
+//! or in the storage plugin's shared records by `shared.rs`, so every node
+//! of a cluster sees one set) or on a profilestore server over the engine
+//! API (`remote.rs`). Invariants: time comes from the injected [`Clock`];
+//! an expired item is never returned; a rejected call changes nothing;
+//! every backend checks inputs with the same functions before anything
+//! changes or is sent.
 //!
-//! **Nothing here is durable**, as on Roblox: memory stores live in the
-//! memory of the server process, and a restart (or
-//! [`MemoryStoreService::flush`]) forgets every item. Universes are
+//! **Local memory stores are not durable**, as on Roblox: they live in
+//! the memory of the server process, and a restart (or
+//! [`MemoryStoreService::flush`]) forgets every item. Shared ones live as
+//! long as the database's records (a flush forgets them). Universes are
 //! separate; each has the quota of [`MemoryConfig`].
 
 mod error;
 mod hash_map;
 mod limits;
 mod local;
+mod near;
 mod queue;
 mod remote;
+mod shared;
 mod sorted_map;
 mod types;
+mod universe;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,12 +40,14 @@ use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::faults::{FaultPlan, Operation as Op, Target};
 use crate::remote::RemoteClient;
+use near::Near;
+use profilestore_plugin_api::StorageError;
 
 pub use error::MemoryStoreError;
 pub use limits::*;
 pub use types::*;
 
-/// A copy of a local service's memory stores ([`MemoryStoreService::export`]).
+/// A copy of a service's memory stores ([`MemoryStoreService::export`]).
 #[derive(Clone, Debug, Default)]
 pub struct MemoryImage(local::Image);
 
@@ -58,8 +66,8 @@ impl MemoryImage {
 /// Where a memory store service's calls go.
 #[derive(Clone, Debug)]
 enum Backend {
-    /// The structures in this process.
-    Local(Arc<local::Local>),
+    /// The structures run here (local memory or shared records).
+    Near(Near),
     /// A profilestore server (engine API).
     Remote(remote::Remote),
 }
@@ -84,7 +92,22 @@ impl MemoryStoreService {
     /// Memory stores kept in this process, with `config`'s quota.
     pub fn with_config(clock: Clock, config: MemoryConfig) -> Self {
         MemoryStoreService {
-            backend: Backend::Local(Arc::new(local::Local::new(clock.clone(), config))),
+            backend: Backend::Near(Near::Local(Arc::new(local::Local::new(
+                clock.clone(),
+                config,
+            )))),
+            clock,
+            faults: FaultPlan::default(),
+        }
+    }
+
+    /// Memory stores kept in `storage`'s shared records, with `config`'s
+    /// quota: every service (every `serve` node) on the same database
+    /// sees the same memory stores.
+    pub fn shared(storage: crate::storage::Storage, clock: Clock, config: MemoryConfig) -> Self {
+        let shared = shared::Shared::new(storage, clock.clone(), config);
+        MemoryStoreService {
+            backend: Backend::Near(Near::Shared(Arc::new(shared))),
             clock,
             faults: FaultPlan::default(),
         }
@@ -136,47 +159,69 @@ impl MemoryStoreService {
     }
 
     /// A copy of every memory store item of every universe, with its
-    /// expiration, etag and queue state (`None` for a remote service).
-    pub fn export(&self) -> Option<MemoryImage> {
+    /// expiration, etag and queue state (`None` for a remote service; a
+    /// shared service reads every universe's record, failing only when
+    /// the storage does).
+    pub async fn export(&self) -> std::result::Result<Option<MemoryImage>, StorageError> {
         match &self.backend {
-            Backend::Local(l) => Some(MemoryImage(l.export())),
-            Backend::Remote(_) => None,
+            Backend::Near(Near::Local(l)) => Ok(Some(MemoryImage(l.export()))),
+            Backend::Near(Near::Shared(s)) => Ok(Some(MemoryImage(s.export().await?))),
+            Backend::Remote(_) => Ok(None),
         }
     }
 
     /// Replaces every memory store of every universe with `image`'s (items
-    /// whose expiration passed since are not returned, as always). A remote
-    /// service ignores it.
-    pub fn import(&self, image: &MemoryImage) {
-        if let Backend::Local(l) = &self.backend {
-            l.import(&image.0);
+    /// whose expiration passed since are not returned, as always): in one
+    /// swap locally, one record swap per universe when shared (for every
+    /// node). A remote service ignores it.
+    pub async fn import(&self, image: &MemoryImage) -> std::result::Result<(), StorageError> {
+        match &self.backend {
+            Backend::Near(Near::Local(l)) => l.import(&image.0),
+            Backend::Near(Near::Shared(s)) => s.import(&image.0).await?,
+            Backend::Remote(_) => {}
         }
+        Ok(())
     }
 
     /// Drops every memory store of `universe` (Open Cloud's
     /// `memory-store:flush`); the id of its (finished) operation.
     pub async fn flush(&self, universe: u64) -> Result<String> {
         match &self.backend {
-            Backend::Local(l) => Ok(l.flush(universe)),
+            Backend::Near(Near::Local(l)) => Ok(l.flush(universe)),
+            Backend::Near(Near::Shared(s)) => s.flush(universe).await,
             Backend::Remote(r) => r.flush(universe).await,
         }
     }
 
-    /// Whether `id` is a flush operation of `universe` this service ran
-    /// (the last 1000 are remembered; local backend only).
-    pub fn flush_operation(&self, universe: u64, id: &str) -> bool {
+    /// Whether `id` is a flush operation of `universe` (local: one this
+    /// service ran, the last 1000 kept; shared: one any node ran, the last
+    /// 100 per universe kept; remote: never).
+    pub async fn flush_operation(&self, universe: u64, id: &str) -> Result<bool> {
         match &self.backend {
-            Backend::Local(l) => l.flushed(universe, id),
-            Backend::Remote(_) => false,
+            Backend::Near(Near::Local(l)) => Ok(l.flushed(universe, id)),
+            Backend::Near(Near::Shared(s)) => s.flushed(universe, id).await,
+            Backend::Remote(_) => Ok(false),
         }
     }
 
-    /// Bytes `universe` uses now, and its quota (local backend: what the
-    /// CLI and tests inspect).
+    /// Bytes `universe` uses, and its quota, without waiting: exact now
+    /// for a local service; for a shared one, as this node last wrote or
+    /// measured them ([`MemoryStoreService::current_usage`] reads them).
     pub fn usage(&self, universe: u64) -> Option<(u64, u64)> {
         match &self.backend {
-            Backend::Local(l) => Some(l.usage(universe)),
+            Backend::Near(Near::Local(l)) => Some(l.usage(universe)),
+            Backend::Near(Near::Shared(s)) => Some(s.last_usage(universe)),
             Backend::Remote(_) => None,
+        }
+    }
+
+    /// Bytes `universe` uses now (expired items not counted), and its
+    /// quota (`None` for a remote service).
+    pub async fn current_usage(&self, universe: u64) -> Result<Option<(u64, u64)>> {
+        match &self.backend {
+            Backend::Near(Near::Local(l)) => Ok(Some(l.usage(universe))),
+            Backend::Near(Near::Shared(s)) => Ok(Some(s.usage(universe).await?)),
+            Backend::Remote(_) => Ok(None),
         }
     }
 }
@@ -256,11 +301,11 @@ impl SortedMap {
             expect,
         };
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::SortedMapSet, Some(key), async {
-                    l.sorted_put(h.universe, &h.name, w, size)
-                })
-                .await
+            Backend::Near(n) => {
+                let put = n.apply(h.universe, |u, cx| {
+                    u.sorted_put(cx, &h.name, w.clone(), size)
+                });
+                h.faulted(Op::SortedMapSet, Some(key), put).await
             }
             Backend::Remote(r) => r.sorted_put(h.universe, &h.name, w).await,
         }
@@ -277,11 +322,9 @@ impl SortedMap {
         check_structure(&h.name, "sorted map name")?;
         error::check_key(key)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::SortedMapGet, Some(key), async {
-                    Ok(l.sorted_get(h.universe, &h.name, key))
-                })
-                .await
+            Backend::Near(n) => {
+                let get = n.view(h.universe, |u, cx| u.sorted_get(cx, &h.name, key));
+                h.faulted(Op::SortedMapGet, Some(key), get).await
             }
             Backend::Remote(r) => r.sorted_get(h.universe, &h.name, key).await,
         }
@@ -329,12 +372,10 @@ impl SortedMap {
         check_structure(&h.name, "sorted map name")?;
         error::check_key(key)?;
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::SortedMapRemove, Some(key), async {
-                    l.sorted_remove(h.universe, &h.name, key);
-                    Ok(())
-                })
-                .await
+            Backend::Near(n) => {
+                let remove = n.apply(h.universe, |u, _| Ok(u.sorted_remove(&h.name, key)));
+                h.faulted(Op::SortedMapRemove, Some(key), remove).await?;
+                Ok(())
             }
             Backend::Remote(r) => r.sorted_remove(h.universe, &h.name, key).await,
         }
@@ -362,11 +403,9 @@ impl SortedMap {
             upper,
         };
         match &h.service.backend {
-            Backend::Local(l) => {
-                h.faulted(Op::SortedMapList, None, async {
-                    Ok(l.sorted_range(h.universe, &h.name, &q))
-                })
-                .await
+            Backend::Near(n) => {
+                let range = n.view(h.universe, |u, cx| u.sorted_range(cx, &h.name, &q));
+                h.faulted(Op::SortedMapList, None, range).await
             }
             Backend::Remote(r) => r.sorted_range(h.universe, &h.name, &q).await,
         }
@@ -377,7 +416,7 @@ impl SortedMap {
         let h = &self.0;
         check_structure(&h.name, "sorted map name")?;
         match &h.service.backend {
-            Backend::Local(l) => Ok(l.sorted_size(h.universe, &h.name)),
+            Backend::Near(n) => n.view(h.universe, |u, cx| u.sorted_size(cx, &h.name)).await,
             Backend::Remote(r) => r.sorted_size(h.universe, &h.name).await,
         }
     }

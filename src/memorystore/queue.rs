@@ -6,12 +6,15 @@
 //! removed it first; a read id removes only items it still holds (an item
 //! read again belongs to the newer read) and nothing once its window has
 //! ended; an expired item is never returned and `reap` drops such items
-//! (and finished reads) within a budget.
+//! (and finished reads) within a budget. A queue serializes as its items
+//! (priority, sequence, item), its reads and its next sequence number (the
+//! expiry index is rebuilt on reading; waiters are not data).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::sorted_map::Num;
@@ -19,13 +22,45 @@ use super::QueuedItem;
 
 type Slot = (Reverse<Num>, u64);
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Stored {
+    #[serde(rename = "v")]
     value: Value,
+    #[serde(rename = "z")]
     size: usize,
+    #[serde(rename = "x")]
     expire_ms: i64,
+    #[serde(rename = "i")]
     invisible_until: i64,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     read_id: Option<String>,
+}
+
+/// A slot as written: priority and sequence number.
+type WireSlot = (f64, u64);
+
+fn wire(slot: &Slot) -> WireSlot {
+    (slot.0 .0 .0, slot.1)
+}
+
+fn unwire((priority, seq): WireSlot) -> Slot {
+    (Reverse(Num(priority)), seq)
+}
+
+/// A queue as written (borrowing) ...
+#[derive(Serialize)]
+struct WireOut<'a> {
+    items: Vec<(WireSlot, &'a Stored)>,
+    reads: Vec<(&'a str, i64, Vec<WireSlot>)>,
+    next: u64,
+}
+
+/// ... and as read.
+#[derive(Deserialize)]
+struct WireIn {
+    items: Vec<(WireSlot, Stored)>,
+    reads: Vec<(String, i64, Vec<WireSlot>)>,
+    next: u64,
 }
 
 /// The items of one queue.
@@ -38,6 +73,42 @@ pub(super) struct QueueData {
     bytes: usize,
     /// Woken on every add (queue reads that wait).
     pub(super) notify: Arc<tokio::sync::Notify>,
+}
+
+impl Serialize for QueueData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WireOut {
+            items: self.items.iter().map(|(k, v)| (wire(k), v)).collect(),
+            reads: self
+                .reads
+                .iter()
+                .map(|(id, (until, slots))| (id.as_str(), *until, slots.iter().map(wire).collect()))
+                .collect(),
+            next: self.next_seq,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for QueueData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = WireIn::deserialize(d)?;
+        let mut q = QueueData {
+            next_seq: w.next,
+            ..QueueData::default()
+        };
+        for (slot, s) in w.items {
+            let slot = unwire(slot);
+            q.expiry.insert((s.expire_ms, slot));
+            q.bytes += s.size;
+            q.items.insert(slot, s);
+        }
+        for (id, until, slots) in w.reads {
+            q.reads
+                .insert(id, (until, slots.into_iter().map(unwire).collect()));
+        }
+        Ok(q)
+    }
 }
 
 /// The size an item counts for: its value JSON and its priority.

@@ -6,12 +6,14 @@
 //! bounds are exclusive (the class reference, quirk 19); an item whose
 //! expiry time has come is never returned, and `reap` drops such items
 //! (oldest first, at most a budget per call); `bytes` is the sum of the
-//! items' sizes.
+//! items' sizes. A map serializes as its items by key (the indices are
+//! rebuilt on reading: the shared backend's records, `shared.rs`).
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound as B;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::{Bound, Direction, SortKey, SortedItem};
@@ -65,12 +67,17 @@ enum KeyPos {
 
 type Pos = (Rank, KeyPos);
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Stored {
+    #[serde(rename = "v")]
     value: Value,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     sort_key: Option<SortKey>,
+    #[serde(rename = "e")]
     etag: String,
+    #[serde(rename = "x")]
     expire_ms: i64,
+    #[serde(rename = "z")]
     size: usize,
 }
 
@@ -81,6 +88,27 @@ pub(super) struct SortedMapData {
     order: BTreeSet<Pos>,
     expiry: BTreeSet<(i64, String)>,
     bytes: usize,
+}
+
+impl Serialize for SortedMapData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.items.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SortedMapData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items = HashMap::<String, Stored>::deserialize(d)?;
+        let mut map = SortedMapData::default();
+        for (key, s) in items {
+            map.order
+                .insert((Rank::of(s.sort_key.as_ref()), KeyPos::Key(key.clone())));
+            map.expiry.insert((s.expire_ms, key.clone()));
+            map.bytes += s.size;
+            map.items.insert(key, s);
+        }
+        Ok(map)
+    }
 }
 
 /// The size an item counts for: key, value JSON and sort key.

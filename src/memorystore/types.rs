@@ -149,7 +149,7 @@ pub struct HashPage {
 }
 
 /// A sorted map write, checked.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct SortedWrite<'a> {
     pub(super) key: &'a str,
     pub(super) value: Value,

@@ -22,3 +22,8 @@ pub const ENTRY_USERIDS: &str = "roblox-entry-userids";
 pub const ENTRY_ATTRIBUTES: &str = "roblox-entry-attributes";
 /// Server-sent events: where a stream resumes.
 pub const LAST_EVENT_ID: &str = "last-event-id";
+/// A cluster node: the id of the node that served the answer.
+pub const NODE: &str = "x-profilestore-node";
+/// A cluster node: set on a call forwarded to a game server's home node
+/// (the forwarding node's id); such a call is handled where it arrives.
+pub const FORWARDED: &str = "x-profilestore-forwarded";

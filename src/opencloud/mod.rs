@@ -11,6 +11,7 @@
 //! serializes its fields in the order Open Cloud writes them; the server
 //! and the client import the same items.
 
+pub mod cluster;
 pub mod codes;
 pub mod cursor;
 pub mod emulator;

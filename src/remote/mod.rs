@@ -17,4 +17,4 @@ mod tls;
 pub(crate) use client::{enc, segment, status_error};
 pub use client::{Answer, RemoteClient, RemoteError};
 pub use emulator::Emulator;
-pub use tls::CA_CERT_ENV;
+pub use tls::{connector as https_connector, CA_CERT_ENV};

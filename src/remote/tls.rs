@@ -66,9 +66,14 @@ fn with_ca(ca: &Path) -> Result<Arc<rustls::ClientConfig>, RemoteError> {
     config(roots).map_err(|e| bad(e.to_string()))
 }
 
+/// The longest a connection attempt (TCP) may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The connector of a client: plain `http://`, and `https://` trusting the
-/// public CAs and the certificates of `ca`.
-pub(super) fn connector(ca: Option<&Path>) -> Result<HttpsConnector<HttpConnector>, RemoteError> {
+/// public CAs and the certificates of `ca`; TCP connects are bounded
+/// ([`CONNECT_TIMEOUT`]) and use `TCP_NODELAY`. Also the cluster's
+/// forwarding between nodes.
+pub fn connector(ca: Option<&Path>) -> Result<HttpsConnector<HttpConnector>, RemoteError> {
     let config = match ca {
         Some(ca) => with_ca(ca)?,
         None => PUBLIC.clone().ok_or_else(|| RemoteError::CaCert {
@@ -76,9 +81,13 @@ pub(super) fn connector(ca: Option<&Path>) -> Result<HttpsConnector<HttpConnecto
             reason: "rustls refused its default configuration".into(),
         })?,
     };
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    tcp.set_nodelay(true);
     Ok(HttpsConnectorBuilder::new()
         .with_tls_config(Arc::unwrap_or_clone(config))
         .https_or_http()
         .enable_http1()
-        .build())
+        .wrap_connector(tcp))
 }

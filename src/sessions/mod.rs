@@ -254,6 +254,24 @@ impl SessionHost {
         }
     }
 
+    /// Drops game server `job` without final saves (as a crashed server),
+    /// when its sessions belong elsewhere now (another cluster node adopted
+    /// it); returns whether it was here.
+    pub fn abandon(&self, universe: u64, job: &str) -> bool {
+        let server = self
+            .inner
+            .servers
+            .lock()
+            .remove(&(universe, job.to_owned()));
+        match server {
+            Some(s) => {
+                s.engine.crash();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Drops every game server silent for longer than the lease, without
     /// final saves (as a crashed server); returns how many.
     pub fn expire(&self) -> usize {

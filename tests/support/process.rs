@@ -29,14 +29,17 @@ use std::time::Duration;
 /// runner (`PROFILESTORE_LOG` is not one: a developer may set it to see a
 /// failing test's server log).
 pub(crate) const SETTINGS_ENV: &[&str] = &[
+    "PROFILESTORE_ADVERTISE_URL",
     "PROFILESTORE_API_KEY",
     "PROFILESTORE_API_KEYS",
     "PROFILESTORE_CA_CERT",
+    "PROFILESTORE_CLUSTER",
     "PROFILESTORE_CONFIG",
     "PROFILESTORE_DATA_DIR",
     "PROFILESTORE_DURABILITY",
     "PROFILESTORE_LISTEN",
     "PROFILESTORE_LOG_FORMAT",
+    "PROFILESTORE_NODE_ID",
     "PROFILESTORE_RETENTION",
     "PROFILESTORE_STORAGE",
     "PROFILESTORE_TLS_CERT",

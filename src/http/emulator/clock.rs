@@ -6,6 +6,8 @@
 //! time never moves backward (a zero, negative, missing or non-numeric
 //! `seconds` is a 400 and moves nothing); everything time-based follows an
 //! advance at once (sleepers on the clock wake, see `crate::clock`), and
+//! in a cluster the move goes through the shared offset, so every node
+//! follows (`crate::cluster`), and a clock read applies a newer one first;
 //! before the answer the game servers silent past their lease are dropped
 //! and expired versions purged (so the 30-day expiry follows too); the
 //! answer is the clock after the move.
@@ -37,6 +39,9 @@ fn state(clock: &Clock) -> ClockState {
 
 async fn show(c: Call) -> Reply {
     super::allowed(&c)?;
+    if let Some(cluster) = &c.state.cluster {
+        cluster.sync_clock().await?;
+    }
     Ok(request::json(StatusCode::OK, &state(&c.state.clock)))
 }
 
@@ -44,9 +49,17 @@ async fn advance(mut c: Call) -> Reply {
     super::allowed(&c)?;
     let by = seconds(&c.body().await?)?;
     let clock = &c.state.clock;
-    clock
-        .advance(by)
-        .map_err(|e| ApiError::bad_request(D::Unknown, e.to_string()))?;
+    match &c.state.cluster {
+        // Every node's clock: through the shared offset.
+        Some(cluster) => {
+            cluster.advance_clock(by).await?;
+        }
+        None => {
+            clock
+                .advance(by)
+                .map_err(|e| ApiError::bad_request(D::Unknown, e.to_string()))?;
+        }
+    }
     // Leases and versions that ran out go now, before the answer: not at
     // the reaper's next tick or the next hourly purge.
     let dropped = c.state.sessions.expire();

@@ -55,6 +55,9 @@ pub(super) async fn remove(c: Call) -> Reply {
         .sessions
         .remove_server(c.universe, c.param("job"))
         .await;
+    if let Some(cluster) = &c.state.cluster {
+        cluster.release(c.universe, c.param("job")).await?;
+    }
     Ok(request::json(StatusCode::OK, &Ended { ended }))
 }
 
