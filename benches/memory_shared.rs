@@ -31,6 +31,7 @@ fn service(kind: Option<(StorageKind, Durability)>, dir: &std::path::Path) -> Me
         kind,
         data_dir: dir.to_owned(),
         durability,
+        postgres_url: None,
     };
     let storage = Storage::new(open(&config).expect("open storage"));
     MemoryStoreService::shared(storage, clock, MemoryConfig::default())

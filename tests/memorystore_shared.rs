@@ -390,6 +390,7 @@ async fn on_sqlite_memory_stores_are_shared_and_durable() {
             kind: StorageKind::Sqlite,
             data_dir: dir.path().to_owned(),
             durability: profilestore::plugin_api::Durability::Full,
+            postgres_url: None,
         };
         let storage = Storage::new(storage::open(&config).unwrap());
         MemoryStoreService::shared(storage, Clock::system(), MemoryConfig::default())
