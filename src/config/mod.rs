@@ -428,8 +428,21 @@ impl Config {
         if let Some(v) = o.advertise_url {
             self.cluster.advertise_url = Some(v);
         }
+        self.share_a_shared_database();
         self.validate()?;
         Ok(self)
+    }
+
+    /// A PostgreSQL database is shared by design: every server on it is a
+    /// node of one cluster, whose messages, memory stores and membership
+    /// live in the database. (The other plugins keep what the file says:
+    /// one server owns a SQLite file or a sled folder.)
+    fn share_a_shared_database(&mut self) {
+        if self.storage.plugin == StorageKind::Postgres {
+            self.cluster.enabled = true;
+            self.messaging.delivery = BusDelivery::Shared;
+            self.memory_store.shared = true;
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -623,7 +636,9 @@ impl Config {
         DataStoreConfig {
             retention: self.datastore.retention,
             version_expiry: Duration::from_secs_f64(self.datastore.version_expiry_days * 86_400.0),
-            shared_state_refresh: None,
+            // Nodes sharing a database see each other's store deletes and
+            // snapshots within a second.
+            shared_state_refresh: self.cluster.enabled.then_some(Duration::from_secs(1)),
         }
     }
 }

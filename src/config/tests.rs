@@ -183,3 +183,25 @@ fn the_bus_delivery_is_local_by_default_and_can_be_shared() {
         .to_string();
     assert!(err.contains("messaging.poll_interval_secs"), "{err}");
 }
+
+#[test]
+fn postgres_storage_makes_every_server_a_node_of_one_cluster() {
+    let alone = Config::default()
+        .apply(Overrides::default())
+        .expect("apply");
+    assert!(!alone.cluster.enabled);
+    assert_eq!(alone.datastore_config().shared_state_refresh, None);
+    let node = Config::default()
+        .apply(Overrides {
+            storage: Some(StorageKind::Postgres),
+            ..Overrides::default()
+        })
+        .expect("apply");
+    assert!(node.cluster.enabled);
+    assert_eq!(node.messaging.delivery, BusDelivery::Shared);
+    assert!(node.memory_store.shared);
+    assert_eq!(
+        node.datastore_config().shared_state_refresh,
+        Some(Duration::from_secs(1))
+    );
+}

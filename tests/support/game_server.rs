@@ -42,7 +42,7 @@ pub(crate) struct GameServer {
     lines: mpsc::Receiver<Value>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Kind {
     /// `examples/game_server.rs` on the remote engine.
     Rust,

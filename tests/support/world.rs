@@ -112,6 +112,19 @@ impl World {
         }
     }
 
+    /// A game server's world on a server process at `url`: its data
+    /// stores and bus over HTTP (the remote backends), on system time.
+    pub(crate) fn remote(url: &str, key: &str) -> Self {
+        let client =
+            profilestore::remote::RemoteClient::new(url, Some(key.to_owned())).expect("client");
+        let clock = Clock::system();
+        World {
+            datastores: DataStoreService::remote(client.clone(), clock.clone()),
+            bus: MessageBus::remote(client, clock.clone(), BusConfig::default()),
+            clock,
+        }
+    }
+
     /// An engine for game server `(place_id, job)` on this world.
     pub(crate) fn engine(
         &self,
