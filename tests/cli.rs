@@ -107,7 +107,7 @@ fn a_rejected_write_says_why_and_stores_nothing() {
 #[test]
 fn an_unknown_plugin_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    run(dir.path(), "postgres", &["keys", "Players"]).failure_with(&["postgres", "sqlite"]);
+    run(dir.path(), "mysql", &["keys", "Players"]).failure_with(&["mysql", "sqlite"]);
 }
 
 #[test]
