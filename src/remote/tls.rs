@@ -71,7 +71,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The connector of a client: plain `http://`, and `https://` trusting the
 /// public CAs and the certificates of `ca`; TCP connects are bounded
-/// ([`CONNECT_TIMEOUT`]) and use `TCP_NODELAY`. Also the cluster's
+/// (10 s) and use `TCP_NODELAY`. Also the cluster's
 /// forwarding between nodes.
 pub fn connector(ca: Option<&Path>) -> Result<HttpsConnector<HttpConnector>, RemoteError> {
     let config = match ca {
