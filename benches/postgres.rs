@@ -17,7 +17,7 @@
 //! `scripts/postgres start /tmp/pg`); each part gets fresh databases.
 //! Without one the bench prints a notice and exits successfully.
 //!
-//! Run: `cargo bench --bench postgres` (about 2 minutes; add `-- --quick`
+//! Run: `cargo bench --bench postgres` (about 50 s; add `-- --quick`
 //! for a short smoke run). Nothing is asserted on time: ratios against a
 //! baseline of the same run compare across machines, absolute numbers
 //! depend on the machine, its cores and the server's `fsync`.
