@@ -192,6 +192,29 @@ impl Storage {
         {
             return tokio::task::block_in_place(|| f(&*self.plugin));
         }
+        self.on_blocking_pool(f).await
+    }
+
+    /// Runs one plugin call that may block for long (the message log's
+    /// wake-up wait, up to its timeout) on the blocking pool, never in
+    /// place: `block_in_place` would take a runtime worker away for that
+    /// long, on every node, all the time.
+    pub async fn call_waiting<R, F>(&self, f: F) -> StorageResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn StoragePlugin) -> StorageResult<R> + Send + 'static,
+    {
+        if !self.plugin.is_blocking() {
+            return f(&*self.plugin);
+        }
+        self.on_blocking_pool(f).await
+    }
+
+    async fn on_blocking_pool<R, F>(&self, f: F) -> StorageResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn StoragePlugin) -> StorageResult<R> + Send + 'static,
+    {
         let plugin = Arc::clone(&self.plugin);
         match tokio::task::spawn_blocking(move || f(&*plugin)).await {
             Ok(result) => result,

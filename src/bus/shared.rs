@@ -271,10 +271,10 @@ impl Poller {
     async fn pause(&mut self, last: u64, hint: &mut Option<JoinHandle<StorageResult<bool>>>) {
         if self.use_hint && hint.is_none() {
             let (storage, wait) = (self.storage.clone(), self.config.hint_wait);
-            *hint = Some(
-                self.tasks
-                    .spawn(async move { storage.call(move |p| p.log_wait(last, wait)).await }),
-            );
+            *hint =
+                Some(self.tasks.spawn(async move {
+                    storage.call_waiting(move |p| p.log_wait(last, wait)).await
+                }));
         }
         let Some(waiting) = hint.as_mut() else {
             tokio::select! {
@@ -290,8 +290,15 @@ impl Poller {
                 *hint = None;
                 match done {
                     Ok(Ok(true)) => {}
-                    // No hint after all: poll on our own schedule.
-                    Ok(Ok(false)) => self.use_hint = false,
+                    // No hint now (the plugin has none, or its listener is
+                    // not up yet or reconnecting): poll on our own schedule
+                    // and ask again next time, so a hint that comes up
+                    // later is used.
+                    Ok(Ok(false)) => tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                        () = self.stop.cancelled() => {}
+                    },
                     Ok(Err(e)) => {
                         tracing::debug!(error = %e, "the message log's wake-up hint failed");
                         tokio::time::sleep(self.config.poll_interval).await;

@@ -14,6 +14,7 @@ mod blocking;
 mod engines;
 mod http;
 mod nodes;
+mod postgres;
 mod serve;
 #[path = "../support/mod.rs"]
 mod support;

@@ -6,6 +6,8 @@
 //!   until its timeout, never miss a message (readers read the log);
 //! - `log_wait` returns `false` at once while the listening connection is
 //!   down (the caller then polls), and waits at most its timeout otherwise;
+//!   while the connection is coming up (or back) a call first waits for it
+//!   (at most its timeout and [`STARTUP`]);
 //! - a notification counted after a waiter took its starting count wakes
 //!   it, so one sent between the waiter's check of the log head and its
 //!   wait is not lost;
@@ -24,6 +26,8 @@ use crate::pool::{Manager, Pool};
 const POLL: Duration = Duration::from_millis(250);
 /// Pause before reconnecting a lost listening connection.
 const RECONNECT: Duration = Duration::from_secs(1);
+/// How long the first `log_wait` waits for the listening connection.
+const STARTUP: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default)]
 struct State {
@@ -33,6 +37,8 @@ struct State {
     listening: bool,
     /// Whether the thread was started.
     started: bool,
+    /// `LISTEN` was refused (CockroachDB): there will be no hint.
+    refused: bool,
 }
 
 #[derive(Debug, Default)]
@@ -85,7 +91,27 @@ impl Listener {
             let mut state = self.lock();
             if !state.started {
                 state.started = true;
-                self.spawn(manager.clone());
+                // The caller holds the state lock: `spawn` must not take it.
+                if !self.spawn(manager.clone()) {
+                    // No thread: no hint; waiters poll.
+                    state.refused = true;
+                }
+            }
+            // While the listening connection comes up (or back), wait for
+            // it a moment (bounded by the timeout and STARTUP), so a bus
+            // sees the hint from the start instead of polling.
+            let deadline = Instant::now() + timeout.min(STARTUP);
+            while !state.listening && !state.refused {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = self
+                    .shared
+                    .wake
+                    .wait_timeout(state, left)
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|p| p.into_inner().0);
             }
             if !state.listening {
                 return Ok(false);
@@ -119,15 +145,13 @@ impl Listener {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn spawn(&self, manager: Manager) {
+    /// Starts the listening thread; `false` when no thread could be made.
+    fn spawn(&self, manager: Manager) -> bool {
         let shared = Arc::clone(&self.shared);
-        let spawned = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("profilestore-pg-listen".to_owned())
-            .spawn(move || listen(&shared, &manager));
-        if spawned.is_err() {
-            // No thread: no hint; waiters poll.
-            self.lock().started = false;
-        }
+            .spawn(move || listen(&shared, &manager))
+            .is_ok()
     }
 }
 
@@ -148,6 +172,12 @@ fn listen(shared: &Shared, manager: &Manager) {
         };
         if client.batch_execute("LISTEN ps_log").is_err() {
             // No LISTEN on this database (CockroachDB): no hint, ever.
+            let mut state = shared
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.refused = true;
+            shared.wake.notify_all();
             return;
         }
         set_listening(shared, true);
