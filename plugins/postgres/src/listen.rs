@@ -100,19 +100,7 @@ impl Listener {
             // While the listening connection comes up (or back), wait for
             // it a moment (bounded by the timeout and STARTUP), so a bus
             // sees the hint from the start instead of polling.
-            let deadline = Instant::now() + timeout.min(STARTUP);
-            while !state.listening && !state.refused {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                state = self
-                    .shared
-                    .wake
-                    .wait_timeout(state, left)
-                    .map(|(s, _)| s)
-                    .unwrap_or_else(|p| p.into_inner().0);
-            }
+            state = self.wait_while(state, timeout.min(STARTUP), |s| !s.listening && !s.refused);
             if !state.listening {
                 return Ok(false);
             }
@@ -121,9 +109,21 @@ impl Listener {
         if has_news()? {
             return Ok(true);
         }
+        let state = self.lock();
+        drop(self.wait_while(state, timeout, |s| s.count == start && s.listening));
+        Ok(true)
+    }
+
+    /// Waits on the condition variable while `keep` holds, for at most
+    /// `timeout`; returns the guard.
+    fn wait_while<'a>(
+        &self,
+        mut state: std::sync::MutexGuard<'a, State>,
+        timeout: Duration,
+        keep: impl Fn(&State) -> bool,
+    ) -> std::sync::MutexGuard<'a, State> {
         let deadline = Instant::now() + timeout;
-        let mut state = self.lock();
-        while state.count == start && state.listening {
+        while keep(&state) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -135,7 +135,7 @@ impl Listener {
                 .map(|(s, _)| s)
                 .unwrap_or_else(|p| p.into_inner().0);
         }
-        Ok(true)
+        state
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
