@@ -1,7 +1,7 @@
 //! The HTTP server: Open Cloud's DataStore and MessagingService APIs and
 //! the session API.
 //!
-//! Owns: accepting connections (hyper, HTTP/1.1), choosing the API family
+//! Owns: the server's state and limits, choosing the API family
 //! of a path (each family is a route table, `router::Table`, with its
 //! error body shape), authentication, request ids, graceful shutdown, the
 //! listen-address safety rule, the resource limits ([`Limits`]).
@@ -18,7 +18,8 @@
 //! [`request::BODY_READ_TIMEOUT`]) is a 408; shutdown stops
 //! accepting, cancels [`AppState::closing`] (ends long-polls and streams),
 //! ends sessions (final saves), lets in-flight requests finish (every
-//! connection is a task of one `TaskTracker`), then flushes storage.
+//! connection is a task of one `TaskTracker`), then flushes storage (the
+//! accept loop and that order are in `server.rs`).
 
 mod cluster;
 mod emulator;
@@ -30,6 +31,7 @@ mod ordered;
 pub mod request;
 mod router;
 pub mod scopes;
+mod server;
 mod session_api;
 mod sse;
 mod stores;
@@ -39,20 +41,14 @@ mod v2;
 mod v2_manage;
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::bus::MessageBus;
@@ -64,6 +60,7 @@ use error::{ApiError, Style};
 use request::{Body, Query};
 use router::Table;
 use scopes::Family;
+pub use server::{run, serve_io, serve_on};
 
 /// What the server serves.
 #[derive(Clone, Debug)]
@@ -476,134 +473,4 @@ async fn handle(
     }
     .instrument(span)
     .await
-}
-
-/// The HTTP/1.1 settings of every connection under `limits`.
-fn connection_builder(limits: &Limits) -> http1::Builder {
-    let mut builder = http1::Builder::new();
-    // Without a timer hyper enforces no header timeout at all.
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    builder
-}
-
-/// Serves one accepted connection until it ends, or finishes its request
-/// and closes once `drain` is cancelled.
-async fn serve_connection<I>(
-    builder: &http1::Builder,
-    state: Arc<AppState>,
-    io: I,
-    drain: &CancellationToken,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = service_fn(move |req| handle(Arc::clone(&state), req));
-    let conn = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(conn);
-    let ended = tokio::select! {
-        ended = conn.as_mut() => ended,
-        () = drain.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = ended {
-        tracing::debug!(error = %e, "connection ended with an error");
-    }
-}
-
-/// Serves one connection over any byte stream, as [`run`] serves each
-/// accepted socket (for fuzzing: requests over an in-memory pipe).
-#[doc(hidden)]
-pub async fn serve_io<I>(state: Arc<AppState>, io: I) -> Result<(), hyper::Error>
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let builder = connection_builder(&state.limits);
-    let service = service_fn(move |req| handle(Arc::clone(&state), req));
-    builder.serve_connection(TokioIo::new(io), service).await
-}
-
-/// Serves `listener` (plain HTTP) until `shutdown` resolves: [`serve_on`]
-/// without TLS.
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), HttpError> {
-    serve_on(listener, state, None, shutdown).await
-}
-
-/// Serves `listener` until `shutdown` resolves, over TLS when `tls` is
-/// given (the handshake is bounded by [`Limits::header_read_timeout`]);
-/// then stops accepting, cancels `state.closing`, ends the sessions, waits
-/// for in-flight requests and flushes storage.
-pub async fn serve_on(
-    listener: TcpListener,
-    state: AppState,
-    tls: Option<tls::Tls>,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), HttpError> {
-    let state = Arc::new(state);
-    let connections = Arc::new(Semaphore::new(state.limits.max_connections));
-    let builder = connection_builder(&state.limits);
-    // Connections finish their requests and close once `drain` is
-    // cancelled: after the sessions ended, as their final saves may still
-    // answer requests in flight.
-    let drain = CancellationToken::new();
-    let tasks = TaskTracker::new();
-    tokio::pin!(shutdown);
-    loop {
-        // Take a connection slot before accepting, so that excess clients
-        // queue in the kernel's backlog instead of in our memory.
-        let slot = tokio::select! {
-            slot = Arc::clone(&connections).acquire_owned() => slot.expect("never closed"),
-            () = &mut shutdown => break,
-        };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        continue;
-                    }
-                };
-                let (state, builder, drain) = (Arc::clone(&state), builder.clone(), drain.clone());
-                let tls = tls.clone();
-                tasks.spawn(async move {
-                    match tls {
-                        None => serve_connection(&builder, state, stream, &drain).await,
-                        Some(tls) => {
-                            let limit = state.limits.header_read_timeout;
-                            if let Some(stream) = tls.handshake(stream, limit, &drain).await {
-                                serve_connection(&builder, state, stream, &drain).await;
-                            }
-                        }
-                    }
-                    drop(slot);
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    state.closing.cancel();
-    // Sessions first: their final saves are acknowledged writes too, and
-    // ending them releases start requests still waiting.
-    state.sessions.shutdown().await;
-    // Then other nodes may adopt this node's game servers.
-    if let Some(cluster) = &state.cluster {
-        cluster.shutdown().await;
-    }
-    drain.cancel();
-    tasks.close();
-    tasks.wait().await;
-    state
-        .datastores
-        .flush()
-        .await
-        .map_err(|e| HttpError::Io(std::io::Error::other(format!("final flush failed: {e}"))))?;
-    Ok(())
 }
