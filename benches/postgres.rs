@@ -28,6 +28,8 @@ mod cpu;
 mod handoff;
 #[path = "postgres/nodes.rs"]
 mod nodes;
+#[path = "common/profile.rs"]
+mod profile;
 #[path = "../tests/support/raw_client.rs"]
 mod raw_client;
 #[path = "postgres/update.rs"]

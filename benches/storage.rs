@@ -7,45 +7,20 @@
 //! Figures are ratios against the raw baseline of the same run, so they
 //! compare across machines; absolute numbers depend on the disk's fsync.
 
+#[path = "common/profile.rs"]
+mod profile;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use profile::{raw_bytes, sample_value};
 use profilestore::clock::Clock;
 use profilestore::datastore::{DataStoreConfig, DataStoreService, Transform, WriteOptions};
-use profilestore::plugin_api::codec::encode_record;
-use profilestore::plugin_api::{Durability, StoragePlugin, VersionInfo, VersionRecord};
+use profilestore::plugin_api::{Durability, StoragePlugin};
 use profilestore::storage::{open, StorageConfig, StorageKind};
-use serde_json::{json, Value};
 
 const MANY_KEYS: usize = 1000;
-
-fn sample_value(counter: i64) -> Value {
-    // About 1 KiB, shaped like a player profile.
-    json!({
-        "Data": {"Coins": counter, "Level": 17, "Inventory": (0..40).map(|i| format!("item-{i:04}")).collect::<Vec<_>>()},
-        "MetaData": {"ProfileCreateTime": 1_700_000_000, "SessionLoadCount": 3,
-                     "ActiveSession": [1, "job-00000000-0000-0000-0000-000000000000", "guid"],
-                     "LastUpdate": 1_700_000_300, "MetaTags": []},
-        "RobloxMetaData": [], "UserIds": [2_312_310], "GlobalUpdates": [0, []]
-    })
-}
-
-fn raw_bytes(counter: i64) -> Vec<u8> {
-    let value = serde_json::to_string(&sample_value(counter)).expect("json");
-    encode_record(&VersionRecord {
-        info: VersionInfo {
-            seq: counter as u64,
-            key_created_ms: 1_700_000_000_000,
-            created_ms: 1_700_000_000_000,
-            deleted: false,
-            content_length: value.len() as u64,
-        },
-        value,
-        user_ids: vec![2_312_310],
-        metadata: "{}".to_owned(),
-    })
-}
 
 struct Budget {
     ops: usize,

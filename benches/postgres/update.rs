@@ -12,44 +12,14 @@ use std::time::{Duration, Instant};
 
 use profilestore::clock::Clock;
 use profilestore::datastore::{DataStoreConfig, DataStoreService, Transform, WriteOptions};
-use profilestore::plugin_api::codec::encode_record;
-use profilestore::plugin_api::{Durability, StoragePlugin, VersionInfo, VersionRecord};
+use profilestore::plugin_api::{Durability, StoragePlugin};
 use profilestore_postgres::test_server::{self, TestDatabase};
-use serde_json::{json, Value};
 
+use super::profile::{raw_bytes, sample_value};
 use super::Budget;
 
 /// `(keys, concurrent tasks)` of each row, per durability.
 const SHAPES: [(usize, usize); 3] = [(1, 1), (1000, 1), (1000, 8)];
-
-/// About 1 KiB, shaped like a player profile (as `benches/storage.rs`).
-fn sample_value(counter: i64) -> Value {
-    json!({
-        "Data": {"Coins": counter, "Level": 17, "Inventory": (0..40).map(|i| format!("item-{i:04}")).collect::<Vec<_>>()},
-        "MetaData": {"ProfileCreateTime": 1_700_000_000, "SessionLoadCount": 3,
-                     "ActiveSession": [1, "job-00000000-0000-0000-0000-000000000000", "guid"],
-                     "LastUpdate": 1_700_000_300, "MetaTags": []},
-        "RobloxMetaData": [], "UserIds": [2_312_310], "GlobalUpdates": [0, []]
-    })
-}
-
-/// The record the plugin stores for `sample_value(counter)` (the shared
-/// codec's bytes), for the raw baseline.
-fn raw_bytes(counter: i64) -> Vec<u8> {
-    let value = serde_json::to_string(&sample_value(counter)).expect("json");
-    encode_record(&VersionRecord {
-        info: VersionInfo {
-            seq: counter as u64,
-            key_created_ms: 1_700_000_000_000,
-            created_ms: 1_700_000_000_000,
-            deleted: false,
-            content_length: value.len() as u64,
-        },
-        value,
-        user_ids: vec![2_312_310],
-        metadata: "{}".to_owned(),
-    })
-}
 
 /// Keys of task `task` of `tasks` among `keys` keys.
 fn share(keys: usize, tasks: usize, task: usize) -> Vec<String> {
