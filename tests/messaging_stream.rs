@@ -6,27 +6,16 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use profilestore::testing::spawn_test_server;
 use serde_json::json;
-use support::send;
+use support::{read_stream_until, send};
 
 async fn read_until(body: &mut hyper::body::Incoming, needle: &str) -> String {
-    let mut text = String::new();
-    while !text.contains(needle) {
-        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
-            .await
-            .expect("data in time")
-            .expect("stream open")
-            .expect("frame");
-        if let Ok(data) = frame.into_data() {
-            text.push_str(&String::from_utf8_lossy(&data));
-        }
-    }
-    text
+    read_stream_until(body, needle, Duration::from_secs(10)).await
 }
 
 #[tokio::test]

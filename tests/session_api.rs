@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -268,17 +268,8 @@ async fn events_stream_as_server_sent_events() {
         Value::Null,
     )
     .await;
-    let mut text = String::new();
-    while !text.contains("event: sessionEnded") {
-        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
-            .await
-            .expect("an event in time")
-            .expect("open")
-            .expect("frame");
-        if let Ok(data) = frame.into_data() {
-            text.push_str(&String::from_utf8_lossy(&data));
-        }
-    }
+    let text =
+        support::read_stream_until(&mut body, "event: sessionEnded", Duration::from_secs(10)).await;
     assert!(
         text.contains("event: sessionEnding") && text.contains("\"reason\":\"Manual\""),
         "{text}"

@@ -4,14 +4,14 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use profilestore::testing::{spawn_test_cluster, TestServer};
 use serde_json::{json, Value};
 
-use super::support::{call, send};
+use super::support::{call, read_stream_until, send};
 
 fn topic_path(topic: &str) -> String {
     format!("/messaging-service/v1/universes/1/topics/{topic}")
@@ -109,18 +109,7 @@ async fn a_cursor_from_node_1_resumes_on_node_2() {
 }
 
 async fn read_until(body: &mut hyper::body::Incoming, needle: &str) -> String {
-    let mut text = String::new();
-    while !text.contains(needle) {
-        let frame = tokio::time::timeout(Duration::from_secs(20), body.frame())
-            .await
-            .expect("data in time")
-            .expect("stream open")
-            .expect("frame");
-        if let Ok(data) = frame.into_data() {
-            text.push_str(&String::from_utf8_lossy(&data));
-        }
-    }
-    text
+    read_stream_until(body, needle, Duration::from_secs(20)).await
 }
 
 #[tokio::test]

@@ -98,3 +98,25 @@ pub(crate) async fn call(
 ) -> Answer {
     call_with(server, method, path, &[], body).await
 }
+
+/// Reads a streamed answer (SSE, a long-poll) until its text so far
+/// contains `needle`, failing when a chunk takes longer than `within`.
+/// Returns everything read.
+pub(crate) async fn read_stream_until(
+    body: &mut hyper::body::Incoming,
+    needle: &str,
+    within: std::time::Duration,
+) -> String {
+    let mut text = String::new();
+    while !text.contains(needle) {
+        let frame = tokio::time::timeout(within, body.frame())
+            .await
+            .expect("data in time")
+            .expect("stream open")
+            .expect("frame");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    text
+}
