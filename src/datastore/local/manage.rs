@@ -126,11 +126,7 @@ impl Local {
     /// The registry, read from storage on first use (and again when the
     /// shared refresh interval passed).
     async fn registry(&self) -> DsResult<&Mutex<Registry>> {
-        let reg = self
-            .manage
-            .cell
-            .get_or_try_init(|| async { self.read_registry().await.map(Mutex::new) })
-            .await?;
+        let reg = self.loaded_registry().await?;
         if let Some(every) = self.config.shared_state_refresh {
             let now = self.clock.now_ms();
             let every = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
@@ -151,6 +147,14 @@ impl Local {
         Ok(reg)
     }
 
+    /// The registry, read from storage on first use only.
+    async fn loaded_registry(&self) -> DsResult<&Mutex<Registry>> {
+        self.manage
+            .cell
+            .get_or_try_init(|| async { self.read_registry().await.map(Mutex::new) })
+            .await
+    }
+
     async fn read_registry(&self) -> DsResult<Registry> {
         let read_ms = self.clock.now_ms();
         let (states, snaps) = self
@@ -167,7 +171,8 @@ impl Local {
     /// every cached latest version.
     pub(in crate::datastore) async fn reload(&self) -> DsResult<()> {
         self.latest.clear();
-        let reg = self.registry().await?;
+        // Not `registry()`: its refresh would read the records a second time.
+        let reg = self.loaded_registry().await?;
         let fresh = self.read_registry().await?;
         *reg.lock() = fresh;
         Ok(())
