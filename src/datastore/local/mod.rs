@@ -45,6 +45,8 @@ pub(super) struct Local {
     manage: manage::Manage,
     clock: Clock,
     config: Arc<DataStoreConfig>,
+    /// Told of every commit (`datastore::observe`).
+    pub(super) observer: super::observe::Slot,
 }
 
 /// The page size to use: `default` for 0, else `requested` up to `max`
@@ -102,6 +104,34 @@ fn check_write(value: &Value, options: &WriteOptions) -> DsResult<NewVersion> {
     })
 }
 
+/// What an observer is told of `commit` (see `datastore::observe`).
+fn observed<'a>(
+    commit: &'a Commit,
+    info: &profilestore_plugin_api::VersionInfo,
+    version: &'a str,
+    previous: Option<&'a VersionRecord>,
+) -> super::observe::Committed<'a> {
+    use super::observe::Previous;
+    let previous = match (commit.expect, previous) {
+        (Expect::Current(None), _) => Previous::Absent,
+        (Expect::Current(Some(_)), Some(r)) if r.info.deleted => Previous::Absent,
+        (Expect::Current(Some(_)), Some(r)) => Previous::Value(&r.value),
+        _ => Previous::Unknown,
+    };
+    super::observe::Committed {
+        universe: commit.entry.store.universe,
+        store: &commit.entry.store.name,
+        scope: &commit.entry.scope,
+        key: &commit.entry.key,
+        previous,
+        value: (!commit.version.deleted).then_some(commit.version.value.as_str()),
+        version,
+        seq: info.seq,
+        time_ms: commit.now_ms,
+        note: super::observe::current_note(),
+    }
+}
+
 /// The version a read-modify-write starts from.
 #[derive(Debug)]
 struct Snapshot {
@@ -140,6 +170,7 @@ impl Local {
             manage: manage::Manage::default(),
             clock,
             config,
+            observer: super::observe::Slot::default(),
         }
     }
 
@@ -223,12 +254,15 @@ impl Local {
         }
     }
 
+    /// Commits `version` over `previous` (the version `expect` names, when
+    /// the caller read it) and tells the observer.
     async fn commit(
         &self,
         id: &EntryId,
         expect: Expect,
         version: NewVersion,
         supersede: Supersede,
+        previous: Option<&VersionRecord>,
     ) -> DsResult<CommitOutcome> {
         let commit = Arc::new(Commit {
             entry: id.clone(),
@@ -240,6 +274,10 @@ impl Local {
         let sent = Arc::clone(&commit);
         let outcome = self.storage.call(move |p| p.commit(&sent)).await?;
         self.remember(id, &outcome, &commit.version);
+        if let (Some(observer), CommitOutcome::Committed(info)) = (self.observer.get(), &outcome) {
+            let version = format_version(info);
+            observer.committed(&observed(&commit, info, &version, previous));
+        }
         Ok(outcome)
     }
 
