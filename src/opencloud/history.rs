@@ -150,6 +150,39 @@ pub struct LockHistoryPage {
     pub events: Vec<LockEvent>,
 }
 
+/// A profile held right now, as the node that answers saw its commits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveLock {
+    /// The universe.
+    #[serde(rename = "universe")]
+    pub universe: u64,
+    /// The data store.
+    #[serde(rename = "store")]
+    pub store: String,
+    /// The scope.
+    #[serde(rename = "scope")]
+    pub scope: String,
+    /// The key.
+    #[serde(rename = "key")]
+    pub key: String,
+    /// The holder.
+    #[serde(flatten)]
+    pub owner: LockOwner,
+    /// Its `SessionLoadCount`.
+    #[serde(rename = "loadCount")]
+    pub load_count: u64,
+    /// When the node saw the session taken (or, for a session taken before
+    /// the node saw it, its first save), Unix ms.
+    #[serde(rename = "sinceMs")]
+    pub since_ms: i64,
+    /// The holder's last save the node saw, Unix ms.
+    #[serde(rename = "lastSaveMs")]
+    pub last_save_ms: i64,
+    /// When ProfileStore's auto-save is due: `lastSaveMs` + `AUTO_SAVE_PERIOD`.
+    #[serde(rename = "autoSaveDueMs")]
+    pub auto_save_due_ms: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
