@@ -52,14 +52,20 @@ impl HistorySection {
             );
         }
         if self.max_events_per_profile == 0 {
-            return invalid("history.max_events_per_profile", "must be at least 1".into());
+            return invalid(
+                "history.max_events_per_profile",
+                "must be at least 1".into(),
+            );
         }
         Ok(())
     }
 
     /// The history's settings, with the engine's `ASSUME_DEAD` and
     /// `AUTO_SAVE_PERIOD`.
-    pub(super) fn config(&self, engine: &crate::engine::EngineConfig) -> crate::history::HistoryConfig {
+    pub(super) fn config(
+        &self,
+        engine: &crate::engine::EngineConfig,
+    ) -> crate::history::HistoryConfig {
         crate::history::HistoryConfig {
             retention: Duration::from_secs_f64(self.retention_days * 86_400.0),
             max_events: self.max_events_per_profile,

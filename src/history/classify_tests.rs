@@ -91,14 +91,22 @@ fn reads_the_lock_of_a_profile_and_nothing_else() {
 
 #[test]
 fn a_take_of_a_free_profile_is_a_start() {
-    let c = change(classify(&commit(free(0), held("a", 1, T), None), None, &RULES));
+    let c = change(classify(
+        &commit(free(0), held("a", 1, T), None),
+        None,
+        &RULES,
+    ));
     assert_eq!(c.kind, LockChangeKind::Started);
     assert_eq!((c.owner, c.load_count, c.previous), (owner("a"), 1, None));
 }
 
 #[test]
 fn a_save_by_the_owner_is_no_event() {
-    let outcome = classify(&commit(held("a", 1, T), held("a", 1, T), None), None, &RULES);
+    let outcome = classify(
+        &commit(held("a", 1, T), held("a", 1, T), None),
+        None,
+        &RULES,
+    );
     assert_eq!(
         outcome,
         Outcome::Saved {
@@ -106,19 +114,34 @@ fn a_save_by_the_owner_is_no_event() {
             load_count: 1
         }
     );
-    assert_eq!(classify(&commit(free(1), free(1), None), None, &RULES), Outcome::Nothing);
+    assert_eq!(
+        classify(&commit(free(1), free(1), None), None, &RULES),
+        Outcome::Nothing
+    );
 }
 
 #[test]
 fn a_release_is_released_or_ended_by_shutdown_by_its_note() {
-    let c = change(classify(&commit(held("a", 1, T), free(1), None), None, &RULES));
+    let c = change(classify(
+        &commit(held("a", 1, T), free(1), None),
+        None,
+        &RULES,
+    ));
     assert_eq!((c.kind, c.asked_for), (LockChangeKind::Released, false));
     assert_eq!(c.owner, owner("a"));
     let note = Some(CommitNote::Shutdown);
-    let c = change(classify(&commit(held("a", 1, T), free(1), note), None, &RULES));
+    let c = change(classify(
+        &commit(held("a", 1, T), free(1), note),
+        None,
+        &RULES,
+    ));
     assert_eq!(c.kind, LockChangeKind::EndedByShutdown);
     let note = Some(CommitNote::HandedOff);
-    let c = change(classify(&commit(held("a", 1, T), free(1), note), None, &RULES));
+    let c = change(classify(
+        &commit(held("a", 1, T), free(1), note),
+        None,
+        &RULES,
+    ));
     assert_eq!((c.kind, c.asked_for), (LockChangeKind::Released, true));
 }
 
@@ -129,7 +152,11 @@ fn a_release_with_another_server_waiting_was_asked_for() {
         session_id: None,
         ..owner("b")
     });
-    let c = change(classify(&commit(held("a", 1, T), after, None), None, &RULES));
+    let c = change(classify(
+        &commit(held("a", 1, T), after, None),
+        None,
+        &RULES,
+    ));
     assert_eq!((c.kind, c.asked_for), (LockChangeKind::Released, true));
 }
 
@@ -149,7 +176,11 @@ fn a_take_by_the_server_that_asked_is_a_handoff() {
     assert_eq!(c.kind, LockChangeKind::HandedOff);
     assert_eq!(c.previous, Some(owner("a")));
     // Without a recorded release: still a handoff, previous unknown.
-    let c = change(classify(&commit(before, held("b", 2, T), None), None, &RULES));
+    let c = change(classify(
+        &commit(before, held("b", 2, T), None),
+        None,
+        &RULES,
+    ));
     assert_eq!((c.kind, c.previous), (LockChangeKind::HandedOff, None));
 }
 
@@ -163,7 +194,10 @@ fn a_take_soon_after_an_asked_for_release_is_a_handoff_within_the_window() {
         (LockChangeKind::HandedOff, Some(owner("a")))
     );
     let old = event(LockChangeKind::Released, "a", T - 60_001, true);
-    assert_eq!(change(classify(&take, Some(&old), &RULES)).kind, LockChangeKind::Started);
+    assert_eq!(
+        change(classify(&take, Some(&old), &RULES)).kind,
+        LockChangeKind::Started
+    );
     let unasked = event(LockChangeKind::Released, "a", T - 1_000, false);
     assert_eq!(
         change(classify(&take, Some(&unasked), &RULES)).kind,
@@ -174,8 +208,15 @@ fn a_take_soon_after_an_asked_for_release_is_a_handoff_within_the_window() {
 #[test]
 fn a_direct_take_is_stolen_or_assumed_dead_by_the_owners_last_update() {
     let recent = held("a", 1, T - 630_000);
-    let c = change(classify(&commit(recent, held("b", 2, T), None), None, &RULES));
-    assert_eq!((c.kind, c.previous), (LockChangeKind::Stolen, Some(owner("a"))));
+    let c = change(classify(
+        &commit(recent, held("b", 2, T), None),
+        None,
+        &RULES,
+    ));
+    assert_eq!(
+        (c.kind, c.previous),
+        (LockChangeKind::Stolen, Some(owner("a")))
+    );
     let dead = held("a", 1, T - 631_000);
     let c = change(classify(&commit(dead, held("b", 2, T), None), None, &RULES));
     assert_eq!(
@@ -186,7 +227,11 @@ fn a_direct_take_is_stolen_or_assumed_dead_by_the_owners_last_update() {
 
 #[test]
 fn the_same_owner_with_a_new_load_count_is_a_new_session() {
-    let c = change(classify(&commit(held("a", 1, T), held("a", 2, T), None), None, &RULES));
+    let c = change(classify(
+        &commit(held("a", 1, T), held("a", 2, T), None),
+        None,
+        &RULES,
+    ));
     assert_eq!(c.kind, LockChangeKind::Stolen);
     assert_eq!(c.load_count, 2);
 }
@@ -209,5 +254,8 @@ fn an_unknown_before_is_the_last_recorded_owner() {
         ..blind
     };
     let c = change(classify(&over, Some(&taken), &RULES));
-    assert_eq!((c.kind, c.previous), (LockChangeKind::Stolen, Some(owner("a"))));
+    assert_eq!(
+        (c.kind, c.previous),
+        (LockChangeKind::Stolen, Some(owner("a")))
+    );
 }
