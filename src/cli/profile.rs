@@ -120,13 +120,10 @@ pub(crate) async fn run(
             )));
         }
     }
-    if let ProfileCommand::History { .. } = command {
-        // It prints a table, not one JSON document: `history::run`.
-        unreachable!("data::run sends `profile history` to history::run");
-    }
     let engine = engine(service, bus, universe);
     let result = match command {
-        ProfileCommand::History { .. } => unreachable!("answered above"),
+        // It prints a table, not one JSON document.
+        ProfileCommand::History { .. } => unreachable!("data::run sends it to history::run"),
         ProfileCommand::Show {
             store,
             key,
