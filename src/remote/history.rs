@@ -27,6 +27,10 @@ impl RemoteClient {
             enc(scope)
         );
         let page: LockHistoryPage = self.json(Method::GET, &path, None).await?;
-        Ok(page.events)
+        Ok(page
+            .events
+            .into_iter()
+            .map(LockEvent::with_time_text)
+            .collect())
     }
 }
