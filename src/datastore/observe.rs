@@ -13,6 +13,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use profilestore_plugin_api::{Commit, Expect, VersionInfo, VersionRecord};
+
 /// Why a write was made, for what documents cannot show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommitNote {
@@ -90,6 +92,37 @@ pub struct Committed<'a> {
     pub time_ms: i64,
     /// The writer's note, if it set one.
     pub note: Option<CommitNote>,
+}
+
+impl<'a> Committed<'a> {
+    /// What the local backend tells of `commit`, committed as `info`
+    /// (`version` its id) over `previous`, the version `commit.expect`
+    /// names when the caller read it.
+    pub(super) fn of(
+        commit: &'a Commit,
+        info: &VersionInfo,
+        version: &'a str,
+        previous: Option<&'a VersionRecord>,
+    ) -> Self {
+        let previous = match (commit.expect, previous) {
+            (Expect::Current(None), _) => Previous::Absent,
+            (Expect::Current(Some(_)), Some(r)) if r.info.deleted => Previous::Absent,
+            (Expect::Current(Some(_)), Some(r)) => Previous::Value(&r.value),
+            _ => Previous::Unknown,
+        };
+        Committed {
+            universe: commit.entry.store.universe,
+            store: &commit.entry.store.name,
+            scope: &commit.entry.scope,
+            key: &commit.entry.key,
+            previous,
+            value: (!commit.version.deleted).then_some(commit.version.value.as_str()),
+            version,
+            seq: info.seq,
+            time_ms: commit.now_ms,
+            note: current_note(),
+        }
+    }
 }
 
 /// Told of every commit of a local service.

@@ -28,6 +28,7 @@ use profilestore_plugin_api::{
 };
 use serde_json::{Map, Value};
 
+use super::observe::Committed;
 use super::validate;
 use super::{DataStoreConfig, DataStoreError, DsResult, Entry, KeyInfo, Retention, WriteOptions};
 use crate::clock::Clock;
@@ -102,34 +103,6 @@ fn check_write(value: &Value, options: &WriteOptions) -> DsResult<NewVersion> {
         user_ids: options.user_ids.clone(),
         metadata: checked.metadata,
     })
-}
-
-/// What an observer is told of `commit` (see `datastore::observe`).
-fn observed<'a>(
-    commit: &'a Commit,
-    info: &profilestore_plugin_api::VersionInfo,
-    version: &'a str,
-    previous: Option<&'a VersionRecord>,
-) -> super::observe::Committed<'a> {
-    use super::observe::Previous;
-    let previous = match (commit.expect, previous) {
-        (Expect::Current(None), _) => Previous::Absent,
-        (Expect::Current(Some(_)), Some(r)) if r.info.deleted => Previous::Absent,
-        (Expect::Current(Some(_)), Some(r)) => Previous::Value(&r.value),
-        _ => Previous::Unknown,
-    };
-    super::observe::Committed {
-        universe: commit.entry.store.universe,
-        store: &commit.entry.store.name,
-        scope: &commit.entry.scope,
-        key: &commit.entry.key,
-        previous,
-        value: (!commit.version.deleted).then_some(commit.version.value.as_str()),
-        version,
-        seq: info.seq,
-        time_ms: commit.now_ms,
-        note: super::observe::current_note(),
-    }
 }
 
 /// The version a read-modify-write starts from.
@@ -276,7 +249,7 @@ impl Local {
         self.remember(id, &outcome, &commit.version);
         if let (Some(observer), CommitOutcome::Committed(info)) = (self.observer.get(), &outcome) {
             let version = format_version(info);
-            observer.committed(&observed(&commit, info, &version, previous));
+            observer.committed(&Committed::of(&commit, info, &version, previous));
         }
         Ok(outcome)
     }
