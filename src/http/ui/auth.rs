@@ -185,7 +185,8 @@ impl Sessions {
     }
 
     /// How many sessions are kept.
-    pub(super) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.map.lock().len()
     }
 }

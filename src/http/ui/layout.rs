@@ -12,13 +12,13 @@
 
 use hyper::header::{HeaderValue, CONTENT_TYPE, SET_COOKIE};
 use hyper::{HeaderMap, Response, StatusCode};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::super::error::ApiError;
 use super::super::request::{self, Body};
 use super::super::AppState;
-use super::{assets, Ctx};
+use super::{assets, Ctx, User};
 
 /// The sections of the nav; a page says which it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,7 +190,15 @@ pub(super) fn post_form(c: &Ctx, action: &str, label: &str, class: &str, fields:
 /// A whole page of `nav`'s section, titled `title`, status 200.
 pub(super) fn shell(c: &Ctx, nav: Nav, title: &str, body: Markup) -> Response<Body> {
     let universe = c.current_universe();
-    let markup = document(&c.state, Some(c), universe, nav, title, body);
+    let markup = document(
+        &c.state,
+        Some(&c.user),
+        c.flash.as_ref(),
+        universe,
+        nav,
+        title,
+        body,
+    );
     html_response(StatusCode::OK, markup)
 }
 
@@ -219,13 +227,13 @@ fn html_response(status: StatusCode, markup: Markup) -> Response<Body> {
 
 fn document(
     state: &AppState,
-    c: Option<&Ctx>,
+    user: Option<&User>,
+    flash: Option<&Flash>,
     universe: u64,
     nav: Nav,
     title: &str,
     body: Markup,
 ) -> Markup {
-    let user = c.map(|c| &c.user);
     let show_nav = user.is_some_and(|u| u.name != "?");
     let mut universes = state.dashboard.monitor.universes();
     universes.push(state.dashboard.about().universe);
@@ -263,15 +271,16 @@ fn document(
                             button type="submit" { "Go" }
                         }
                     }
-                    @if let (Some(c), Some(u)) = (c, user) {
-                        @if u.signed_in() {
-                            span.who { "key: " strong { (u.name) } }
-                            (post_form(c, "/ui/sign-out", "Sign out", "", PreEscaped(String::new())))
+                    @if let Some(u) = user.filter(|u| u.signed_in()) {
+                        span.who { "key: " strong { (u.name) } }
+                        form.inline method="post" action="/ui/sign-out" {
+                            input type="hidden" name="csrf" value=(u.csrf);
+                            button type="submit" { "Sign out" }
                         }
                     }
                 }
                 main {
-                    @if let Some(f) = c.and_then(|c| c.flash.as_ref()) { (f.render()) }
+                    @if let Some(f) = flash { (f.render()) }
                     (body)
                 }
                 footer { "profilestore " (env!("CARGO_PKG_VERSION")) }
@@ -280,8 +289,9 @@ fn document(
     }
 }
 
-/// An error as an HTML page with its status.
-pub(super) fn error_page(state: &AppState, e: &ApiError) -> Response<Body> {
+/// An error as an HTML page with its status (with the nav when `user` is
+/// signed in).
+pub(super) fn error_page(state: &AppState, user: Option<&User>, e: &ApiError) -> Response<Body> {
     let title = e.status.canonical_reason().unwrap_or("Error");
     let body = html! {
         section.card {
@@ -291,10 +301,8 @@ pub(super) fn error_page(state: &AppState, e: &ApiError) -> Response<Body> {
         }
     };
     let universe = state.dashboard.about().universe;
-    html_response(
-        e.status,
-        document(state, None, universe, Nav::None, title, body),
-    )
+    let page = document(state, user, None, universe, Nav::None, title, body);
+    html_response(e.status, page)
 }
 
 /// A 303 to `location` (after a POST, or to the sign-in form).

@@ -24,6 +24,7 @@ mod assets;
 mod auth;
 mod controls;
 mod diff;
+mod edit;
 mod entry;
 mod layout;
 mod overview;
@@ -173,6 +174,7 @@ static PAGES: LazyLock<matchit::Router<Methods>> = LazyLock::new(|| {
     let pages = overview::routes(pages);
     let pages = stores::routes(pages);
     let pages = entry::routes(pages);
+    let pages = edit::routes(pages);
     let pages = controls::routes(pages);
     let pages = requests::routes(pages);
     pages.build()
@@ -203,8 +205,9 @@ impl Form {
     }
 }
 
-/// Everything a page handler gets.
+/// Everything a page handler gets (some fields only some pages read).
 #[derive(Debug)]
+#[allow(dead_code)]
 pub(super) struct Ctx {
     /// The server's state (its services).
     pub state: Arc<AppState>,
@@ -312,7 +315,10 @@ pub(super) async fn answer(
     }
     let (user, response) = match serve(state, req, body_read).await {
         Ok((user, r)) => (Some(user), r),
-        Err((user, e)) => (user, layout::error_page(state, &e)),
+        Err((user, e)) => {
+            let page = layout::error_page(state, user.as_ref(), &e);
+            (user, page)
+        }
     };
     let mut response = response;
     layout::secure_headers(&mut response);
