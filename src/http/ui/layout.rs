@@ -177,6 +177,8 @@ pub(super) fn csrf(c: &Ctx) -> Markup {
 
 /// A POST form to `action` with the form token, `fields` and a submit
 /// button labelled `label` (`class`: `primary`, `danger` or `""`).
+// Markup is taken by value, as templates build it in place.
+#[allow(clippy::needless_pass_by_value)]
 pub(super) fn post_form(c: &Ctx, action: &str, label: &str, class: &str, fields: Markup) -> Markup {
     html! {
         form.inline method="post" action=(action) {
@@ -225,6 +227,7 @@ fn html_response(status: StatusCode, markup: Markup) -> Response<Body> {
     r
 }
 
+#[allow(clippy::needless_pass_by_value)]
 fn document(
     state: &AppState,
     user: Option<&User>,
@@ -247,6 +250,7 @@ fn document(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · profilestore" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href=(assets::css_url());
                 script src=(assets::js_url()) defer {}
             }
