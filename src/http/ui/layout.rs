@@ -106,7 +106,7 @@ impl Flash {
 
     /// The flash a request carries.
     pub(super) fn of(headers: &HeaderMap) -> Option<Self> {
-        let raw = super::auth::cookie(headers, FLASH_COOKIE)?;
+        let raw = cookie(headers, FLASH_COOKIE)?;
         let text = percent_encoding::percent_decode_str(raw)
             .decode_utf8()
             .ok()?;
@@ -121,6 +121,18 @@ impl Flash {
         let class = if self.ok { "flash ok" } else { "flash error" };
         html! { p class=(class) role="status" { (self.text) } }
     }
+}
+
+/// A cookie's value from a request's `Cookie` headers.
+pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(hyper::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
 /// Percent-encodes one path segment (a store or key name in a link).
