@@ -197,6 +197,28 @@ pub fn open_datastores_on(config: &Config, clock: Clock) -> Result<DataStoreServ
     ))
 }
 
+/// What the dashboard's overview tells about this server (a database
+/// URL without its user and password).
+fn about(config: &Config) -> crate::http::About {
+    let s = &config.storage;
+    let storage = s.plugin.to_string();
+    let location = match (storage.as_str(), &s.postgres_url) {
+        ("memory", _) => "(in memory)".to_owned(),
+        ("postgres", Some(url)) => url.rsplit('@').next().unwrap_or("").to_owned(),
+        _ => s.data_dir.display().to_string(),
+    };
+    let durability = serde_json::to_value(s.durability)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    crate::http::About {
+        storage,
+        location,
+        durability,
+        universe: config.server.universe,
+    }
+}
+
 /// The bus `config.messaging.delivery` asks for, on `datastores`' clock
 /// (and, when shared, its storage's message log).
 async fn open_bus(
@@ -399,6 +421,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
         cluster,
         history,
+        dashboard: crate::http::Dashboard::new(about(&config)),
     };
     let served = crate::http::serve_on(listener, state, tls, stop).await;
     // After the sessions' final saves (which may publish release notices).

@@ -218,6 +218,7 @@ pub(crate) fn node_state(
         clock,
         controls: Controls::default(),
         cluster: None,
+        dashboard: Default::default(),
     };
     (state, closing)
 }

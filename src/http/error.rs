@@ -109,6 +109,17 @@ impl ApiError {
         }
     }
 
+    /// A 412: a write's precondition (`matchVersion`, `exclusiveCreate`)
+    /// failed; nothing was written.
+    pub fn precondition_failed(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            C::FailedPrecondition,
+            D::PreconditionFailed,
+            message,
+        )
+    }
+
     /// A 405: the path exists, but not with this method (`allowed` goes
     /// to the `Allow` header).
     pub fn method_not_allowed(method: &str, allowed: Vec<&'static str>) -> Self {

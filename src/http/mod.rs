@@ -28,6 +28,7 @@ mod health;
 mod history;
 mod memory;
 mod messaging;
+pub mod monitor;
 mod ordered;
 pub mod request;
 mod router;
@@ -37,6 +38,7 @@ mod session_api;
 mod sse;
 mod stores;
 pub mod tls;
+mod ui;
 mod v1;
 mod v2;
 mod v2_manage;
@@ -62,6 +64,7 @@ use request::{Body, Query};
 use router::Table;
 use scopes::Family;
 pub use server::{run, serve_io, serve_on};
+pub use ui::{About, Dashboard};
 
 /// What the server serves.
 #[derive(Clone, Debug)]
@@ -104,6 +107,8 @@ pub struct AppState {
     pub cluster: Option<crate::cluster::Cluster>,
     /// The session lock history of `datastores` (recorded once spawned).
     pub history: crate::history::LockHistory,
+    /// The dashboard at `/ui/` (its browser sessions, the request monitor).
+    pub dashboard: Dashboard,
 }
 
 impl AppState {
@@ -444,11 +449,14 @@ async fn handle(
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path(), key = tracing::field::Empty);
     async move {
+        let (arrived, method, uri) = (std::time::Instant::now(), req.method().clone(), req.uri().clone());
         let has_body = !hyper::body::Body::is_end_stream(req.body());
         let body_read = router::BodyRead::default();
         let caller = scopes::identify(req.headers(), &state.api_keys, &state.scoped_keys);
         let mut response = if let Some(r) = health::answer(&state, &req).await {
             r
+        } else if ui::claims(req.method(), req.uri().path()) {
+            ui::answer(&state, req, &body_read).await
         } else if let Some(caller) = caller {
             if let Some(name) = caller.name() {
                 tracing::Span::current().record("key", name);
@@ -475,6 +483,9 @@ async fn handle(
             request::set_header(&mut response, "connection", "close");
         }
         tracing::debug!(status = response.status().as_u16(), "answered");
+        let who = response.extensions().get::<monitor::CallerName>().map(|n| n.0.as_str());
+        let who = who.unwrap_or_else(|| monitor::label(caller.as_ref()));
+        state.dashboard.monitor.record(&method, uri.path(), response.status().as_u16(), arrived, who);
         Ok(response)
     }
     .instrument(span)

@@ -107,7 +107,7 @@ impl Call {
 pub(super) struct BodyRead(Arc<std::sync::atomic::AtomicBool>);
 
 impl BodyRead {
-    fn mark(&self) {
+    pub(super) fn mark(&self) {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 

@@ -272,6 +272,14 @@ impl SessionHost {
         }
     }
 
+    /// How many game servers the host holds, and how many active sessions
+    /// they have (what the dashboard's overview shows).
+    pub fn live_counts(&self) -> (usize, usize) {
+        let servers: Vec<Arc<GameServer>> = self.inner.servers.lock().values().cloned().collect();
+        let sessions = servers.iter().map(|s| s.active_sessions()).sum();
+        (servers.len(), sessions)
+    }
+
     /// Drops every game server silent for longer than the lease, without
     /// final saves (as a crashed server); returns how many.
     pub fn expire(&self) -> usize {

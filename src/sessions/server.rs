@@ -61,6 +61,15 @@ impl GameServer {
         }
     }
 
+    /// How many of its sessions are active.
+    pub fn active_sessions(&self) -> usize {
+        self.sessions
+            .lock()
+            .values()
+            .filter(|p| p.is_active())
+            .count()
+    }
+
     /// Marks a call in progress until the guard drops (its lease does not
     /// run out meanwhile).
     pub fn busy(&self) -> Busy<'_> {

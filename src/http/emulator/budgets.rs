@@ -69,7 +69,11 @@ fn universe(c: &Call) -> Result<u64, ApiError> {
 }
 
 /// The view of `universe`, for game server `job` when given.
-fn view(state: &AppState, universe: u64, job: Option<(&str, u64)>) -> BudgetsView {
+pub(in crate::http) fn view(
+    state: &AppState,
+    universe: u64,
+    job: Option<(&str, u64)>,
+) -> BudgetsView {
     let report = state.budgets.report(universe, job);
     let usage = state.memory.usage(universe);
     let left = |t: &crate::budgets::RequestType| {

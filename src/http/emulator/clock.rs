@@ -19,6 +19,7 @@ use hyper::{Method, StatusCode};
 use super::super::error::ApiError;
 use super::super::request;
 use super::super::router::{handler, Call, Reply, Route, Table};
+use super::super::AppState;
 use crate::clock::{Clock, MAX_OFFSET};
 use crate::opencloud::codes::DetailCode as D;
 use crate::opencloud::emulator::{AdvanceClock, ClockState};
@@ -39,17 +40,35 @@ fn state(clock: &Clock) -> ClockState {
 
 async fn show(c: Call) -> Reply {
     super::allowed(&c)?;
-    if let Some(cluster) = &c.state.cluster {
+    Ok(request::json(StatusCode::OK, &now(&c.state).await?))
+}
+
+/// The server's clock (in a cluster, after applying a newer shared offset).
+pub(in crate::http) async fn now(state: &AppState) -> Result<ClockState, ApiError> {
+    if let Some(cluster) = &state.cluster {
         cluster.sync_clock().await?;
     }
-    Ok(request::json(StatusCode::OK, &state(&c.state.clock)))
+    Ok(self::state(&state.clock))
 }
 
 async fn advance(mut c: Call) -> Reply {
     super::allowed(&c)?;
     let by = seconds(&c.body().await?)?;
-    let clock = &c.state.clock;
-    match &c.state.cluster {
+    Ok(request::json(
+        StatusCode::OK,
+        &advance_by(&c.state, by).await?,
+    ))
+}
+
+/// Moves the clock `by` (every node's in a cluster), then drops the game
+/// servers silent past their lease and purges expired versions; the
+/// clock after the move. The caller has passed the gate.
+pub(in crate::http) async fn advance_by(
+    state: &AppState,
+    by: Duration,
+) -> Result<ClockState, ApiError> {
+    let clock = &state.clock;
+    match &state.cluster {
         // Every node's clock: through the shared offset.
         Some(cluster) => {
             cluster.advance_clock(by).await?;
@@ -62,14 +81,14 @@ async fn advance(mut c: Call) -> Reply {
     }
     // Leases and versions that ran out go now, before the answer: not at
     // the reaper's next tick or the next hourly purge.
-    let dropped = c.state.sessions.expire();
+    let dropped = state.sessions.expire();
     if dropped > 0 {
         tracing::info!(
             dropped,
             "game servers silent past their lease after a clock advance"
         );
     }
-    match c.state.datastores.purge_expired().await {
+    match state.datastores.purge_expired().await {
         Ok(stats) => tracing::info!(
             versions = stats.versions,
             entries = stats.entries,
@@ -77,7 +96,7 @@ async fn advance(mut c: Call) -> Reply {
         ),
         Err(e) => tracing::warn!(error = %e, "purge after a clock advance failed"),
     }
-    Ok(request::json(StatusCode::OK, &state(clock)))
+    Ok(self::state(clock))
 }
 
 /// The move a body asks for: `seconds`, a finite number > 0.
@@ -89,6 +108,13 @@ fn seconds(body: &[u8]) -> Result<Duration, ApiError> {
         )
     };
     let AdvanceClock { seconds } = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+    checked_seconds(seconds).map_err(bad)
+}
+
+/// A move of `seconds`: finite, > 0, at most the clock's whole offset
+/// (else why not).
+pub(in crate::http) fn checked_seconds(seconds: f64) -> Result<Duration, String> {
+    let bad = |why: String| why;
     if !seconds.is_finite() || seconds <= 0.0 {
         return Err(bad(format!(
             "`seconds` is {seconds}, and time never moves backward (nor stands still)"

@@ -24,7 +24,7 @@
 //!   setting turns the controls on.
 
 pub(super) mod budgets;
-mod clock;
+pub(super) mod clock;
 mod faults;
 mod snapshots;
 
