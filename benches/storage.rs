@@ -3,7 +3,9 @@
 //! measured in the same run (raw sled insert+flush, raw SQLite upsert with
 //! the same pragmas). Prints a Markdown table.
 //!
-//! Run: `cargo bench --bench storage` (add `-- --quick` for a short run).
+//! Run: `cargo bench --bench storage` (add `-- --quick` for a short run,
+//! `-- --no-raw` to skip the raw baselines, e.g. under a profiler; `-- sled`,
+//! `-- sqlite`, `-- full`, `-- normal`, `-- off` pick rows).
 //! Figures are ratios against the raw baseline of the same run, so they
 //! compare across machines; absolute numbers depend on the disk's fsync.
 
@@ -115,7 +117,8 @@ fn bench_raw_sqlite(file: &Path, durability: Durability, keys: usize, budget: &B
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    // Optional plugin filter: `cargo bench --bench storage -- sqlite`.
+    let no_raw = std::env::args().any(|a| a == "--no-raw");
+    // Optional filters: `cargo bench --bench storage -- sqlite off`.
     let only: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
@@ -147,10 +150,21 @@ fn main() {
     println!("| memory | - | 1 | {mem:.0} | - | - |");
 
     for kind in [StorageKind::Sled, StorageKind::Sqlite] {
-        if !only.is_empty() && !only.iter().any(|o| o == kind.as_str()) {
+        let picked = |names: &[&str], name: &str| {
+            let asked: Vec<&String> = only
+                .iter()
+                .filter(|o| names.contains(&o.as_str()))
+                .collect();
+            asked.is_empty() || asked.iter().any(|o| *o == name)
+        };
+        if !picked(&["sled", "sqlite"], kind.as_str()) {
             continue;
         }
         for durability in [Durability::Full, Durability::Normal, Durability::Off] {
+            let name = format!("{durability:?}").to_lowercase();
+            if !picked(&["full", "normal", "off"], &name) {
+                continue;
+            }
             for keys in [1, MANY_KEYS] {
                 let ours_dir = tempfile::tempdir().expect("tempdir");
                 let raw_dir = tempfile::tempdir().expect("tempdir");
@@ -163,6 +177,7 @@ fn main() {
                 let plugin = open(&config).expect("open plugin");
                 let ours = runtime.block_on(bench_update(plugin, keys, &budget));
                 let raw = match kind {
+                    _ if no_raw => f64::NAN,
                     StorageKind::Sled => bench_raw_sled(raw_dir.path(), durability, keys, &budget),
                     _ => bench_raw_sqlite(
                         &raw_dir.path().join("raw.sqlite3"),

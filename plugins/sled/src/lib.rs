@@ -5,7 +5,10 @@
 //!   trees: the expectation check and the writes are atomic (sled's own
 //!   optimistic transactions, not a lock of ours); sled itself allows one
 //!   process per database;
-//! - durability: `full` flushes to disk before a commit returns, `normal`
+//! - durability: `full` flushes to disk before a commit returns, the
+//!   commits arriving together sharing one flush (group commit, `group.rs`:
+//!   a commit returns only after a flush that started after its
+//!   transaction), `normal`
 //!   flushes in the background every 500 ms (a crash can lose up to that
 //!   much), `off` flushes only on [`StoragePlugin::flush`](profilestore_plugin_api::StoragePlugin::flush) and drop (a crash
 //!   can lose everything since);
@@ -26,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+mod group;
 mod image;
 mod keys;
 mod ops;
@@ -37,6 +41,8 @@ use std::path::Path;
 use profilestore_plugin_api::codec::FORMAT_VERSION;
 use profilestore_plugin_api::{Durability, StorageError, StorageResult};
 use serde::{Deserialize, Serialize};
+
+pub use group::{GroupStats, GROUP_BUCKETS};
 
 /// sled's page cache. Its default (1 GiB) makes a busy server's memory grow
 /// with the data written until a gigabyte is cached (measured by
@@ -57,6 +63,7 @@ pub struct SledPlugin {
     shared_records: sled::Tree,
     shared_counters: sled::Tree,
     durability: Durability,
+    group: group::FlushGroup,
 }
 
 /// Per-entry head record: enough to decide a commit without reading any
@@ -147,6 +154,7 @@ impl SledPlugin {
             shared_counters: tree("shared_counters")?,
             db,
             durability,
+            group: group::FlushGroup::default(),
         };
         match meta.get("format_version").map_err(sled_error)? {
             None => {
@@ -167,12 +175,21 @@ impl SledPlugin {
         Ok(plugin)
     }
 
-    /// Flushes when the durability mode asks for it after every commit.
+    /// Makes a write durable when the durability mode asks for it: in
+    /// `full`, waits for a flush covering it, shared with the writes that
+    /// arrive meanwhile.
     pub(crate) fn after_write(&self) -> StorageResult<()> {
         if self.durability == Durability::Full {
-            self.db.flush().map_err(sled_error)?;
+            self.group
+                .write_done(|| self.db.flush().map(drop).map_err(|e| e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// What group commit did since this database opened: flushes, the
+    /// writes they covered and the group sizes (`full` durability only).
+    pub fn group_stats(&self) -> GroupStats {
+        self.group.stats()
     }
 }
 
