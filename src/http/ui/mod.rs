@@ -26,8 +26,13 @@ mod controls;
 mod diff;
 mod edit;
 mod entry;
+mod history;
 mod layout;
+mod memory;
+mod messaging;
+mod ordered;
 mod overview;
+mod profiles;
 mod requests;
 mod stores;
 
@@ -177,6 +182,7 @@ static PAGES: LazyLock<matchit::Router<Methods>> = LazyLock::new(|| {
     let pages = edit::routes(pages);
     let pages = controls::routes(pages);
     let pages = requests::routes(pages);
+    let pages = profiles::routes(messaging::routes(ordered::routes(memory::routes(pages))));
     pages.build()
 });
 
