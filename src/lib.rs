@@ -17,6 +17,7 @@ pub mod faults;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod history;
 pub mod http;
 pub mod memorystore;
 pub mod opencloud;

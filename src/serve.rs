@@ -401,6 +401,8 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
     let snapshots =
         crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
     let cluster = join_cluster(&config, addr, &datastores).await?;
+    let history = crate::history::LockHistory::of(&datastores, config.history_config());
+    history.spawn(&datastores);
     let state = AppState {
         sessions,
         datastores: datastores.clone(),
@@ -419,6 +421,7 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
         cluster,
         dashboard: crate::http::Dashboard::new(about(&config)),
+        history,
     };
     let served = crate::http::serve_on(listener, state, tls, stop).await;
     // After the sessions' final saves (which may publish release notices).

@@ -45,6 +45,8 @@ pub struct TestServer {
     pub datastores: DataStoreService,
     /// Its bus.
     pub bus: MessageBus,
+    /// Its session lock history.
+    pub history: crate::history::LockHistory,
     clock: Clock,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), HttpError>>>,
@@ -197,8 +199,10 @@ pub(crate) fn node_state(
         bus.clone(),
         crate::sessions::HostConfig::default(),
     );
+    let history = crate::history::LockHistory::of(&datastores, Default::default());
     let state = AppState {
         sessions,
+        history,
         datastores,
         bus,
         ordered,
@@ -229,7 +233,9 @@ fn start_on_state(listener: TcpListener, api_key: String, mut state: AppState) -
     state.controls.listen = listener.local_addr().expect("local address");
     let clock = state.clock.clone();
     state.sessions.spawn_reaper();
+    state.history.spawn(&state.datastores);
     let (datastores, bus) = (state.datastores.clone(), state.bus.clone());
+    let history = state.history.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, state, async {
         let _ = stopped.await;
@@ -239,6 +245,7 @@ fn start_on_state(listener: TcpListener, api_key: String, mut state: AppState) -
         api_key,
         datastores,
         bus,
+        history,
         clock,
         stop: Some(stop),
         task: Some(task),

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["storage", "faults", "remote", "budgets"],
     &["datastore", "bus", "ordered", "memorystore", "cluster"],
     &["engine", "snapshots"],
-    &["sessions"],
+    &["sessions", "history"],
     &["http"],
     &["config", "transfer"],
     &["serve"],

@@ -159,6 +159,23 @@ pub(super) async fn run(
     let (service, bus) = backends(args, config, &command)?;
     let universe = config.server.universe;
     match command {
+        Command::Profile {
+            command:
+                profile::ProfileCommand::History {
+                    store,
+                    key,
+                    scope,
+                    json,
+                },
+        } => {
+            let args = profile::history::HistoryArgs {
+                store: &store,
+                key: &key,
+                scope: &scope,
+                json,
+            };
+            profile::history::run(&service, universe, config.history_config(), &args).await?;
+        }
         Command::Profile { command } => {
             let shown = match &command {
                 profile::ProfileCommand::Show {

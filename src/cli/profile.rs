@@ -1,11 +1,14 @@
 //! `profilestore profile ...`: ProfileStore profiles from the command line.
 //!
 //! Owns: `show` (the decoded document: data, owner session, lock age,
-//! pending messages), `message` (`MessageAsync`) and `rollback` (a past
+//! pending messages), `message` (`MessageAsync`), `rollback` (a past
 //! version written back with `SetAsync`, which ends any session elsewhere
-//! at its next save). Invariants: every write goes through the engine, so
+//! at its next save) and `history` (the session lock history, `history.rs`
+//! of this folder: the storage's records, or the server's with `--url`). Invariants: every write goes through the engine, so
 //! it follows the same session rules as a game server's; a rollback target
 //! that holds no profile is an error and writes nothing.
+
+pub(crate) mod history;
 
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -51,6 +54,21 @@ pub enum ProfileCommand {
         #[arg(long)]
         to: String,
     },
+    /// The profile's session lock history: every change of its owner
+    /// (started, released, handed_off, stolen, assumed_dead,
+    /// ended_by_shutdown), oldest first, as a table.
+    History {
+        /// ProfileStore name.
+        store: String,
+        /// Profile key.
+        key: String,
+        /// The data store scope.
+        #[arg(long, default_value = "global")]
+        scope: String,
+        /// One JSON line per event instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn engine(service: &DataStoreService, bus: MessageBus, universe: u64) -> Engine {
@@ -78,7 +96,8 @@ pub(crate) async fn run(
     // does): a refused command writes nothing.
     let (ProfileCommand::Show { store, key, .. }
     | ProfileCommand::Message { store, key, .. }
-    | ProfileCommand::Rollback { store, key, .. }) = &command;
+    | ProfileCommand::Rollback { store, key, .. }
+    | ProfileCommand::History { store, key, .. }) = &command;
     crate::datastore::validate::data_store_name(store)?;
     crate::datastore::validate::key(key)?;
     let message = match &command {
@@ -103,6 +122,8 @@ pub(crate) async fn run(
     }
     let engine = engine(service, bus, universe);
     let result = match command {
+        // It prints a table, not one JSON document.
+        ProfileCommand::History { .. } => unreachable!("data::run sends it to history::run"),
         ProfileCommand::Show {
             store,
             key,

@@ -13,8 +13,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod emulator;
+mod history;
 mod network;
 pub use emulator::EmulatorSection;
+pub use history::HistorySection;
 pub use network::{KeyEntry, LogFormat};
 mod cluster;
 pub use cluster::ClusterSection;
@@ -85,6 +87,8 @@ pub struct Config {
     pub budgets: BudgetsSection,
     /// `[cluster]`
     pub cluster: ClusterSection,
+    /// `[history]`
+    pub history: HistorySection,
 }
 
 /// `[budgets]`: Roblox's request budgets for every universe not set at
@@ -533,6 +537,7 @@ impl Config {
             }
         }
         self.cluster.validate()?;
+        self.history.validate()?;
         if self.server.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid {
                 key: "server.api_keys",
@@ -629,6 +634,11 @@ impl Config {
     /// How often expired versions are purged.
     pub fn purge_interval(&self) -> Duration {
         Duration::from_secs_f64(self.datastore.purge_interval_secs)
+    }
+
+    /// The session lock history's settings.
+    pub fn history_config(&self) -> crate::history::HistoryConfig {
+        self.history.config(&self.engine_config())
     }
 
     /// The DataStore layer's settings.

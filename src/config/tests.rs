@@ -205,3 +205,32 @@ fn postgres_storage_makes_every_server_a_node_of_one_cluster() {
         Some(Duration::from_secs(1))
     );
 }
+
+#[test]
+fn the_history_section_has_defaults_and_is_validated() {
+    let history = Config::default().history_config();
+    assert_eq!(history, crate::history::HistoryConfig::default());
+    assert_eq!(history.retention, Duration::from_secs(30 * 86_400));
+    let set = Config::from_toml(
+        "[history]\nretention_days = 0.5\nmax_events_per_profile = 3\nhandoff_window_secs = 5.0\n[engine]\nassume_dead_secs = 100.0\n",
+        Path::new("c.toml"),
+    )
+    .expect("parse");
+    let history = set.history_config();
+    assert_eq!(history.retention, Duration::from_secs(43_200));
+    assert_eq!(history.max_events, 3);
+    assert_eq!(history.handoff_window, Duration::from_secs(5));
+    assert_eq!(history.assume_dead, Duration::from_secs(100));
+    for bad in [
+        "retention_days = 0",
+        "retention_days = -1",
+        "retention_days = 1e12",
+        "max_events_per_profile = 0",
+        "handoff_window_secs = 0",
+    ] {
+        let err = Config::from_toml(&format!("[history]\n{bad}\n"), Path::new("c.toml"))
+            .expect_err(bad)
+            .to_string();
+        assert!(err.contains("history."), "{bad}: {err}");
+    }
+}

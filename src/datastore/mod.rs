@@ -18,6 +18,7 @@ mod cursor;
 mod error;
 mod local;
 mod manage;
+pub mod observe;
 mod ops;
 mod remote;
 pub mod validate;

@@ -57,6 +57,16 @@ impl DataStoreService {
         }
     }
 
+    /// Registers the observer told of every commit of this local service
+    /// and of its clones (see [`observe`](super::observe)); false when the
+    /// service is remote (it commits nothing itself) or has one already.
+    pub fn set_commit_observer(&self, observer: Arc<dyn super::observe::CommitObserver>) -> bool {
+        match &self.backend {
+            Backend::Local(local) => local.observer.set(observer),
+            Backend::Remote(_) => false,
+        }
+    }
+
     /// The remote server this service talks to, if it is remote.
     pub fn remote_client(&self) -> Option<&RemoteClient> {
         match &self.backend {

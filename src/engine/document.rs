@@ -235,6 +235,12 @@ fn empty_as_list(v: &Value) -> Value {
 }
 
 impl MetaData {
+    /// Reads a `MetaData` object on its own (the lock history reads only
+    /// this part of a document); `None` when it is not an object.
+    pub fn read(v: &Value) -> Option<MetaData> {
+        Self::from_json(v)
+    }
+
     fn from_json(v: &Value) -> Option<MetaData> {
         let mut m = object(v)?;
         let num = |m: &mut Map<String, Value>, k: &str| match m.remove(k) {

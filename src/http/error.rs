@@ -276,6 +276,19 @@ impl From<crate::sessions::SessionError> for ApiError {
     }
 }
 
+impl From<crate::history::HistoryError> for ApiError {
+    /// A history that cannot be read (storage trouble, or none on this
+    /// server) is a 503 to retry.
+    fn from(e: crate::history::HistoryError) -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            C::Unavailable,
+            D::Unknown,
+            e.to_string(),
+        )
+    }
+}
+
 impl From<crate::cluster::ClusterError> for ApiError {
     /// A clock move the clock refuses is the caller's 400; the shared
     /// records being unavailable or contended is a 503 to retry.

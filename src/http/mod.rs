@@ -25,6 +25,7 @@ mod cluster;
 mod emulator;
 pub mod error;
 mod health;
+mod history;
 mod memory;
 mod messaging;
 pub mod monitor;
@@ -106,6 +107,8 @@ pub struct AppState {
     pub cluster: Option<crate::cluster::Cluster>,
     /// The dashboard at `/ui/` (its browser sessions, the request monitor).
     pub dashboard: Dashboard,
+    /// The session lock history of `datastores` (recorded once spawned).
+    pub history: crate::history::LockHistory,
 }
 
 impl AppState {
@@ -293,13 +296,16 @@ fn select<'p>(path: &'p str, raw: &str) -> Result<Selected<'p>, (ApiError, Style
                 return Err(no_universe());
             }
             let (universe, rest) = first_segment(after);
-            // The engine API is two tables: memory stores and ordered stores.
-            let table =
-                if prefix == "/engine-api/v1" && strip_segments(rest, "/memory-store").is_some() {
-                    &*memory::ENGINE
-                } else {
-                    table
-                };
+            // The engine API is three tables: memory stores, the lock
+            // history and ordered stores.
+            let engine = prefix == "/engine-api/v1";
+            let table = if engine && strip_segments(rest, "/memory-store").is_some() {
+                &*memory::ENGINE
+            } else if engine && strip_segments(rest, history::PREFIX).is_some() {
+                &*history::TABLE
+            } else {
+                table
+            };
             return Ok(Selected {
                 table,
                 family,

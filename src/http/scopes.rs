@@ -185,6 +185,8 @@ pub(super) fn required(
         Family::Messaging if read => (Resource::Messaging, Access::Subscribe),
         Family::Messaging => (Resource::Messaging, Access::Publish),
         Family::Sessions => (Resource::Session, Access::Write),
+        // A profile's lock history reads its data store.
+        Family::Engine if rest.starts_with("/profiles/") => (Resource::DataStore(store), rw),
         Family::Engine => (Resource::Engine, rw),
     };
     Permission::In {

@@ -144,6 +144,8 @@ pub async fn serve_on(
     drain.cancel();
     tasks.close();
     tasks.wait().await;
+    // The lock history records the final saves before storage is flushed.
+    state.history.shutdown().await;
     state
         .datastores
         .flush()

@@ -2,7 +2,10 @@
 //! (one scope or every scope) and the data store listing.
 //!
 //! Owns: [`DEFAULT_SCOPE`], [`data_store`], [`data_store_or_all`],
-//! [`list_data_stores`]. Invariants: a request that names no scope
+//! [`list_data_stores`], and [`noted`]: an entry write under the commit
+//! note a request's `x-profilestore-commit-note` header names (a remote
+//! Rust engine's final save, for the lock history; other values are
+//! ignored). Invariants: a request that names no scope
 //! addresses `global` (v1 counts an empty `scope=` as none; v2's path
 //! always names one or none, and an empty one is refused by validation);
 //! listing every scope never takes a scope other than `global` (v1 refuses
@@ -11,6 +14,21 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::datastore::{DataStore, DataStoreInfo, Listing};
+
+/// Runs an entry write under the commit note `headers` name, if any.
+pub(super) async fn noted<F: std::future::Future>(
+    headers: &hyper::HeaderMap,
+    write: F,
+) -> F::Output {
+    let note = headers
+        .get(crate::opencloud::headers::COMMIT_NOTE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::datastore::observe::CommitNote::parse);
+    match note {
+        Some(note) => crate::datastore::observe::with_note(note, write).await,
+        None => write.await,
+    }
+}
 
 /// The scope of a request that names none.
 pub(super) const DEFAULT_SCOPE: &str = "global";

@@ -351,7 +351,8 @@ async fn set(mut c: Call) -> Reply {
         }
     }
     let value = parse_value_text(&body)?;
-    match ds.set_with(&key, &value, &options, &precondition).await? {
+    let write = ds.set_with(&key, &value, &options, &precondition);
+    match stores::noted(c.headers(), write).await? {
         SetOutcome::Written(info) => {
             let body = wire::Version {
                 version: info.version,

@@ -212,10 +212,8 @@ async fn create(mut c: Call) -> Reply {
     let value = value_of(&body)?;
     let options = write_of(&body)?;
     let ds = place.data_store(&c.state)?;
-    match ds
-        .set_with(&id, &value, &options, &Precondition::ExclusiveCreate)
-        .await?
-    {
+    let write = ds.set_with(&id, &value, &options, &Precondition::ExclusiveCreate);
+    match stores::noted(c.headers(), write).await? {
         SetOutcome::Written(info) => entry_response(&place, &id, Entry { value, info }),
         SetOutcome::PreconditionFailed { .. } => {
             Err(ApiError::bad_request(D::Unknown, "Entry already exists."))
@@ -328,7 +326,8 @@ async fn patch(mut c: Call) -> Reply {
         (Some(c), _) => Precondition::MatchVersion(c.info.version.clone()),
         (None, _) => Precondition::ExclusiveCreate,
     };
-    match ds.set_with(key, &value, &options, &precondition).await? {
+    let write = ds.set_with(key, &value, &options, &precondition);
+    match stores::noted(c.headers(), write).await? {
         SetOutcome::Written(info) => entry_response(&place, key, Entry { value, info }),
         SetOutcome::PreconditionFailed { .. } => Err(aborted(
             "the entry changed while it was being updated; retry",

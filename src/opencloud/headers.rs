@@ -27,3 +27,7 @@ pub const NODE: &str = "x-profilestore-node";
 /// A cluster node: set on a call forwarded to a game server's home node
 /// (the forwarding node's id); such a call is handled where it arrives.
 pub const FORWARDED: &str = "x-profilestore-forwarded";
+/// A write's commit note (`shutdown` or `handed-off`): why a session's
+/// final save was written, sent by a Rust engine on a remote DataStore so
+/// the server's lock history records it (`datastore::observe`).
+pub const COMMIT_NOTE: &str = "x-profilestore-commit-note";

@@ -5,7 +5,7 @@
 //! (`version_id`), header names (`headers`), the error-code table
 //! (`codes`), the error bodies of each API family (`errors`) and the
 //! request and response bodies of DataStore v1 (`v1`), v2 (`v2`) and
-//! messaging (`messaging`). Invariants: nothing here does I/O or knows
+//! messaging (`messaging`), the session lock history (`history`). Invariants: nothing here does I/O or knows
 //! about storage, HTTP, sessions or the engine (it depends on serde, `time`
 //! and the plugin contract's version info only); every body type
 //! serializes its fields in the order Open Cloud writes them; the server
@@ -17,6 +17,7 @@ pub mod cursor;
 pub mod emulator;
 pub mod errors;
 pub mod headers;
+pub mod history;
 pub mod memory;
 pub mod messaging;
 pub mod ordered;

@@ -12,6 +12,7 @@
 
 mod client;
 pub mod emulator;
+mod history;
 mod tls;
 
 pub(crate) use client::{enc, segment, status_error};

@@ -102,9 +102,11 @@ pub async fn spawn_test_node(
     cluster.spawn().await.expect("join the cluster");
     state.cluster = Some(cluster.clone());
     state.sessions.spawn_reaper();
+    state.history.spawn(&state.datastores);
     let sessions = state.sessions.clone();
     let clock = state.clock.clone();
     let (datastores, bus) = (state.datastores.clone(), state.bus.clone());
+    let history = state.history.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(run(listener, state, async {
         let _ = stopped.await;
@@ -115,6 +117,7 @@ pub async fn spawn_test_node(
             api_key: api_key.to_owned(),
             datastores,
             bus,
+            history,
             clock,
             stop: Some(stop),
             task: Some(task),

@@ -28,6 +28,7 @@ use profilestore_plugin_api::{
 };
 use serde_json::{Map, Value};
 
+use super::observe::Committed;
 use super::validate;
 use super::{DataStoreConfig, DataStoreError, DsResult, Entry, KeyInfo, Retention, WriteOptions};
 use crate::clock::Clock;
@@ -45,6 +46,8 @@ pub(super) struct Local {
     manage: manage::Manage,
     clock: Clock,
     config: Arc<DataStoreConfig>,
+    /// Told of every commit (`datastore::observe`).
+    pub(super) observer: super::observe::Slot,
 }
 
 /// The page size to use: `default` for 0, else `requested` up to `max`
@@ -140,6 +143,7 @@ impl Local {
             manage: manage::Manage::default(),
             clock,
             config,
+            observer: super::observe::Slot::default(),
         }
     }
 
@@ -223,12 +227,15 @@ impl Local {
         }
     }
 
+    /// Commits `version` over `previous` (the version `expect` names, when
+    /// the caller read it) and tells the observer.
     async fn commit(
         &self,
         id: &EntryId,
         expect: Expect,
         version: NewVersion,
         supersede: Supersede,
+        previous: Option<&VersionRecord>,
     ) -> DsResult<CommitOutcome> {
         let commit = Arc::new(Commit {
             entry: id.clone(),
@@ -240,6 +247,10 @@ impl Local {
         let sent = Arc::clone(&commit);
         let outcome = self.storage.call(move |p| p.commit(&sent)).await?;
         self.remember(id, &outcome, &commit.version);
+        if let (Some(observer), CommitOutcome::Committed(info)) = (self.observer.get(), &outcome) {
+            let version = format_version(info);
+            observer.committed(&Committed::of(&commit, info, &version, previous));
+        }
         Ok(outcome)
     }
 

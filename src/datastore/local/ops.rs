@@ -83,7 +83,13 @@ impl Local {
                 }
             };
             match self
-                .commit(&id, expect, version.clone(), self.supersede(ds.universe()))
+                .commit(
+                    &id,
+                    expect,
+                    version.clone(),
+                    self.supersede(ds.universe()),
+                    latest.as_ref(),
+                )
                 .await?
             {
                 CommitOutcome::Committed(info) => {
@@ -140,7 +146,11 @@ impl Local {
             let version = check_write(&value, &options)?;
             let expect = Expect::Current(snapshot.seq());
             let supersede = self.supersede(ds.universe());
-            match self.commit(&id, expect, version, supersede).await? {
+            let previous = snapshot.record.as_deref();
+            match self
+                .commit(&id, expect, version, supersede, previous)
+                .await?
+            {
                 CommitOutcome::Committed(info) => {
                     let info = Self::written_info(&info, &options);
                     return Ok(Some(Entry { value, info }));
@@ -229,7 +239,13 @@ impl Local {
             };
             let expect = Expect::Current(Some(record.info.seq));
             match self
-                .commit(&id, expect, NewVersion::tombstone(), Supersede::Keep)
+                .commit(
+                    &id,
+                    expect,
+                    NewVersion::tombstone(),
+                    Supersede::Keep,
+                    Some(&*record),
+                )
                 .await?
             {
                 CommitOutcome::Committed(_) => return live_entry(&record),

@@ -10,7 +10,9 @@
 //!   is no live value) and start again from a fresh read on 412, so a
 //!   transform's result is only ever written over the version it saw;
 //! - transport failures are `DataStoreError::Remote` and transient, so the
-//!   engine retries them as it retries Roblox's 5xx errors.
+//!   engine retries them as it retries Roblox's 5xx errors;
+//! - a write made under a commit note (`observe::with_note`) carries it in
+//!   the `x-profilestore-commit-note` header.
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};
@@ -224,7 +226,11 @@ pub(super) async fn set_with(
             path.push_str(&enc(v));
         }
     }
-    let headers = write_headers(options);
+    let mut headers = write_headers(options);
+    // The note of a final save, so the server's lock history records it.
+    if let Some(note) = super::observe::current_note() {
+        headers.push((h::COMMIT_NOTE, note.as_str().to_owned()));
+    }
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let answer = send(client, Method::POST, &path, &headers, Bytes::from(text)).await?;
     match answer.status {

@@ -8,8 +8,9 @@
 //! owner answers a request only for its own load count and at most once per
 //! `message_response_interval`; a final save is retried with the engine's
 //! backoff (capped lower while closing) until it is written or the fence
-//! says the session is gone; the release notice follows only an end another
-//! server asked for.
+//! says the session is gone, under the commit note of its reason
+//! (`Shutdown`, `HandedOff` for an end another server asked for); the
+//! release notice follows only an end another server asked for.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use super::super::notice::{self, Request};
 use super::super::state::queue_key;
 use super::{Callbacks, EndReason, Profile, ProfileInner, SessionState, Shared, Target};
 use crate::bus::Subscription;
+use crate::datastore::observe::{self, CommitNote};
 use crate::datastore::Entry;
 
 /// Registers a freshly started session and starts serving it.
@@ -141,8 +143,19 @@ impl Profile {
         let target = &self.inner.target;
         let config = engine.config();
         let mut backoff = engine.backoff(config.max_backoff, &target.store, &target.key);
+        // What the lock history cannot read from the document: why.
+        let note = match reason {
+            EndReason::Shutdown => Some(CommitNote::Shutdown),
+            EndReason::External => Some(CommitNote::HandedOff),
+            EndReason::Manual => None,
+        };
         while self.is_active() {
-            match self.save_inner(true).await {
+            let save = self.save_inner(true);
+            let saved = match note {
+                Some(note) => observe::with_note(note, save).await,
+                None => save.await,
+            };
+            match saved {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(key = %target.key, error = %e, "final save failed; retrying");

@@ -41,6 +41,13 @@ fn the_permission_of_a_request_follows_its_family_method_and_store() {
     );
     assert_eq!(p.to_string(), "universe:123/engine:read");
     let p = need(
+        Family::Engine,
+        &Method::GET,
+        "/profiles/Players/u1/lock-history",
+        Some("Players"),
+    );
+    assert_eq!(p.to_string(), "universe:123/datastore:Players:read");
+    let p = need(
         Family::Memory,
         &Method::GET,
         "/memory-store/queues/q/items:read",

@@ -31,6 +31,8 @@ pub(super) enum Nav {
     DataStores,
     /// `/ui/u/{u}/profiles...`.
     Profiles,
+    /// `/ui/sessions`.
+    Sessions,
     /// `/ui/u/{u}/messaging...`.
     Messaging,
     /// `/ui/u/{u}/ordered...`.
@@ -67,6 +69,11 @@ pub(super) const NAV: &[NavLink] = &[
         section: Nav::Profiles,
         label: "Profiles",
         href: "/ui/u/{u}/profiles",
+    },
+    NavLink {
+        section: Nav::Sessions,
+        label: "Sessions",
+        href: "/ui/sessions",
     },
     NavLink {
         section: Nav::Messaging,

@@ -34,6 +34,7 @@ mod ordered;
 mod overview;
 mod profiles;
 mod requests;
+mod sessions;
 mod stores;
 
 use std::future::Future;
@@ -183,6 +184,7 @@ static PAGES: LazyLock<matchit::Router<Methods>> = LazyLock::new(|| {
     let pages = controls::routes(pages);
     let pages = requests::routes(pages);
     let pages = profiles::routes(messaging::routes(ordered::routes(memory::routes(pages))));
+    let pages = sessions::routes(history::routes(pages));
     pages.build()
 });
 
