@@ -24,6 +24,8 @@ use support::{send, Answer};
 const READER: &str = "reader-key-for-ui-pages";
 /// Reads data stores and writes sessions (sends messages).
 const SENDER: &str = "sender-key-for-ui-pages";
+/// Reads one other data store only.
+const OTHER: &str = "other-store-key-for-ui-pages";
 /// Subscribes to messaging only.
 const LISTENER: &str = "listener-key-for-ui-pages";
 /// Subscribes and publishes.
@@ -38,12 +40,14 @@ async fn server() -> NetServer {
                 SENDER,
                 &["universe:1/datastore:*:read", "universe:1/session:write"],
             ),
+            ScopedKey::new("other", OTHER, &["universe:1/datastore:Other:read"]),
             ScopedKey::new("listener", LISTENER, &["universe:1/messaging:subscribe"]),
             ScopedKey::new("publisher", PUBLISHER, &["universe:1/messaging:*"]),
         ]
         .into_iter()
         .collect::<Result<_, _>>()
         .expect("scopes");
+        state.history.spawn(&state.datastores);
     })
     .await
 }
@@ -469,5 +473,88 @@ async fn memory_store_pages_list_structures_and_peek_without_reading() {
         reader.get("/ui/u/1/memory").await.status,
         StatusCode::FORBIDDEN
     );
+    s.shutdown().await;
+}
+
+/// Opens `path` as an event stream with the browser's cookie.
+async fn open_stream(s: &NetServer, b: &Browser<'_>, path: &str) -> hyper::body::Incoming {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let req = Request::get(format!("{}{path}", s.url))
+        .header("cookie", &b.cookie)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let res = client.request(req).await.expect("stream");
+    assert_eq!(res.status(), StatusCode::OK);
+    res.into_body()
+}
+
+#[tokio::test]
+async fn live_sessions_show_only_readable_stores_and_end_rows_in_place() {
+    let s = server().await;
+    let reader = Browser::sign_in(&s, READER).await;
+    let other = Browser::sign_in(&s, OTHER).await;
+    let mut stream = open_stream(&s, &reader, "/ui/sessions/stream").await;
+    support::read_stream_until(&mut stream, ": connected", Duration::from_secs(20)).await;
+    let mut hidden = open_stream(&s, &other, "/ui/sessions/stream").await;
+    support::read_stream_until(&mut hidden, ": connected", Duration::from_secs(20)).await;
+    // A key with markup in it: escaped in the row, encoded in the link.
+    let start = json!({"store": "PlayerData", "key": "<k>", "placeId": 42});
+    let a = api(&s, Method::POST, SESSIONS, start).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", text(&a));
+    let got =
+        support::read_stream_until(&mut stream, "event: change", Duration::from_secs(20)).await;
+    assert!(
+        got.contains("event: lock") && got.contains("&lt;k&gt;") && !got.contains("<k>"),
+        "{got}"
+    );
+    assert!(got.contains("/ui/u/1/profiles/PlayerData/%3Ck%3E"), "{got}");
+    let page = reader.page("/ui/sessions").await;
+    assert!(
+        page.contains("&lt;k&gt;") && page.contains("job-A") && page.contains("class=\"held\"")
+    );
+    let row_id = page
+        .split("class=\"held\" id=\"")
+        .nth(1)
+        .expect("a row")
+        .split('"')
+        .next()
+        .expect("id")
+        .to_owned();
+    assert!(
+        !other.page("/ui/sessions").await.contains("job-A"),
+        "another store's key sees the session"
+    );
+
+    let a = api(
+        &s,
+        Method::POST,
+        &format!("{SESSIONS}/PlayerData/%3Ck%3E:end?loadCount=1"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", text(&a));
+    let got = support::read_stream_until(&mut stream, "released", Duration::from_secs(20)).await;
+    assert!(
+        got.contains(&format!("class=\\\"ended\\\" id=\\\"{row_id}\\\"")),
+        "the same row ends: {got}"
+    );
+    assert!(
+        !reader.page("/ui/sessions").await.contains("job-A"),
+        "released: no longer live"
+    );
+    // The profile page shows both changes, newest first.
+    let page = reader.page("/ui/u/1/profiles/PlayerData/%3Ck%3E").await;
+    let (released, started) = (
+        page.find("data-kind=\"released\"").expect("released"),
+        page.find("data-kind=\"started\"").expect("started"),
+    );
+    assert!(released < started, "newest first");
+    // The other key's stream skipped both: the first row it gets is its own store's.
+    let start = json!({"store": "Other", "key": "mine", "placeId": 42});
+    let a = api(&s, Method::POST, SESSIONS, start).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", text(&a));
+    let got =
+        support::read_stream_until(&mut hidden, "event: change", Duration::from_secs(20)).await;
+    assert!(got.contains("mine") && !got.contains("PlayerData"), "{got}");
     s.shutdown().await;
 }
