@@ -104,7 +104,7 @@ async fn stream(c: Ctx) -> Reply {
     c.need(Family::DataStoresV2, Method::GET, &rest, u, Some(&store))?;
     let rx = c.state.history.subscribe();
     let profile = std::sync::Arc::new((u, store, key));
-    Ok(sse::stream(&c.state, rx, move |mut rx, wait: Duration| {
+    sse::stream(&c.state, rx, move |mut rx, wait: Duration| {
         let profile = std::sync::Arc::clone(&profile);
         async move {
             let mine = |e: &LockEvent| {
@@ -125,5 +125,5 @@ async fn stream(c: Ctx) -> Reply {
                 }
             }
         }
-    })?)
+    })
 }

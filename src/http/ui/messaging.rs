@@ -194,28 +194,24 @@ async fn stream(c: Ctx) -> Reply {
         })?,
         None => bus.read_since(&topic, None, 1)?.1,
     };
-    Ok(sse::stream(
-        &c.state,
-        start,
-        move |cursor, wait: Duration| {
-            let (bus, topic) = (bus.clone(), topic.clone());
-            async move {
-                let (messages, next) = bus
-                    .wait_since_numbered(&topic, Some(cursor), BATCH, wait)
-                    .await
-                    .ok()?;
-                let events = messages
-                    .iter()
-                    .map(|(seq, m)| Event {
-                        id: seq.to_string(),
-                        kind: "row".to_owned(),
-                        data: serde_json::json!({ "html": row(*seq, m).into_string() }).to_string(),
-                    })
-                    .collect();
-                Some((events, next))
-            }
-        },
-    )?)
+    sse::stream(&c.state, start, move |cursor, wait: Duration| {
+        let (bus, topic) = (bus.clone(), topic.clone());
+        async move {
+            let (messages, next) = bus
+                .wait_since_numbered(&topic, Some(cursor), BATCH, wait)
+                .await
+                .ok()?;
+            let events = messages
+                .iter()
+                .map(|(seq, m)| Event {
+                    id: seq.to_string(),
+                    kind: "row".to_owned(),
+                    data: serde_json::json!({ "html": row(*seq, m).into_string() }).to_string(),
+                })
+                .collect();
+            Some((events, next))
+        }
+    })
 }
 
 async fn publish(c: Ctx) -> Reply {

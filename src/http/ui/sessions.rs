@@ -158,7 +158,7 @@ async fn stream(c: Ctx) -> Reply {
     let auto_save = c.state.history.config().auto_save_period;
     let c = std::sync::Arc::new(c);
     let state = std::sync::Arc::clone(&c.state);
-    Ok(sse::stream(&state, rx, move |mut rx, wait: Duration| {
+    sse::stream(&state, rx, move |mut rx, wait: Duration| {
         let c = std::sync::Arc::clone(&c);
         async move {
             let deadline = tokio::time::Instant::now() + wait;
@@ -189,5 +189,5 @@ async fn stream(c: Ctx) -> Reply {
                 return Some((events, rx));
             }
         }
-    })?)
+    })
 }
