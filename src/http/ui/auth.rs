@@ -191,18 +191,6 @@ impl Sessions {
     }
 }
 
-/// A cookie's value from a request's `Cookie` headers.
-pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(hyper::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// The signed-in user of a request, `None` when it has no valid session.
 pub(super) fn user(state: &AppState, headers: &HeaderMap) -> Option<User> {
     let sessions = &state.dashboard.sessions;
@@ -214,7 +202,7 @@ pub(super) fn user(state: &AppState, headers: &HeaderMap) -> Option<User> {
             name: "-".to_owned(),
         });
     }
-    let token = cookie(headers, COOKIE)?;
+    let token = layout::cookie(headers, COOKIE)?;
     let (who, csrf) = sessions.find(token, Instant::now())?;
     Some(User {
         who,
@@ -407,7 +395,7 @@ mod tests {
             hyper::header::COOKIE,
             "a=1; ps_session=tok; b=2".parse().expect("header"),
         );
-        assert_eq!(cookie(&h, COOKIE), Some("tok"));
-        assert_eq!(cookie(&h, "c"), None);
+        assert_eq!(layout::cookie(&h, COOKIE), Some("tok"));
+        assert_eq!(layout::cookie(&h, "c"), None);
     }
 }

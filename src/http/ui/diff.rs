@@ -59,6 +59,7 @@ pub(super) fn side_by_side(old: &Value, new: &Value, old_title: &str, new_title:
             @else { (changed) " line(s) differ." }
         }
         table.diff #diff {
+            colgroup { col.ln; col; col.ln; col; }
             thead { tr { th colspan="2" { (old_title) } th colspan="2" { (new_title) } } }
             tbody {
                 @for (left, right, tag) in &rows {
@@ -84,7 +85,8 @@ mod tests {
     fn a_changed_field_is_one_replaced_row_and_html_is_escaped() {
         let old = json!({"coins": 1, "name": "<b>a</b>"});
         let new = json!({"coins": 2, "name": "<b>a</b>"});
-        let (rows, changed) = rows(&pretty(&old), &pretty(&new));
+        let (a, b) = (pretty(&old), pretty(&new));
+        let (rows, changed) = rows(&a, &b);
         assert_eq!(changed, 1);
         let replaced: Vec<_> = rows.iter().filter(|r| r.2 == DiffTag::Replace).collect();
         assert_eq!(replaced.len(), 1);
@@ -100,7 +102,8 @@ mod tests {
     fn equal_values_have_no_change_and_an_added_line_pads_the_left() {
         let v = json!([1, 2]);
         assert_eq!(rows(&pretty(&v), &pretty(&v)).1, 0);
-        let (rows, changed) = rows(&pretty(&json!([1])), &pretty(&json!([1, 2])));
+        let (a, b) = (pretty(&json!([1])), pretty(&json!([1, 2])));
+        let (rows, changed) = rows(&a, &b);
         assert!(changed >= 1);
         assert!(rows.iter().any(|r| r.0.is_none() && r.1.is_some()));
     }

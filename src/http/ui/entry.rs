@@ -286,12 +286,12 @@ fn versions_table(
                             td { input type="radio" name="a" value=(v.version) form="compare" checked[a == Some(v.version.as_str())] aria-label="compare from"; }
                             td { input type="radio" name="b" value=(v.version) form="compare" checked[b == Some(v.version.as_str())] aria-label="compare to"; }
                         }
-                        td.mono {
+                        td.version {
                             @if v.deleted { (v.version) " " span.badge { "removed" } }
                             @else { a href=(version_url(at, &v.version)) { (v.version) } }
                             @if latest == Some(v.version.as_str()) { " " span.badge.ok { "latest" } }
                         }
-                        td { (layout::time(v.created_ms)) }
+                        td.when { (layout::time(v.created_ms)) }
                         td.num { (v.content_length) }
                         td {
                             @if writable && !v.deleted && latest != Some(v.version.as_str()) {

@@ -141,7 +141,7 @@ impl Flash {
 
     /// The flash a request carries.
     pub(super) fn of(headers: &HeaderMap) -> Option<Self> {
-        let raw = super::auth::cookie(headers, FLASH_COOKIE)?;
+        let raw = cookie(headers, FLASH_COOKIE)?;
         let text = percent_encoding::percent_decode_str(raw)
             .decode_utf8()
             .ok()?;
@@ -156,6 +156,18 @@ impl Flash {
         let class = if self.ok { "flash ok" } else { "flash error" };
         html! { p class=(class) role="status" { (self.text) } }
     }
+}
+
+/// A cookie's value from a request's `Cookie` headers.
+pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(hyper::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
 /// Percent-encodes one path segment (a store or key name in a link).
@@ -212,6 +224,8 @@ pub(super) fn csrf(c: &Ctx) -> Markup {
 
 /// A POST form to `action` with the form token, `fields` and a submit
 /// button labelled `label` (`class`: `primary`, `danger` or `""`).
+// Markup is taken by value, as templates build it in place.
+#[allow(clippy::needless_pass_by_value)]
 pub(super) fn post_form(c: &Ctx, action: &str, label: &str, class: &str, fields: Markup) -> Markup {
     html! {
         form.inline method="post" action=(action) {
@@ -260,6 +274,7 @@ fn html_response(status: StatusCode, markup: Markup) -> Response<Body> {
     r
 }
 
+#[allow(clippy::needless_pass_by_value)]
 fn document(
     state: &AppState,
     user: Option<&User>,
@@ -282,6 +297,7 @@ fn document(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · profilestore" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href=(assets::css_url());
                 script src=(assets::js_url()) defer {}
             }

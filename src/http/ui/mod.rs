@@ -278,6 +278,7 @@ impl Ctx {
 
     /// The permission the equivalent API call needs (`family`, `method`,
     /// the API path after its universe, the store it names), checked.
+    #[allow(clippy::needless_pass_by_value)]
     pub(super) fn need(
         &self,
         family: Family,

@@ -120,10 +120,10 @@ async fn overview(c: Ctx) -> Reply {
     let body = html! {
         h1 { "Overview" }
         div.grid {
-            (stat("Data stores", counts.as_ref().map_or_else(dash, |c| c.0.show()), &format!("in universe {u}")))
-            (stat("Keys", counts.as_ref().map_or_else(dash, |c| c.1.show()), "live keys, every scope"))
-            (stat("Live sessions", sessions.to_string(), &format!("on {servers} game server(s) of the session API")))
-            (stat("Requests / s", format!("{:.1}", rates.per_second_10s), &format!("last 10 s; {:.2} over 60 s; {} in all", rates.per_second_60s, rates.total)))
+            (stat("Data stores", &counts.as_ref().map_or_else(dash, |c| c.0.show()), &format!("in universe {u}")))
+            (stat("Keys", &counts.as_ref().map_or_else(dash, |c| c.1.show()), "live keys, every scope"))
+            (stat("Live sessions", &sessions.to_string(), &format!("on {servers} game server(s) of the session API")))
+            (stat("Requests / s", &format!("{:.1}", rates.per_second_10s), &format!("last 10 s; {:.2} over 60 s; {} in all", rates.per_second_60s, rates.total)))
         }
         div.cols {
             section.card {
@@ -159,7 +159,7 @@ async fn overview(c: Ctx) -> Reply {
     Ok(layout::shell(&c, Nav::Overview, "Overview", body))
 }
 
-fn stat(title: &str, value: String, note: &str) -> Markup {
+fn stat(title: &str, value: &str, note: &str) -> Markup {
     html! {
         section.card {
             h3 { (title) }

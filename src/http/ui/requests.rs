@@ -81,23 +81,19 @@ const BATCH: usize = 64;
 async fn stream(c: Ctx) -> Reply {
     c.check(&Permission::Emulator)?;
     let rx = c.state.dashboard.monitor.subscribe();
-    Ok(sse::stream(
-        &c.state,
-        rx,
-        |mut rx, wait: Duration| async move {
-            let first = match tokio::time::timeout(wait, rx.recv()).await {
-                Err(_) | Ok(Err(RecvError::Lagged(_))) => return Some((Vec::new(), rx)),
-                Ok(Err(RecvError::Closed)) => return None,
-                Ok(Ok(s)) => s,
-            };
-            let mut events = vec![event(&first)];
-            while events.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(s) => events.push(event(&s)),
-                    Err(_) => break,
-                }
+    sse::stream(&c.state, rx, |mut rx, wait: Duration| async move {
+        let first = match tokio::time::timeout(wait, rx.recv()).await {
+            Err(_) | Ok(Err(RecvError::Lagged(_))) => return Some((Vec::new(), rx)),
+            Ok(Err(RecvError::Closed)) => return None,
+            Ok(Ok(s)) => s,
+        };
+        let mut events = vec![event(&first)];
+        while events.len() < BATCH {
+            match rx.try_recv() {
+                Ok(s) => events.push(event(&s)),
+                Err(_) => break,
             }
-            Some((events, rx))
-        },
-    )?)
+        }
+        Some((events, rx))
+    })
 }
