@@ -63,13 +63,11 @@ fn row(e: &LockEvent) -> Markup {
     }
 }
 
-/// The lock history card of one profile, with its live stream.
-pub(super) async fn section(c: &Ctx, u: u64, store: &str, scope: &str, key: &str) -> Markup {
-    let events = c.state.history.events(u, store, scope, key).await;
-    let stream = format!(
-        "{}/history/stream",
-        super::profiles::profile_url(u, store, key)
-    );
+/// The lock history card of one profile, with its live stream (under
+/// `page`, the profile page's URL).
+pub(super) async fn section(c: &Ctx, page: &str, u: u64, store: &str, key: &str) -> Markup {
+    let events = c.state.history.events(u, store, "global", key).await;
+    let stream = format!("{page}/history/stream");
     html! {
         section.card #lock-history {
             h2 { "Lock history " span #history-state.live-state.off { "connecting" } }

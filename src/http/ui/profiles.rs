@@ -146,7 +146,7 @@ async fn page(c: &Ctx, at: &Address, retry: Option<Retry>) -> Reply {
         .data_store(at.universe, &at.store, "global")?;
     let entry = ds.get(&at.key).await?;
     let stored = classify(entry.as_ref().map(|e| &e.value));
-    let history = super::history::section(c, at.universe, &at.store, "global", &at.key).await;
+    let history = super::history::section(c, &at.url(), at.universe, &at.store, &at.key).await;
     let now_ms = c.state.clock.now_ms();
     let body = html! {
         div.crumbs { a href=(format!("/ui/u/{}/profiles", at.universe)) { "Universe " (at.universe) " · profiles" } " / " (at.store) }
