@@ -209,6 +209,9 @@ async fn a_profile_page_decodes_the_document_and_escapes_its_data() {
         "escaped data"
     );
     assert!(!page.contains("<script>alert"), "unescaped data");
+    // The entry page of a profile links here (a plain entry does not).
+    let entry = b.page("/ui/u/1/data-stores/PlayerData/entries/Player_1").await;
+    assert!(entry.contains("id=\"profile-link\" href=\"/ui/u/1/profiles/PlayerData/Player_1\""));
     // The open form leads to the same page.
     let a = b
         .get("/ui/u/1/profiles?store=PlayerData&key=Player_1")

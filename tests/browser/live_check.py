@@ -108,6 +108,11 @@ def main(binary):
         got = api_ok("GET", f"{SESSIONS}/job-msg/events?cursor=0&timeout=10")
         assert any(e["type"] == "message" and e["message"] == {"gift": 25} and e["key"] == key
                    for e in got["events"]), got
+        # The entry page and the profile page link to each other.
+        driver.find_element(By.CSS_SELECTOR, "#entry-link").click()
+        wait_for(driver, "#entry-value", '"Data"')
+        driver.find_element(By.CSS_SELECTOR, "#profile-link").click()
+        wait_for(driver, "#active-session .guid", profile["sessionId"])
         # A steal while the page is open shows up in its lock history.
         wait_for(driver, "#history-state", "live")
         start("job-thief", "PlayerData", key, steal=True)
