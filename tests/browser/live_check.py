@@ -150,6 +150,7 @@ def main(binary):
 
     def a_read_only_key_sees_no_send_or_publish():
         driver.find_element(By.CSS_SELECTOR, "form[action='/ui/sign-out'] button").click()
+        wait_for(driver, "input#key")  # signed out before the next page is asked for
         harness.sign_in(driver, server, READER_KEY, f"/ui/u/{UNIVERSE}/profiles/PlayerData/nobody")
         wait_for(driver, "#profile-state")
         assert not driver.find_elements(By.CSS_SELECTOR, "#send-message"), "a send form"
