@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::{BusConfig, BusError, BusFaultCounts, BusFaults, BusMessage};
+use super::{BusConfig, BusError, BusFaultCounts, BusFaults, BusMessage, TopicInfo};
 use crate::clock::Clock;
 
 #[derive(Debug)]
@@ -422,6 +422,28 @@ impl Hub {
     /// Number of topics currently held (for tests and metrics).
     pub(super) fn topic_count(&self) -> usize {
         self.topics.lock().len()
+    }
+
+    /// Every topic held, pruned first, by name.
+    pub(super) fn topics(&self) -> Vec<TopicInfo> {
+        let now_ms = self.clock.now_ms();
+        let mut topics = self.topics.lock();
+        let mut all: Vec<TopicInfo> = topics
+            .iter_mut()
+            .map(|(name, t)| {
+                self.prune(t, now_ms);
+                TopicInfo {
+                    name: name.clone(),
+                    subscribers: t.subscribers.len(),
+                    retained: t.log.len(),
+                    last_ms: t.log.back().map(|(_, at, _)| *at),
+                }
+            })
+            .filter(|t| t.subscribers > 0 || t.retained > 0)
+            .collect();
+        drop(topics);
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 }
 

@@ -66,6 +66,19 @@ impl Default for BusConfig {
     }
 }
 
+/// One topic the bus holds (what the dashboard lists).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// The topic.
+    pub name: String,
+    /// Local subscriptions.
+    pub subscribers: usize,
+    /// Messages retained for cursor reads.
+    pub retained: usize,
+    /// When the newest retained message was published (Unix ms).
+    pub last_ms: Option<i64>,
+}
+
 /// What a subscriber receives (`{Data, Sent}` in Luau).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BusMessage {
@@ -345,5 +358,10 @@ impl MessageBus {
     /// Number of topics currently held (for tests and metrics).
     pub fn topic_count(&self) -> usize {
         self.hub.topic_count()
+    }
+
+    /// Every topic held (with subscribers or retained messages), by name.
+    pub fn topics(&self) -> Vec<TopicInfo> {
+        self.hub.topics()
     }
 }

@@ -215,6 +215,15 @@ impl MemoryStoreService {
         }
     }
 
+    /// Every structure of `universe` holding an item, by kind and name
+    /// (`None` for a remote service): what the dashboard lists.
+    pub async fn structures(&self, universe: u64) -> Result<Option<Vec<Structure>>> {
+        match &self.backend {
+            Backend::Near(n) => Ok(Some(n.view(universe, |u, _| u.structures()).await?)),
+            Backend::Remote(_) => Ok(None),
+        }
+    }
+
     /// Bytes `universe` uses now (expired items not counted), and its
     /// quota (`None` for a remote service).
     pub async fn current_usage(&self, universe: u64) -> Result<Option<(u64, u64)>> {

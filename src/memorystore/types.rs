@@ -139,6 +139,30 @@ pub struct QueueRead {
     pub id: Option<String>,
 }
 
+/// What kind of structure a [`Structure`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StructureKind {
+    /// A sorted map.
+    SortedMap,
+    /// A queue.
+    Queue,
+    /// A hash map.
+    HashMap,
+}
+
+/// One structure of a universe, as an inspection lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Structure {
+    /// Sorted map, queue or hash map.
+    pub kind: StructureKind,
+    /// Its name.
+    pub name: String,
+    /// Items it holds (expired ones not yet reclaimed included).
+    pub items: usize,
+    /// Bytes they count against the quota.
+    pub bytes: usize,
+}
+
 /// One page of `ListItemsAsync`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HashPage {

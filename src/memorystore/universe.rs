@@ -114,6 +114,37 @@ pub(super) struct Universe {
     hashes: Map<String, HashMapData>,
 }
 
+impl Universe {
+    /// Every structure holding an item, by kind and name (inspection).
+    pub(super) fn structures(&self) -> Vec<Structure> {
+        let one = |kind, name: &String, items, bytes| Structure {
+            kind,
+            name: name.clone(),
+            items,
+            bytes,
+        };
+        let sorted = self
+            .sorted
+            .iter()
+            .map(|(n, m)| one(StructureKind::SortedMap, n, m.len(), m.bytes()));
+        let queues = self
+            .queues
+            .iter()
+            .map(|(n, q)| one(StructureKind::Queue, n, q.len(), q.bytes()));
+        let hashes = self
+            .hashes
+            .iter()
+            .map(|(n, h)| one(StructureKind::HashMap, n, h.len(), h.bytes()));
+        let mut all: Vec<Structure> = sorted
+            .chain(queues)
+            .chain(hashes)
+            .filter(|s| s.items > 0)
+            .collect();
+        all.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+        all
+    }
+}
+
 /// The per-structure limits of a sorted map or queue write.
 fn structure_limits(bytes: usize, items: usize, new: bool, delta: isize) -> Result<()> {
     if new && items >= MAX_ITEMS {

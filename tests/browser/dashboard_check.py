@@ -116,6 +116,7 @@ def main(binary):
 
     def the_monitor_shows_a_request_made_meanwhile():
         driver.find_element(By.CSS_SELECTOR, "form[action='/ui/sign-out'] button").click()
+        wait_for(driver, "input#key")
         harness.sign_in(driver, server, ADMIN_KEY, "/ui/requests")
         wait_for(driver, "#live-state", "live")
         probe = f"probe-{uuid.uuid4().hex[:8]}"

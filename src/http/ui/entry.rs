@@ -205,6 +205,7 @@ async fn show(c: Ctx) -> Reply {
                         h2 { "Current value" }
                         div.actions {
                             @if writable { a #edit-link href=(at.action("edit")) { "Edit" } }
+                            @if at.scope == "global" && e.value.get("MetaData").is_some() { a #profile-link href=(super::profiles::profile_url(at.universe, &at.store, &at.key)) { "Open as a profile" } }
                         }
                         pre.json #entry-value { (diff::pretty(&e.value)) }
                     }

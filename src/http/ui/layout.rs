@@ -29,6 +29,16 @@ pub(super) enum Nav {
     Overview,
     /// `/ui/u/{u}/data-stores...`.
     DataStores,
+    /// `/ui/u/{u}/profiles...`.
+    Profiles,
+    /// `/ui/sessions`.
+    Sessions,
+    /// `/ui/u/{u}/messaging...`.
+    Messaging,
+    /// `/ui/u/{u}/ordered...`.
+    Ordered,
+    /// `/ui/u/{u}/memory...`.
+    Memory,
     /// `/ui/controls`.
     Controls,
     /// `/ui/requests`.
@@ -54,6 +64,31 @@ pub(super) const NAV: &[NavLink] = &[
         section: Nav::DataStores,
         label: "Data stores",
         href: "/ui/u/{u}/data-stores",
+    },
+    NavLink {
+        section: Nav::Profiles,
+        label: "Profiles",
+        href: "/ui/u/{u}/profiles",
+    },
+    NavLink {
+        section: Nav::Sessions,
+        label: "Sessions",
+        href: "/ui/sessions",
+    },
+    NavLink {
+        section: Nav::Messaging,
+        label: "Messaging",
+        href: "/ui/u/{u}/messaging",
+    },
+    NavLink {
+        section: Nav::Ordered,
+        label: "Ordered",
+        href: "/ui/u/{u}/ordered",
+    },
+    NavLink {
+        section: Nav::Memory,
+        label: "Memory",
+        href: "/ui/u/{u}/memory",
     },
     NavLink {
         section: Nav::Controls,

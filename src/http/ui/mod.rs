@@ -26,9 +26,15 @@ mod controls;
 mod diff;
 mod edit;
 mod entry;
+mod history;
 mod layout;
+mod memory;
+mod messaging;
+mod ordered;
 mod overview;
+mod profiles;
 mod requests;
+mod sessions;
 mod stores;
 
 use std::future::Future;
@@ -177,6 +183,8 @@ static PAGES: LazyLock<matchit::Router<Methods>> = LazyLock::new(|| {
     let pages = edit::routes(pages);
     let pages = controls::routes(pages);
     let pages = requests::routes(pages);
+    let pages = profiles::routes(messaging::routes(ordered::routes(memory::routes(pages))));
+    let pages = sessions::routes(history::routes(pages));
     pages.build()
 });
 

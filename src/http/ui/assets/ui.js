@@ -5,6 +5,7 @@
 // (and escaped), which is added to the element: first by default, last
 // with `data-order="append"`. At most `data-max` children are kept
 // (default 200). An element with id `data-status` shows the connection.
+// A node whose id is already a child's replaces that child in place.
 (function () {
   "use strict";
 
@@ -29,6 +30,9 @@
       node.classList.add("fresh");
       var empty = el.querySelector(".empty");
       if (empty) { empty.remove(); }
+      // A row with the id of one shown replaces it (a live row that ended).
+      var same = node.id ? document.getElementById(node.id) : null;
+      if (same && same.parentNode === el) { el.replaceChild(node, same); return; }
       if (append) { el.appendChild(node); } else { el.insertBefore(node, el.firstChild); }
       while (el.children.length > max) {
         el.removeChild(append ? el.firstElementChild : el.lastElementChild);
