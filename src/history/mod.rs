@@ -107,6 +107,9 @@ struct Live {
     seq: u64,
 }
 
+/// How many of the newest events [`LockHistory::recent`] keeps.
+pub const RECENT: usize = 200;
+
 struct Inner {
     storage: Option<Storage>,
     clock: Clock,
@@ -116,6 +119,9 @@ struct Inner {
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Item>>>,
     live: Mutex<HashMap<String, Live>>,
     events: broadcast::Sender<LockEvent>,
+    /// The newest [`RECENT`] events, oldest first (the dashboard's change
+    /// log starts from them).
+    recent: Mutex<std::collections::VecDeque<LockEvent>>,
     counts: [AtomicU64; 6],
     queued: AtomicU64,
     done: watch::Sender<u64>,
@@ -152,6 +158,7 @@ impl LockHistory {
                 receiver: Mutex::new(Some(receiver)),
                 live: Mutex::new(HashMap::new()),
                 events: broadcast::channel(1024).0,
+                recent: Mutex::new(std::collections::VecDeque::with_capacity(RECENT)),
                 counts: Default::default(),
                 queued: AtomicU64::new(0),
                 done: watch::Sender::new(0),
@@ -251,6 +258,13 @@ impl LockHistory {
     /// Every event recorded from now on (after it is stored).
     pub fn subscribe(&self) -> broadcast::Receiver<LockEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// The newest owner changes this node recorded (at most [`RECENT`],
+    /// across every profile), oldest first: what happened before a
+    /// [`subscribe`](Self::subscribe)r arrived.
+    pub fn recent(&self) -> Vec<LockEvent> {
+        self.inner.recent.lock().iter().cloned().collect()
     }
 
     /// How many events of each kind this server recorded since it started.

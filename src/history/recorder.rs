@@ -179,6 +179,13 @@ impl LockHistory {
                     .position(|k| *k == event.kind)
                     .expect("every kind is in ALL");
                 self.inner.counts[i].fetch_add(1, Ordering::Relaxed);
+                {
+                    let mut recent = self.inner.recent.lock();
+                    if recent.len() == super::RECENT {
+                        recent.pop_front();
+                    }
+                    recent.push_back(event.clone());
+                }
                 let _ = self.inner.events.send(event);
             }
         }

@@ -153,9 +153,18 @@ async fn live_sessions_show_only_readable_stores_and_end_rows_in_place() {
         got.contains(&format!("class=\\\"ended\\\" id=\\\"{row_id}\\\"")),
         "the same row ends: {got}"
     );
+    let page = reader.page("/ui/sessions").await;
+    assert!(!page.contains("class=\"held\""), "released: no longer live");
+    // A page opened after the changes still lists them, newest first.
+    let log = page.split("id=\"change-rows\"").nth(1).expect("the change log");
+    let (released, started) = (
+        log.find("data-kind=\"released\"").expect("released in the log"),
+        log.find("data-kind=\"started\"").expect("started in the log"),
+    );
+    assert!(released < started, "newest first: {log}");
     assert!(
-        !reader.page("/ui/sessions").await.contains("job-A"),
-        "released: no longer live"
+        !other.page("/ui/sessions").await.contains("job-A"),
+        "another store's key sees the change log's rows"
     );
     // The profile page shows both changes, newest first.
     let page = reader.page("/ui/u/1/profiles/PlayerData/%3Ck%3E").await;

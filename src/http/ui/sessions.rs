@@ -125,6 +125,15 @@ async fn page(c: Ctx) -> Reply {
         .into_iter()
         .filter(|l| may_see(&c, l.universe, &l.store, &l.key))
         .collect();
+    // Newest first, as the stream inserts them.
+    let mut changes: Vec<LockEvent> = c
+        .state
+        .history
+        .recent()
+        .into_iter()
+        .filter(|e| may_see(&c, e.universe, &e.store, &e.key))
+        .collect();
+    changes.reverse();
     let body = html! {
         h1 { "Live sessions " span #live-state.live-state.off { "connecting" } }
         p.muted { "Profiles a game server holds, as this server saw their sessions' writes (the session API's game servers, engines and Luau modules on this server's data stores). Rows change as sessions start, hand off and end." }
@@ -145,7 +154,8 @@ async fn page(c: Ctx) -> Reply {
             table #changes {
                 thead { tr { th { "Time" } th { "Change" } th { "Profile" } th { "Owner" } th { "Before" } } }
                 tbody #change-rows data-live="/ui/sessions/stream" data-event="change" data-max="200" {
-                    tr.empty { td colspan="5" { "Changes appear here as they happen." } }
+                    @if changes.is_empty() { tr.empty { td colspan="5" { "Changes appear here as they happen." } } }
+                    @for e in &changes { (change_row(e)) }
                 }
             }
         }
