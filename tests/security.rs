@@ -231,8 +231,8 @@ async fn an_idle_keep_alive_connection_is_closed() {
         waited >= SHORT && waited < CLOSED_BY,
         "closed after {waited:?} (limit {SHORT:?})"
     );
-    // The server, not the client, let it go: its slot is free.
-    wait_until("the closed connection's slot is free", || {
+    // The server, not only the socket, ended it: it counts it no more.
+    wait_until("the server counts the connection closed", || {
         limits.open_connections() == 0
     })
     .await;
