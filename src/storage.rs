@@ -368,26 +368,23 @@ mod bridge_tests {
         let Ok(plugin) = plugin else { return };
         rt.block_on(async {
             let storage = Storage::new(plugin);
-            let ticker = tokio::spawn(async {
-                let mut ticks = 0;
+            // The blocking call waits for the ticker, which only the
+            // runtime can run: an event, not a race between two sleeps
+            // (generous: a loaded machine may take long, a stalled runtime
+            // never finishes).
+            let (ticked, done) = std::sync::mpsc::channel();
+            let ticker = tokio::spawn(async move {
                 for _ in 0..5 {
                     tokio::time::sleep(Duration::from_millis(5)).await;
-                    ticks += 1;
                 }
-                ticks
+                let _ = ticked.send(());
             });
-            storage
-                .call(|_| {
-                    std::thread::sleep(Duration::from_millis(100));
-                    Ok(())
-                })
+            let ran = storage
+                .call(move |_| Ok(done.recv_timeout(Duration::from_secs(30)).is_ok()))
                 .await
                 .expect("call");
-            assert!(
-                ticker.is_finished(),
-                "the runtime stalled during a blocking call"
-            );
-            assert_eq!(ticker.await.expect("ticker"), 5);
+            assert!(ran, "the runtime stalled during a blocking call");
+            ticker.await.expect("ticker");
         });
     }
 

@@ -8,9 +8,14 @@ mod support;
 use std::time::Duration;
 
 use hyper::{Method, StatusCode};
+use profilestore::http::Limits;
 use profilestore::testing::{spawn_test_server, spawn_test_server_with};
 use serde_json::{json, Value};
-use support::{call, send};
+use support::{call, send, wait_until};
+
+/// How long a test waits for the server's state to come (real time): far
+/// more than a loaded machine needs, less than the reads' own waits.
+const WAIT: Duration = Duration::from_secs(15);
 
 const E: &str = "/engine-api/v1/universes/1/memory-store";
 
@@ -249,7 +254,8 @@ async fn engine_queue_endpoints() {
 
 #[tokio::test]
 async fn an_engine_read_that_waits_gets_an_item_added_later() {
-    let s = spawn_test_server().await;
+    let limits = Limits::default();
+    let s = spawn_test_server_with(limits.clone()).await;
     let url = s.url.clone();
     let key = s.api_key.clone();
     let waiter = tokio::spawn(async move {
@@ -262,7 +268,8 @@ async fn an_engine_read_that_waits_gets_an_item_added_later() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The add comes once the read waits (it holds a long-poll slot).
+    wait_until("the read waits", WAIT, || limits.busy_long_polls() == 1).await;
     call(
         &s,
         Method::POST,
@@ -280,7 +287,8 @@ async fn an_engine_read_that_waits_gets_an_item_added_later() {
 
 #[tokio::test]
 async fn waiting_reads_hold_long_poll_slots_and_end_on_shutdown() {
-    let s = spawn_test_server_with(profilestore::http::Limits::new(64, 1)).await;
+    let limits = Limits::new(64, 1);
+    let s = spawn_test_server_with(limits.clone()).await;
     let (url, key) = (s.url.clone(), s.api_key.clone());
     let waiter = tokio::spawn(async move {
         let body = json!({"count": 1, "waitTimeout": 50}).to_string();
@@ -292,7 +300,10 @@ async fn waiting_reads_hold_long_poll_slots_and_end_on_shutdown() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until("the first read waits", WAIT, || {
+        limits.busy_long_polls() == 1
+    })
+    .await;
     let second = call(
         &s,
         Method::POST,

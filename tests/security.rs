@@ -38,9 +38,9 @@ const SHORT: Duration = Duration::from_millis(400);
 const GIVE_UP: Duration = Duration::from_secs(30);
 
 /// A connection closed by a [`SHORT`] limit is closed before this: far
-/// more than a loaded machine needs, far less than the default limits, so
+/// more than a loaded machine needs, half the default limits or less, so
 /// the configured limit is the one that fired.
-const CLOSED_BY: Duration = Duration::from_secs(10);
+const CLOSED_BY: Duration = Duration::from_secs(15);
 
 /// How long a test watches for something that must not happen. Only a
 /// wrong server can fail such a check, however slow the machine.
@@ -88,14 +88,9 @@ async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Waits until `done` holds, checking every few milliseconds; fails after
-/// [`GIVE_UP`] naming `what`.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + GIVE_UP;
-    while !done() {
-        assert!(Instant::now() < deadline, "not within {GIVE_UP:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+/// Waits until `done` holds; fails after [`GIVE_UP`] naming `what`.
+async fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    support::wait_until(what, GIVE_UP, done).await;
 }
 
 /// Writes `byte` every [`TRICKLE`] until the server stops taking them.
@@ -210,8 +205,9 @@ async fn a_client_trickling_its_headers_is_disconnected() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
+    assert!(CLOSED_BY < HEADER_READ_TIMEOUT);
     let limits = Limits::default().with_header_read_timeout(SHORT);
-    let server = spawn_test_server_with(limits).await;
+    let server = spawn_test_server_with(limits.clone()).await;
     // Timed from before the request: the server's idle clock starts once
     // it has answered, so later than this.
     let start = Instant::now();
@@ -228,12 +224,18 @@ async fn an_idle_keep_alive_connection_is_closed() {
         !head.to_ascii_lowercase().contains("connection: close"),
         "kept alive: {head}"
     );
+    // The event: the server ends the connection (EOF), within GIVE_UP.
     read_to_close(&mut stream).await;
     let waited = start.elapsed();
     assert!(
         waited >= SHORT && waited < CLOSED_BY,
         "closed after {waited:?} (limit {SHORT:?})"
     );
+    // The server, not only the socket, ended it: it counts it no more.
+    wait_until("the server counts the connection closed", || {
+        limits.open_connections() == 0
+    })
+    .await;
     server.shutdown().await;
 }
 
@@ -323,35 +325,63 @@ async fn oversized_headers_and_bodies_are_refused() {
     server.shutdown().await;
 }
 
+/// Sends a request on `stream` and reads its answer's head (a 401: no key).
+async fn round_trip(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    read_head(stream).await
+}
+
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_until_one_closes() {
     // Idle connections stay open for the whole test: only closing one may
     // free a slot.
     let limits = Limits::new(2, 1).with_header_read_timeout(Duration::from_secs(600));
-    let server = spawn_test_server_with(limits).await;
+    let server = spawn_test_server_with(limits.clone()).await;
     let addr = host_port(&server.url).to_owned();
-    let request = b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n";
     // An answer on each proves the server has accepted both (and holds
     // both slots: they stay open, kept alive).
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut stream = TcpStream::connect(&addr).await.expect("connect");
-        stream.write_all(request).await.expect("write");
-        let head = read_head(&mut stream).await;
+        let head = round_trip(&mut stream).await;
         assert!(head.starts_with("HTTP/1.1 401"), "{head}");
         held.push(stream);
     }
+    assert_eq!(limits.open_connections(), 2, "both connections are served");
+    // The third is accepted by the kernel (backlog) and its request sent.
     let mut third = TcpStream::connect(&addr).await.expect("kernel backlog");
-    third.write_all(request).await.expect("write");
+    third
+        .write_all(b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    // Events instead of a wait: a server without the cap, on this test's
+    // one thread, would accept and answer the third while it answers these
+    // requests on a held connection, sent after the third's.
+    for _ in 0..3 {
+        let head = round_trip(&mut held[1]).await;
+        assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    }
     let mut buf = [0u8; 64];
+    let early = third.try_read(&mut buf);
+    assert!(
+        matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "served beyond the cap: {early:?}"
+    );
+    // And a moment of real time, for a server on other threads.
     let early = tokio::time::timeout(QUIET, third.read(&mut buf)).await;
     assert!(early.is_err(), "served beyond the cap: {early:?}");
+    assert_eq!(limits.open_connections(), 2, "no third slot");
+    // Closing one frees its slot: the third is served (within GIVE_UP).
     drop(held.remove(0));
     let head = read_head(&mut third).await;
     assert!(
         head.starts_with("HTTP/1.1 401"),
         "served once a slot is free: {head}"
     );
+    assert_eq!(limits.open_connections(), 2, "the held one and the third");
     server.shutdown().await;
 }
 

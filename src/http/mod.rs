@@ -45,6 +45,7 @@ mod v2_manage;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,7 +129,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// Caps on what clients can hold on the server, and how long they may
-/// take to send a request. Cloning shares the long-poll slots.
+/// take to send a request. Cloning shares the long-poll slots and the
+/// count of open connections.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Connections served at once.
@@ -143,6 +145,7 @@ pub struct Limits {
     /// [`request::BODY_READ_TIMEOUT`]).
     pub body_read_timeout: Duration,
     long_polls: Arc<Semaphore>,
+    open_connections: Arc<AtomicUsize>,
 }
 
 impl Limits {
@@ -155,6 +158,7 @@ impl Limits {
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: request::BODY_READ_TIMEOUT,
             long_polls: Arc::new(Semaphore::new(max_long_polls.max(1))),
+            open_connections: Arc::default(),
         }
     }
 
@@ -179,11 +183,34 @@ impl Limits {
         Arc::clone(&self.long_polls).try_acquire_owned().ok()
     }
 
+    /// Counts one accepted connection in [`Limits::open_connections`]
+    /// until the guard is dropped (when its task ends).
+    pub(crate) fn connection_opened(&self) -> OpenConnection {
+        self.open_connections.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(Arc::clone(&self.open_connections))
+    }
+
+    /// How many accepted connections are served right now (by servers on
+    /// these limits or a clone of them): what a test or a metric reads.
+    pub fn open_connections(&self) -> usize {
+        self.open_connections.load(Ordering::Relaxed)
+    }
+
     /// How many long-poll slots are held right now (by these limits or a
     /// clone of them): what a test or a metric reads, never a decision.
     pub fn busy_long_polls(&self) -> usize {
         self.max_long_polls
             .saturating_sub(self.long_polls.available_permits())
+    }
+}
+
+/// One connection counted in [`Limits::open_connections`] while it lives.
+#[derive(Debug)]
+pub(crate) struct OpenConnection(Arc<AtomicUsize>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

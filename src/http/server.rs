@@ -114,6 +114,7 @@ pub async fn serve_on(
                         continue;
                     }
                 };
+                let open = state.limits.connection_opened();
                 let (state, builder, drain) = (Arc::clone(&state), builder.clone(), drain.clone());
                 let tls = tls.clone();
                 tasks.spawn(async move {
@@ -126,7 +127,7 @@ pub async fn serve_on(
                             }
                         }
                     }
-                    drop(slot);
+                    drop((open, slot));
                 });
             }
             () = &mut shutdown => break,

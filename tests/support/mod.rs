@@ -120,3 +120,22 @@ pub(crate) async fn read_stream_until(
     }
     text
 }
+
+/// Waits until `done` holds, checking every few milliseconds of real time;
+/// fails after `bound` naming `what`. For a server's state that must come
+/// (a long-poll holding its slot, a connection let go): an event to wait
+/// for, where a fixed sleep would only hope it came.
+pub(crate) async fn wait_until(
+    what: &str,
+    bound: std::time::Duration,
+    mut done: impl FnMut() -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + bound;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {bound:?}: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
