@@ -19,6 +19,7 @@ pub mod faults;
 pub mod fuzzing;
 pub mod http;
 pub mod memorystore;
+pub mod metrics;
 pub mod opencloud;
 pub mod ordered;
 pub mod remote;
