@@ -169,13 +169,15 @@ pub(crate) fn node_state(
     limits: Limits,
     shared: bool,
 ) -> (AppState, CancellationToken) {
-    let faults = crate::faults::FaultPlan::default();
+    let metrics = crate::metrics::Metrics::new();
+    let faults = crate::faults::FaultPlan::default().with_metrics(metrics.clone());
     let config = DataStoreConfig {
         shared_state_refresh: shared.then_some(std::time::Duration::from_secs(1)),
         ..DataStoreConfig::default()
     };
     let datastores = DataStoreService::new(Arc::clone(&plugin), clock.clone(), config)
-        .with_faults(faults.clone());
+        .with_faults(faults.clone())
+        .with_metrics(metrics.clone());
     let memory = if shared {
         crate::memorystore::MemoryStoreService::shared(
             Storage::new(Arc::clone(&plugin)),
@@ -190,7 +192,9 @@ pub(crate) fn node_state(
         crate::ordered::OrderedService::new(plugin, clock.clone()).with_faults(faults.clone());
     let snapshots =
         crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
-    let bus = bus.with_fault_plan(faults.clone());
+    let bus = bus
+        .with_fault_plan(faults.clone())
+        .with_metrics(metrics.clone());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
         datastores.clone(),
@@ -210,10 +214,12 @@ pub(crate) fn node_state(
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),
         limits,
-        budgets: crate::budgets::Budgets::new(clock.clone(), Default::default()),
+        budgets: crate::budgets::Budgets::new(clock.clone(), Default::default())
+            .with_metrics(metrics.clone()),
         clock,
         controls: Controls::default(),
         cluster: None,
+        metrics,
     };
     (state, closing)
 }

@@ -18,6 +18,8 @@ pub use emulator::EmulatorSection;
 pub use network::{KeyEntry, LogFormat};
 mod cluster;
 pub use cluster::ClusterSection;
+mod metrics;
+pub use metrics::MetricsSection;
 
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
@@ -85,6 +87,8 @@ pub struct Config {
     pub budgets: BudgetsSection,
     /// `[cluster]`
     pub cluster: ClusterSection,
+    /// `[metrics]`
+    pub metrics: MetricsSection,
 }
 
 /// `[budgets]`: Roblox's request budgets for every universe not set at
@@ -533,6 +537,7 @@ impl Config {
             }
         }
         self.cluster.validate()?;
+        self.metrics.validate()?;
         if self.server.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid {
                 key: "server.api_keys",

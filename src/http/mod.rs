@@ -27,6 +27,7 @@ pub mod error;
 mod health;
 mod memory;
 mod messaging;
+mod metrics;
 mod ordered;
 pub mod request;
 mod router;
@@ -101,6 +102,8 @@ pub struct AppState {
     /// This node of a cluster (`None`: the server runs alone): session API
     /// calls go to their game server's home node.
     pub cluster: Option<crate::cluster::Cluster>,
+    /// The server's metrics (`/metrics`; off records nothing).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -435,6 +438,8 @@ async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
+    let started = state.metrics.start();
+    let family = metrics::family_of(req.uri().path());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path(), key = tracing::field::Empty);
     async move {
@@ -442,6 +447,8 @@ async fn handle(
         let body_read = router::BodyRead::default();
         let caller = scopes::identify(req.headers(), &state.api_keys, &state.scoped_keys);
         let mut response = if let Some(r) = health::answer(&state, &req).await {
+            r
+        } else if let Some(r) = metrics::answer(&state, &req, caller.is_some()) {
             r
         } else if let Some(caller) = caller {
             if let Some(name) = caller.name() {
@@ -469,6 +476,9 @@ async fn handle(
             request::set_header(&mut response, "connection", "close");
         }
         tracing::debug!(status = response.status().as_u16(), "answered");
+        state
+            .metrics
+            .http_request(family, response.status().as_str(), started);
         Ok(response)
     }
     .instrument(span)

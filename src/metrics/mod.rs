@@ -72,8 +72,17 @@ impl Metrics {
     }
 
     /// Metrics that record nothing (`/metrics` is then a 404).
-    pub fn off() -> Self {
-        Metrics::default()
+    pub const fn off() -> Self {
+        Metrics {
+            inner: None,
+            public: false,
+        }
+    }
+
+    /// Metrics that are off, for whoever has none set (a `OnceLock` empty).
+    pub fn none() -> &'static Metrics {
+        static OFF: Metrics = Metrics::off();
+        &OFF
     }
 
     /// These metrics, answered without an API key when `public`.

@@ -148,6 +148,12 @@ impl Local {
         &self.storage
     }
 
+    /// This backend with its commits timed in `metrics`.
+    pub(super) fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.storage = self.storage.with_metrics(metrics);
+        self
+    }
+
     /// Flushes the plugin (acknowledged writes reach the disk).
     pub(super) async fn flush(&self) -> DsResult<()> {
         Ok(self.storage.call(|p| p.flush()).await?)
@@ -238,7 +244,7 @@ impl Local {
             version,
         });
         let sent = Arc::clone(&commit);
-        let outcome = self.storage.call(move |p| p.commit(&sent)).await?;
+        let outcome = self.storage.commit(sent).await?;
         self.remember(id, &outcome, &commit.version);
         Ok(outcome)
     }
