@@ -478,7 +478,7 @@ async fn handle(
         tracing::debug!(status = response.status().as_u16(), "answered");
         state
             .metrics
-            .http_request(family, response.status().as_str(), started);
+            .http_request(family, response.status().as_u16(), started);
         Ok(response)
     }
     .instrument(span)

@@ -182,6 +182,66 @@ impl Throttle {
     }
 }
 
+/// The status codes whose request counters are kept resolved (the others
+/// are looked up by label each time), sorted.
+const STATUSES: [(u16, &str); 20] = [
+    (200, "200"),
+    (201, "201"),
+    (204, "204"),
+    (206, "206"),
+    (304, "304"),
+    (400, "400"),
+    (401, "401"),
+    (403, "403"),
+    (404, "404"),
+    (405, "405"),
+    (408, "408"),
+    (409, "409"),
+    (412, "412"),
+    (413, "413"),
+    (429, "429"),
+    (500, "500"),
+    (501, "501"),
+    (502, "502"),
+    (503, "503"),
+    (504, "504"),
+];
+
+/// `profilestore_http_requests_total`, with the children of the common
+/// statuses resolved on first use (no hashing or locking after that).
+#[derive(Debug)]
+pub(super) struct HttpRequests {
+    vec: IntCounterVec,
+    /// `[family][status slot]`.
+    resolved: Vec<[std::sync::OnceLock<IntCounter>; STATUSES.len()]>,
+}
+
+impl HttpRequests {
+    fn new(vec: IntCounterVec) -> Self {
+        let resolved = ApiFamily::ALL
+            .iter()
+            .map(|_| std::array::from_fn(|_| std::sync::OnceLock::new()))
+            .collect();
+        HttpRequests { vec, resolved }
+    }
+
+    /// Counts one request of `family` answered with `status`.
+    pub(super) fn inc(&self, family: ApiFamily, status: u16) {
+        match STATUSES.binary_search_by_key(&status, |(code, _)| *code) {
+            Ok(slot) => self.resolved[family as usize][slot]
+                .get_or_init(|| {
+                    self.vec
+                        .with_label_values(&[family.as_str(), STATUSES[slot].1])
+                })
+                .inc(),
+            Err(_) => self
+                .vec
+                .with_label_values(&[family.as_str(), &status.to_string()])
+                .inc(),
+        }
+    }
+}
+
 /// HTTP latency buckets (seconds): most answers take well under a millisecond.
 const HTTP_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -204,7 +264,7 @@ const HANDOFF_BUCKETS: &[f64] = &[
 /// The families of one server, and their pre-resolved children.
 #[derive(Debug)]
 pub(super) struct Families {
-    pub(super) http_requests: IntCounterVec,
+    pub(super) http_requests: HttpRequests,
     /// Per [`ApiFamily::ALL`] index.
     pub(super) http_duration: Vec<Histogram>,
     pub(super) commit_duration: HistogramVec,
@@ -305,12 +365,12 @@ impl Families {
         build.with_label_values(&[version]).set(1);
         let names = |all: &[&'static str]| all.to_vec();
         Families {
-            http_requests: counter_vec(
+            http_requests: HttpRequests::new(counter_vec(
                 r,
                 "profilestore_http_requests_total",
                 "HTTP requests answered, by API family and status code.",
                 &["family", "status"],
-            ),
+            )),
             http_duration: children(&http_duration, &families),
             commit_duration: histogram_vec(
                 r,

@@ -127,13 +127,11 @@ impl Metrics {
         Started(self.inner.as_ref().map(|_| Instant::now()))
     }
 
-    /// One HTTP request of `family` answered with `status` (its code's
-    /// text, `"200"`), begun at `started`.
-    pub fn http_request(&self, family: ApiFamily, status: &str, started: Started) {
+    /// One HTTP request of `family` answered with `status`, begun at
+    /// `started`.
+    pub fn http_request(&self, family: ApiFamily, status: u16, started: Started) {
         self.with(|f| {
-            f.http_requests
-                .with_label_values(&[family.as_str(), status])
-                .inc();
+            f.http_requests.inc(family, status);
             if let Some(at) = started.0 {
                 f.http_duration[family as usize].observe(at.elapsed().as_secs_f64());
             }

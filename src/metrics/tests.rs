@@ -32,7 +32,7 @@ fn metrics_that_are_off_record_and_render_nothing() {
     assert!(!m.is_enabled() && !m.is_public());
     assert!(m.start().0.is_none());
     m.session_started();
-    m.http_request(ApiFamily::Other, "404", m.start());
+    m.http_request(ApiFamily::Other, 404, m.start());
     assert_eq!(m.render(), None);
 }
 
@@ -85,9 +85,10 @@ fn every_family_is_named_with_its_type() {
 #[test]
 fn each_method_moves_its_family() {
     let m = Metrics::new();
-    m.http_request(ApiFamily::DataStoresV1, "200", m.start());
-    m.http_request(ApiFamily::DataStoresV1, "200", m.start());
-    m.http_request(ApiFamily::Other, "404", m.start());
+    m.http_request(ApiFamily::DataStoresV1, 200, m.start());
+    m.http_request(ApiFamily::DataStoresV1, 200, m.start());
+    m.http_request(ApiFamily::Other, 404, m.start());
+    m.http_request(ApiFamily::Other, 418, m.start());
     m.commit("sqlite", m.start());
     m.session_started();
     m.session_started();
@@ -111,8 +112,12 @@ fn each_method_moves_its_family() {
             1.0,
         ),
         (
-            "profilestore_http_request_duration_seconds_count{family=\"other\"}",
+            "profilestore_http_requests_total{family=\"other\",status=\"418\"}",
             1.0,
+        ),
+        (
+            "profilestore_http_request_duration_seconds_count{family=\"other\"}",
+            2.0,
         ),
         (
             "profilestore_storage_commit_duration_seconds_count{plugin=\"sqlite\"}",
