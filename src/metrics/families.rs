@@ -363,7 +363,6 @@ impl Families {
             .expect("valid gauge"),
         );
         build.with_label_values(&[version]).set(1);
-        let names = |all: &[&'static str]| all.to_vec();
         Families {
             http_requests: HttpRequests::new(counter_vec(
                 r,
@@ -394,7 +393,7 @@ impl Families {
             ),
             session_ends: children(
                 &ends,
-                &names(&SessionEnd::ALL.map(SessionEnd::as_str)),
+                &SessionEnd::ALL.map(SessionEnd::as_str),
             ),
             session_steals: counter(
                 r,
@@ -427,8 +426,8 @@ impl Families {
                 "profilestore_bus_deliveries_total",
                 "Messages handed to a local subscriber (one per subscriber).",
             ),
-            bus_drops: children(&drops, &names(&BusDrop::ALL.map(BusDrop::as_str))),
-            throttled: children(&throttled, &names(&Throttle::ALL.map(Throttle::as_str))),
+            bus_drops: children(&drops, &BusDrop::ALL.map(BusDrop::as_str)),
+            throttled: children(&throttled, &Throttle::ALL.map(Throttle::as_str)),
             faults: counter_vec(
                 r,
                 "profilestore_injected_faults_total",
