@@ -4,6 +4,9 @@
 //! connections on loopback). Prints a Markdown table.
 //!
 //! Run: `cargo bench --bench http` (`-- --quick` for a short run).
+//! `-- --metrics`: instead, the same workload on two servers, metrics on
+//! and off, in interleaved rounds (the machine may be busy), with the
+//! median of each and their ratio.
 
 #[path = "common/latency.rs"]
 mod latency;
@@ -18,7 +21,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use profilestore::testing::spawn_test_server;
+use profilestore::testing::{spawn_test_server, spawn_test_server_with_metrics};
 
 const CLIENTS: usize = 16;
 const VALUE: &str = r#"{"Coins":1250,"Level":17,"Items":["Sword","Shield","Potion"]}"#;
@@ -82,9 +85,99 @@ async fn load(
     latency::summarize(tasks, || start.elapsed()).await
 }
 
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// What recording one request costs (the clock reads, the counter's
+/// label lookup, the histogram), without the server around it.
+fn recording_cost() -> Duration {
+    use profilestore::metrics::{ApiFamily, Metrics};
+    let metrics = Metrics::new();
+    let n = 1_000_000u32;
+    let start = Instant::now();
+    for _ in 0..n {
+        let started = metrics.start();
+        metrics.http_request(ApiFamily::DataStoresV1, 200, started);
+    }
+    start.elapsed() / n
+}
+
+/// The metrics' overhead: rounds of on, off (order alternating), medians.
+async fn metrics_overhead(budget: Duration, rounds: usize) {
+    let cost = recording_cost();
+    println!("recording one request's metrics: {} ns\n", cost.as_nanos());
+    let on = spawn_test_server_with_metrics(profilestore::metrics::Metrics::new()).await;
+    let off = spawn_test_server_with_metrics(profilestore::metrics::Metrics::off()).await;
+    let entry = |s: &profilestore::testing::TestServer| {
+        format!(
+            "{}/datastores/v1/universes/1/standard-datastores/datastore/entries/entry?datastoreName=Bench&entryKey=k",
+            s.url
+        )
+    };
+    for s in [&on, &off] {
+        let _ = load(
+            Method::POST,
+            entry(s),
+            s.api_key.clone(),
+            Duration::from_millis(50),
+        )
+        .await;
+    }
+    println!("| request | metrics on ops/s | p50 | metrics off ops/s | p50 | on / off |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, method) in [
+        ("v1 get entry", Method::GET),
+        ("v1 set entry", Method::POST),
+    ] {
+        let (mut on_ops, mut on_p50, mut off_ops, mut off_p50) = (vec![], vec![], vec![], vec![]);
+        for round in 0..rounds {
+            let order = if round % 2 == 0 {
+                [&on, &off]
+            } else {
+                [&off, &on]
+            };
+            for s in order {
+                let (ops, p50, _) = load(method.clone(), entry(s), s.api_key.clone(), budget).await;
+                let (o, p) = if std::ptr::eq(s, &on) {
+                    (&mut on_ops, &mut on_p50)
+                } else {
+                    (&mut off_ops, &mut off_p50)
+                };
+                o.push(ops);
+                p.push(p50.as_secs_f64() * 1e3);
+            }
+        }
+        let (on_ops, off_ops) = (median(on_ops), median(off_ops));
+        println!(
+            "| {name} | {on_ops:.0} | {:.3} ms | {off_ops:.0} | {:.3} ms | {:.1} % |",
+            median(on_p50),
+            median(off_p50),
+            100.0 * on_ops / off_ops
+        );
+    }
+    on.shutdown().await;
+    off.shutdown().await;
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 300 } else { 3000 });
+    if std::env::args().any(|a| a == "--metrics") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (budget, rounds) = if quick {
+            (budget, 3)
+        } else {
+            (Duration::from_secs(2), 7)
+        };
+        runtime.block_on(metrics_overhead(budget, rounds));
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -20,6 +20,7 @@ pub mod fuzzing;
 pub mod history;
 pub mod http;
 pub mod memorystore;
+pub mod metrics;
 pub mod opencloud;
 pub mod ordered;
 pub mod remote;

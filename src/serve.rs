@@ -323,14 +323,18 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         None => None,
         Some(path) => Some(create_output(path, " (--export-on-exit)")?),
     };
-    let faults = crate::faults::FaultPlan::default();
+    let metrics = config.metrics.metrics();
+    let faults = crate::faults::FaultPlan::default().with_metrics(metrics.clone());
     // Everything hosted derives its clock from this one (the clock control
     // moves it).
-    let datastores = open_datastores_on(&config, Clock::adjustable())?.with_faults(faults.clone());
+    let datastores = open_datastores_on(&config, Clock::adjustable())?
+        .with_faults(faults.clone())
+        .with_metrics(metrics.clone());
     let universe = config.server.universe;
     let bus = open_bus(&config, &datastores)
         .await?
-        .with_fault_plan(faults.clone());
+        .with_fault_plan(faults.clone())
+        .with_metrics(metrics.clone());
     let listener = TcpListener::bind(config.server.listen).await.map_err(|e| {
         ServeError::Io(std::io::Error::new(
             e.kind(),
@@ -418,10 +422,12 @@ pub async fn serve(config: Config, fixtures: Fixtures) -> Result<(), ServeError>
         max_body_bytes: config.server.max_body_bytes,
         closing,
         limits: config.limits(),
-        budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets()),
+        budgets: crate::budgets::Budgets::new(datastores.clock().clone(), config.budgets())
+            .with_metrics(metrics.clone()),
         cluster,
         history,
         dashboard: crate::http::Dashboard::new(about(&config)),
+        metrics,
     };
     let served = crate::http::serve_on(listener, state, tls, stop).await;
     // After the sessions' final saves (which may publish release notices).

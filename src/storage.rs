@@ -2,7 +2,8 @@
 //!
 //! Owns: choosing and opening a plugin from a [`StorageConfig`] (features
 //! `sled`, `sqlite` and `postgres` decide which are compiled in), and [`Storage`], the
-//! only place that runs plugin calls off the async runtime.
+//! only place that runs plugin calls off the async runtime, timing commits
+//! for the server's metrics ([`Storage::with_metrics`]).
 //! Invariants: no other module runs blocking storage calls itself; a
 //! blocking plugin call never stalls the runtime: it runs under
 //! `block_in_place` on a multi-thread runtime (the worker's queue moves to
@@ -12,7 +13,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use profilestore_plugin_api::{Durability, StorageError, StoragePlugin, StorageResult};
+use profilestore_plugin_api::{
+    Commit, CommitOutcome, Durability, StorageError, StoragePlugin, StorageResult,
+    GROUP_SIZE_BOUNDS,
+};
 use serde::{Deserialize, Serialize};
 
 /// Which storage plugin to use.
@@ -158,12 +162,45 @@ pub fn open(config: &StorageConfig) -> Result<Arc<dyn StoragePlugin>, OpenError>
 #[derive(Clone, Debug)]
 pub struct Storage {
     plugin: Arc<dyn StoragePlugin>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Storage {
     /// Wraps a plugin.
     pub fn new(plugin: Arc<dyn StoragePlugin>) -> Self {
-        Storage { plugin }
+        Storage {
+            plugin,
+            metrics: crate::metrics::Metrics::off(),
+        }
+    }
+
+    /// This storage with its commits timed in `metrics`, which also export
+    /// the plugin's commit group sizes (read at each scrape).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        let plugin = Arc::clone(&self.plugin);
+        metrics.watch_group_sizes(self.plugin.name(), move || {
+            let sizes = plugin.commit_group_sizes()?;
+            Some(crate::metrics::Snapshot {
+                buckets: GROUP_SIZE_BOUNDS
+                    .iter()
+                    .zip(sizes.buckets)
+                    .map(|(bound, n)| (*bound as f64, n))
+                    .collect(),
+                sum: sizes.sum as f64,
+                count: sizes.count,
+            })
+        });
+        self.metrics = metrics;
+        self
+    }
+
+    /// Runs one commit (through [`Storage::call`]), timed in the metrics.
+    pub async fn commit(&self, commit: Arc<Commit>) -> StorageResult<CommitOutcome> {
+        let started = self.metrics.start();
+        let outcome = self.call(move |p| p.commit(&commit)).await;
+        self.metrics.commit(self.plugin.name(), started);
+        outcome
     }
 
     /// The plugin itself (for synchronous tools and benchmarks).

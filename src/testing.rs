@@ -98,6 +98,22 @@ pub async fn spawn_test_server_with(limits: Limits) -> TestServer {
     start_test_server(listener, key, limits).await
 }
 
+/// [`spawn_test_server`] recording in `metrics` (`Metrics::off()` for a
+/// server without metrics: the metrics bench's baseline).
+pub async fn spawn_test_server_with_metrics(metrics: crate::metrics::Metrics) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let clock = Clock::adjustable();
+    let bus = MessageBus::new(clock.clone(), BusConfig::default());
+    let plugin = Arc::new(MemoryPlugin::new());
+    let limits = Limits::default();
+    let (state, _closing) =
+        node_state_with(plugin, clock, bus, key.clone(), limits, false, metrics);
+    start_on_state(listener, key, state)
+}
+
 /// Like [`spawn_test_server`], on a given listener and key (to restart a
 /// server on the same address in reconnection tests).
 pub async fn spawn_test_server_on(listener: TcpListener, api_key: String) -> TestServer {
@@ -171,13 +187,28 @@ pub(crate) fn node_state(
     limits: Limits,
     shared: bool,
 ) -> (AppState, CancellationToken) {
-    let faults = crate::faults::FaultPlan::default();
+    let metrics = crate::metrics::Metrics::new();
+    node_state_with(plugin, clock, bus, api_key, limits, shared, metrics)
+}
+
+/// [`node_state`] recording in `metrics`.
+fn node_state_with(
+    plugin: Arc<dyn StoragePlugin>,
+    clock: Clock,
+    bus: MessageBus,
+    api_key: String,
+    limits: Limits,
+    shared: bool,
+    metrics: crate::metrics::Metrics,
+) -> (AppState, CancellationToken) {
+    let faults = crate::faults::FaultPlan::default().with_metrics(metrics.clone());
     let config = DataStoreConfig {
         shared_state_refresh: shared.then_some(std::time::Duration::from_secs(1)),
         ..DataStoreConfig::default()
     };
     let datastores = DataStoreService::new(Arc::clone(&plugin), clock.clone(), config)
-        .with_faults(faults.clone());
+        .with_faults(faults.clone())
+        .with_metrics(metrics.clone());
     let memory = if shared {
         crate::memorystore::MemoryStoreService::shared(
             Storage::new(Arc::clone(&plugin)),
@@ -192,7 +223,9 @@ pub(crate) fn node_state(
         crate::ordered::OrderedService::new(plugin, clock.clone()).with_faults(faults.clone());
     let snapshots =
         crate::snapshots::Snapshots::new(datastores.clone(), memory.clone(), clock.clone());
-    let bus = bus.with_fault_plan(faults.clone());
+    let bus = bus
+        .with_fault_plan(faults.clone())
+        .with_metrics(metrics.clone());
     let closing = CancellationToken::new();
     let sessions = crate::sessions::SessionHost::new(
         datastores.clone(),
@@ -214,11 +247,13 @@ pub(crate) fn node_state(
         max_body_bytes: 4 * 1024 * 1024 + 64 * 1024,
         closing: closing.clone(),
         limits,
-        budgets: crate::budgets::Budgets::new(clock.clone(), Default::default()),
+        budgets: crate::budgets::Budgets::new(clock.clone(), Default::default())
+            .with_metrics(metrics.clone()),
         clock,
         controls: Controls::default(),
         cluster: None,
         dashboard: Default::default(),
+        metrics,
     };
     (state, closing)
 }

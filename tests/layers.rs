@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The layers of `src/`, lowest first. A module may use the modules of the
 /// layers below its own, never its own layer's or a higher one's.
 const LAYERS: &[&[&str]] = &[
-    &["clock", "backoff", "opencloud", "plugin_api"],
+    &["clock", "backoff", "opencloud", "plugin_api", "metrics"],
     &["storage", "faults", "remote", "budgets"],
     &["datastore", "bus", "ordered", "memorystore", "cluster"],
     &["engine", "snapshots"],

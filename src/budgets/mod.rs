@@ -13,7 +13,7 @@
 //! server's request over its own budget waits in its queue, in arrival
 //! order, until its budget refills on the clock (a full queue drops it);
 //! a refused request uses no budget; a caller that stops waiting leaves
-//! its queue.
+//! its queue; every refusal is counted in the server's metrics (by kind).
 
 mod bucket;
 mod error;
@@ -163,6 +163,7 @@ struct Inner {
 #[derive(Clone, Debug)]
 pub struct Budgets {
     inner: Arc<Inner>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Budgets {
@@ -175,7 +176,31 @@ impl Budgets {
                 universes: Mutex::new(HashMap::new()),
                 tickets: AtomicU64::new(0),
             }),
+            metrics: crate::metrics::Metrics::off(),
         }
+    }
+
+    /// These budgets counting their refusals in `metrics` (set before
+    /// cloning).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Counts a refusal in the metrics.
+    fn refused<T>(&self, result: Result<T, Throttled>) -> Result<T, Throttled> {
+        if let Err(e) = &result {
+            use crate::metrics::Throttle as K;
+            self.metrics.throttled(match e {
+                Throttled::Experience(_) => K::Experience,
+                Throttled::OpenCloud(_) => K::OpenCloud,
+                Throttled::Dropped { .. } => K::QueueFull,
+                Throttled::Key => K::Key,
+                Throttled::MemoryUnits => K::MemoryUnits,
+            });
+        }
+        result
     }
 
     fn now(&self) -> i64 {
@@ -218,6 +243,16 @@ impl Budgets {
     /// Admits one request of `caller` using `charge`, waiting in its game
     /// server's queue while that server's budget is used up.
     pub async fn acquire(
+        &self,
+        universe: u64,
+        caller: &Caller,
+        charge: &Charge,
+    ) -> Result<(), Throttled> {
+        let admitted = self.admit(universe, caller, charge).await;
+        self.refused(admitted)
+    }
+
+    async fn admit(
         &self,
         universe: u64,
         caller: &Caller,
@@ -272,8 +307,10 @@ impl Budgets {
     /// Takes `units` memory-store request units from `universe` (at least
     /// one), or refuses when they are used up.
     pub fn memory_units(&self, universe: u64, units: u64) -> Result<(), Throttled> {
-        self.with(universe, |u, now| u.take_units(units, now))
-            .unwrap_or(Ok(()))
+        let taken = self
+            .with(universe, |u, now| u.take_units(units, now))
+            .unwrap_or(Ok(()));
+        self.refused(taken)
     }
 
     /// Requests waiting in `job`'s `queue` in `universe`.

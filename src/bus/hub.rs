@@ -15,6 +15,8 @@
 //!   node, under the cluster's one epoch);
 //!   a cursor older than what is kept resumes at the oldest kept message;
 //! - a topic with no subscribers, no waiters and nothing retained is freed;
+//! - every delivery and every dropped one is counted in the server's
+//!   metrics, when set (`Hub::set_metrics`);
 //! - no lock is held across an `.await`.
 
 use std::collections::{HashMap, VecDeque};
@@ -30,6 +32,7 @@ use tokio::sync::Notify;
 
 use super::{BusConfig, BusError, BusFaultCounts, BusFaults, BusMessage, TopicInfo};
 use crate::clock::Clock;
+use crate::metrics::{BusDrop, Metrics};
 
 #[derive(Debug)]
 struct Queue {
@@ -40,15 +43,21 @@ struct Queue {
 }
 
 impl Queue {
-    fn push(&self, message: BusMessage) {
+    /// Queues `message`, counted in `metrics` (with the oldest it dropped).
+    fn push(&self, message: BusMessage, metrics: &Metrics) {
         let mut items = self.items.lock();
-        if items.len() >= self.capacity {
+        let full = items.len() >= self.capacity;
+        if full {
             items.pop_front();
             self.lagged.fetch_add(1, Ordering::Relaxed);
         }
         items.push_back(message);
         drop(items);
         self.notify.notify_one();
+        metrics.bus_delivered();
+        if full {
+            metrics.bus_dropped(BusDrop::QueueFull);
+        }
     }
 }
 
@@ -76,6 +85,8 @@ pub(super) struct Hub {
     /// Identifies this bus in cursors, so a cursor from before a restart is
     /// recognised as foreign instead of skipping new messages.
     epoch: u32,
+    /// The server's metrics (deliveries, drops, publishes), set once.
+    metrics: std::sync::OnceLock<Metrics>,
 }
 
 /// A live subscription; dropping it disconnects.
@@ -100,7 +111,18 @@ impl Hub {
             dropped: AtomicU64::new(0),
             delayed: AtomicU64::new(0),
             epoch: SmallRng::from_os_rng().random(),
+            metrics: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Records in `metrics` from now on (the first call wins).
+    pub(super) fn set_metrics(&self, metrics: Metrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// The server's metrics (off until set).
+    pub(super) fn metrics(&self) -> &Metrics {
+        self.metrics.get().unwrap_or(Metrics::none())
     }
 
     /// This hub with cursors of `epoch` (shared by every node of a
@@ -261,6 +283,7 @@ impl Hub {
                 Some((f, rng)) => {
                     if f.drop_rate > 0.0 && rng.random_bool(f.drop_rate.min(1.0)) {
                         self.dropped.fetch_add(1, Ordering::Relaxed);
+                        self.metrics().bus_dropped(BusDrop::Fault);
                         return;
                     }
                     if f.delay.is_some() {
@@ -271,11 +294,12 @@ impl Hub {
             }
         };
         match delay {
-            None => queue.push(message),
+            None => queue.push(message, self.metrics()),
             Some(d) => {
+                let metrics = self.metrics().clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(d).await;
-                    queue.push(message);
+                    queue.push(message, &metrics);
                 });
             }
         }

@@ -185,6 +185,14 @@ impl MessageBus {
         self
     }
 
+    /// This bus recording its publishes, deliveries and drops in `metrics`
+    /// (the server's); clones share the setting, and the first one set stays.
+    #[must_use]
+    pub fn with_metrics(self, metrics: crate::metrics::Metrics) -> Self {
+        self.hub.set_metrics(metrics);
+        self
+    }
+
     /// A bus whose topics live on the profilestore server behind `client`:
     /// publishing posts to it, and each subscribed topic is long-polled
     /// (resuming from its cursor after a dropped connection) and fed to
@@ -286,7 +294,7 @@ impl MessageBus {
             key: None,
         };
         let publish = crate::faults::Operation::Publish;
-        match &self.delivery {
+        let published = match &self.delivery {
             Delivery::Local => {
                 self.plan
                     .apply(publish, target, async {
@@ -303,7 +311,11 @@ impl MessageBus {
                     })
                     .await
             }
+        };
+        if published.is_ok() {
+            self.hub.metrics().bus_published();
         }
+        published
     }
 
     /// `SubscribeAsync`: receives every later message on `topic`.

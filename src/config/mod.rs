@@ -20,6 +20,8 @@ pub use history::HistorySection;
 pub use network::{KeyEntry, LogFormat};
 mod cluster;
 pub use cluster::ClusterSection;
+mod metrics;
+pub use metrics::MetricsSection;
 
 use crate::datastore::{DataStoreConfig, Retention};
 use crate::plugin_api::Durability;
@@ -89,6 +91,8 @@ pub struct Config {
     pub cluster: ClusterSection,
     /// `[history]`
     pub history: HistorySection,
+    /// `[metrics]`
+    pub metrics: MetricsSection,
 }
 
 /// `[budgets]`: Roblox's request budgets for every universe not set at
@@ -538,6 +542,7 @@ impl Config {
         }
         self.cluster.validate()?;
         self.history.validate()?;
+        self.metrics.validate()?;
         if self.server.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::Invalid {
                 key: "server.api_keys",

@@ -234,3 +234,26 @@ fn the_history_section_has_defaults_and_is_validated() {
         assert!(err.contains("history."), "{bad}: {err}");
     }
 }
+
+#[test]
+fn metrics_are_on_by_default_and_public_needs_them_on() {
+    let metrics = Config::default().metrics.metrics();
+    assert!(metrics.is_enabled() && !metrics.is_public());
+    let public =
+        Config::from_toml("[metrics]\npublic = true\n", Path::new("c.toml")).expect("parse");
+    assert!(public.metrics.metrics().is_public());
+    let off =
+        Config::from_toml("[metrics]\nenabled = false\n", Path::new("c.toml")).expect("parse");
+    assert!(!off.metrics.metrics().is_enabled());
+    let err = Config::from_toml(
+        "[metrics]\nenabled = false\npublic = true\n",
+        Path::new("c.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("metrics.public"), "{err}");
+    let err = Config::from_toml("[metrics]\nport = 9090\n", Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("port"), "{err}");
+}

@@ -218,6 +218,8 @@ pub struct DataStoreService {
     clock: Clock,
     config: Arc<DataStoreConfig>,
     faults: crate::faults::FaultPlan,
+    /// The server's metrics (commits; engines on this service read them).
+    metrics: crate::metrics::Metrics,
 }
 
 /// Where a service's data lives. Each public call of [`DataStore`] picks its

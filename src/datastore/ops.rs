@@ -34,6 +34,7 @@ impl DataStoreService {
             clock,
             config,
             faults: FaultPlan::default(),
+            metrics: crate::metrics::Metrics::off(),
         }
     }
 
@@ -45,6 +46,23 @@ impl DataStoreService {
         self
     }
 
+    /// This service recording in `metrics` (its storage's commits, and the
+    /// sessions of every engine built on it); set it before cloning.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.backend = match self.backend {
+            Backend::Local(local) => Backend::Local(local.with_metrics(metrics.clone())),
+            remote @ Backend::Remote(_) => remote,
+        };
+        self.metrics = metrics;
+        self
+    }
+
+    /// The metrics this service records in (off unless set).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
     /// A service whose every call goes to the profilestore server behind
     /// `client` (Open Cloud v1). `clock` is only used for local checks
     /// (time-bounded queries); the server stamps versions with its own.
@@ -54,6 +72,7 @@ impl DataStoreService {
             clock,
             config: Arc::new(DataStoreConfig::default()),
             faults: FaultPlan::default(),
+            metrics: crate::metrics::Metrics::off(),
         }
     }
 

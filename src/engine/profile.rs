@@ -408,7 +408,11 @@ impl Profile {
                 // The fence failed: another server owns the profile now. End
                 // the session here, not later in its task, so this server can
                 // start the key again right away.
-                self.close();
+                if self.close() {
+                    engine
+                        .metrics()
+                        .session_ended(crate::metrics::SessionEnd::Lost);
+                }
                 let _ = self.inner.end_requests.send(EndReason::Manual);
             }
         }
@@ -418,13 +422,19 @@ impl Profile {
     /// The server crashed: the session is gone, nothing more is written.
     pub(crate) fn crashed(&self) {
         self.inner.state.lock().active = false;
+        // Ends it for good: a dead server fires no session end afterwards.
+        if !self.inner.closed.swap(true, Ordering::SeqCst) {
+            let metrics = self.inner.engine.metrics();
+            metrics.session_ended(crate::metrics::SessionEnd::Crashed);
+        }
         self.inner.ended.send_replace(true);
     }
 
-    /// Marks the session ended, unregisters it and fires `OnSessionEnd`.
-    fn close(&self) {
+    /// Marks the session ended, unregisters it and fires `OnSessionEnd`;
+    /// false when it was closed already (this call did nothing).
+    fn close(&self) -> bool {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
-            return;
+            return false;
         }
         self.inner.state.lock().active = false;
         self.inner.engine.unregister_active(&self.inner.qkey);
@@ -433,6 +443,7 @@ impl Profile {
             f(&());
         }
         self.inner.ended.send_replace(true);
+        true
     }
 }
 

@@ -9,17 +9,39 @@
 //! engine starts nothing; of concurrent starts of one key on this server
 //! only the last caller gets the profile; whether to hold back is decided
 //! after waiting for the key's turn (a server that began closing or crashed
-//! meanwhile never takes the profile); every wait uses tokio's clock.
+//! meanwhile never takes the profile); every wait uses tokio's clock. The
+//! server's metrics count steals and assume-dead takeovers, and time a
+//! handoff from the first attempt that found another server's lock.
 
 use super::autosave;
 use super::config::EngineError;
-use super::document::classify;
+use super::document::{classify, Stored};
 use super::events::EngineEvent;
 use super::notice::{ReleaseNotices, Request};
 use super::profile::{self, Profile};
 use super::session::{self, StartAttempt, StartOutcome};
 use super::store::{ProfileStore, StartOptions};
 use crate::datastore::{Transform, WriteOptions};
+use crate::metrics::Takeover;
+
+/// How a start attempt that takes the profile takes it: from another
+/// server's lock, live (a steal) or older than `ASSUME_DEAD` (the rule of
+/// `session::start`); `None` when the profile was free or this server's.
+fn takeover(stored: &Stored, a: &StartAttempt<'_>) -> Option<Takeover> {
+    let Stored::Profile(doc) = stored else {
+        return None;
+    };
+    let owner = doc.meta.active_session.as_ref()?;
+    if owner.same_server(a.me) {
+        return None;
+    }
+    let last_update = doc.meta.last_update.as_f64().unwrap_or(0.0);
+    Some(if a.now_secs as f64 - last_update > a.assume_dead_secs {
+        Takeover::AssumeDead
+    } else {
+        Takeover::Steal
+    })
+}
 
 impl ProfileStore {
     /// `StartSessionAsync`: the profile, or `None` when another server keeps
@@ -70,6 +92,8 @@ impl ProfileStore {
         let started = inner.clock().instant();
         let mut repeats = 0u32;
         let mut backoff = inner.backoff(config.max_backoff, self.name(), key);
+        // When an attempt first found another server's lock (for metrics).
+        let mut locked_since = None;
         loop {
             let superseded = !inner.is_latest_start(&qkey, generation);
             if superseded || options.cancel.as_ref().is_some_and(|c| c()) {
@@ -95,13 +119,16 @@ impl ProfileStore {
                     hold_back: inner.closing(),
                 };
                 let mut outcome = None;
+                let mut taken = None;
                 let written = self
                     .ds()
                     .update(key, |current, _| {
                         if inner.crashed() {
                             return Transform::Cancel;
                         }
-                        let (doc, o) = session::start(classify(current), &attempt);
+                        let stored = classify(current);
+                        taken = takeover(&stored, &attempt);
+                        let (doc, o) = session::start(stored, &attempt);
                         outcome = Some(o);
                         Transform::Write {
                             options: WriteOptions {
@@ -112,7 +139,7 @@ impl ProfileStore {
                         }
                     })
                     .await;
-                written.map(|entry| (entry, outcome))
+                written.map(|entry| (entry, outcome, taken))
             };
             if inner.crashed() {
                 return Ok(None);
@@ -124,7 +151,15 @@ impl ProfileStore {
                         load_count,
                         overwritten,
                     }),
+                    taken,
                 )) => {
+                    let metrics = inner.metrics();
+                    if let Some(how) = taken {
+                        metrics.session_taken(how);
+                    }
+                    if let Some(since) = locked_since.or(taken.map(|_| inner.clock().instant())) {
+                        metrics.handoff(inner.clock().instant().saturating_duration_since(since));
+                    }
                     if overwritten {
                         inner.emit(EngineEvent::Overwrite {
                             store: self.name().to_owned(),
@@ -135,7 +170,8 @@ impl ProfileStore {
                     autosave::ensure_running(inner);
                     return Ok(Some(profile));
                 }
-                Ok((_, Some(StartOutcome::Waiting { owner, load_count }))) => {
+                Ok((_, Some(StartOutcome::Waiting { owner, load_count }), _)) => {
+                    locked_since.get_or_insert_with(|| inner.clock().instant());
                     if let Some(session_id) = &owner.session_id {
                         Request::end_session(load_count)
                             .send(inner.bus(), session_id)

@@ -143,6 +143,12 @@ impl<P: Clone> EngineState<P> {
         &self.config
     }
 
+    /// The server's metrics (those of its DataStore service; off for an
+    /// engine on a remote server).
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        self.datastores.metrics()
+    }
+
     pub(crate) fn bus(&self) -> &MessageBus {
         &self.bus
     }

@@ -10,7 +10,8 @@
 //! same calls give the same fires, run after run); with no rule a call
 //! costs one atomic load; `error` and `throttle` change nothing, `ambiguous`
 //! on a write lets the write land and then fails it (on a read it is
-//! `error`), `latency` waits and then runs the call.
+//! `error`), `latency` waits and then runs the call; every fire is counted
+//! in the server's metrics (by operation and effect).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -189,6 +190,7 @@ pub struct FaultPlan {
     rules: Arc<Mutex<Rules>>,
     armed: Arc<AtomicUsize>,
     seed: u64,
+    metrics: crate::metrics::Metrics,
 }
 
 fn effect_of(spec: &FaultSpec) -> Result<Effect, FaultSpecError> {
@@ -231,6 +233,13 @@ impl FaultPlan {
             seed,
             ..FaultPlan::default()
         }
+    }
+
+    /// This plan counting its fires in `metrics` (set before cloning).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Validates `spec` and adds it last; returns it with its id.
@@ -297,6 +306,13 @@ impl FaultPlan {
                 }
             }
             rule.fired += 1;
+            let effect = match rule.effect {
+                Effect::Error => "error",
+                Effect::Ambiguous => "ambiguous",
+                Effect::Throttle => "throttle",
+                Effect::Latency(_) => "latency",
+            };
+            self.metrics.fault(op.name(), effect);
             return Some((rule.id.clone(), rule.effect));
         }
         None

@@ -152,6 +152,10 @@ impl StoragePlugin for FaultyPlugin {
         self.inner.is_blocking()
     }
 
+    fn commit_group_sizes(&self) -> Option<crate::plugin_api::GroupSizes> {
+        self.inner.commit_group_sizes()
+    }
+
     fn read_latest(&self, entry: &EntryId) -> StorageResult<Option<VersionRecord>> {
         self.check("read")?;
         self.inner.read_latest(entry)

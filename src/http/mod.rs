@@ -28,6 +28,7 @@ mod health;
 mod history;
 mod memory;
 mod messaging;
+mod metrics;
 pub mod monitor;
 mod ordered;
 pub mod request;
@@ -110,6 +111,8 @@ pub struct AppState {
     pub history: crate::history::LockHistory,
     /// The dashboard at `/ui/` (its browser sessions, the request monitor).
     pub dashboard: Dashboard,
+    /// The server's metrics (`/metrics`; off records nothing).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -473,6 +476,8 @@ async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
+    let started = state.metrics.start();
+    let family = metrics::family_of(req.uri().path());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path(), key = tracing::field::Empty);
     async move {
@@ -484,6 +489,8 @@ async fn handle(
             r
         } else if ui::claims(req.method(), req.uri().path()) {
             ui::answer(&state, req, &body_read).await
+        } else if let Some(r) = metrics::answer(&state, &req, caller.is_some()) {
+            r
         } else if let Some(caller) = caller {
             if let Some(name) = caller.name() {
                 tracing::Span::current().record("key", name);
@@ -513,6 +520,9 @@ async fn handle(
         let who = response.extensions().get::<monitor::CallerName>().map(|n| n.0.as_str());
         let who = who.unwrap_or_else(|| monitor::label(caller.as_ref()));
         state.dashboard.monitor.record(&method, uri.path(), response.status().as_u16(), arrived, who);
+        state
+            .metrics
+            .http_request(family, response.status().as_u16(), started);
         Ok(response)
     }
     .instrument(span)

@@ -156,10 +156,15 @@ async fn live_sessions_show_only_readable_stores_and_end_rows_in_place() {
     let page = reader.page("/ui/sessions").await;
     assert!(!page.contains("class=\"held\""), "released: no longer live");
     // A page opened after the changes still lists them, newest first.
-    let log = page.split("id=\"change-rows\"").nth(1).expect("the change log");
+    let log = page
+        .split("id=\"change-rows\"")
+        .nth(1)
+        .expect("the change log");
     let (released, started) = (
-        log.find("data-kind=\"released\"").expect("released in the log"),
-        log.find("data-kind=\"started\"").expect("started in the log"),
+        log.find("data-kind=\"released\"")
+            .expect("released in the log"),
+        log.find("data-kind=\"started\"")
+            .expect("started in the log"),
     );
     assert!(released < started, "newest first: {log}");
     assert!(

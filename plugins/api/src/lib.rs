@@ -26,10 +26,12 @@
 pub mod codec;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod groups;
 pub mod image;
 pub mod ordered;
 pub mod shared;
 
+pub use groups::{GroupSizeCounter, GroupSizes, GROUP_SIZE_BOUNDS};
 pub use image::{EntryImage, OrderedEntry, StoreImage, StoreTimes};
 
 pub use shared::{LogMessage, RecordExpect, RecordOutcome, SharedRecord};
@@ -434,6 +436,13 @@ pub trait StoragePlugin: Send + Sync + std::fmt::Debug + 'static {
     /// blocking plugins on a blocking-task pool and call the others inline.
     fn is_blocking(&self) -> bool {
         true
+    }
+
+    /// How many commits each transaction of this plugin's group commit
+    /// held, since it opened (the server's metrics read it at scrape);
+    /// `None` for a plugin that commits one at a time.
+    fn commit_group_sizes(&self) -> Option<GroupSizes> {
+        None
     }
 
     /// The entry's latest version (tombstones included), or `None` when it

@@ -13,13 +13,15 @@
 //! - one leader at a time runs a group; when it is done the next waiter
 //!   whose commit is still queued leads the next group;
 //! - a leader that panics fails its group instead of leaving the others
-//!   waiting.
+//!   waiting;
+//! - every group run is counted by its size ([`Group::sizes`], read by the
+//!   server's metrics).
 
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
-use profilestore_plugin_api::{StorageError, StorageResult};
+use profilestore_plugin_api::{GroupSizeCounter, GroupSizes, StorageError, StorageResult};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use crate::sql_error;
@@ -69,6 +71,7 @@ struct State<T, O> {
 #[derive(Debug)]
 pub(crate) struct Group<T, O> {
     state: Mutex<State<T, O>>,
+    sizes: GroupSizeCounter,
 }
 
 impl<T, O> Default for Group<T, O> {
@@ -78,7 +81,15 @@ impl<T, O> Default for Group<T, O> {
                 queue: Vec::new(),
                 leading: false,
             }),
+            sizes: GroupSizeCounter::default(),
         }
+    }
+}
+
+impl<T, O> Group<T, O> {
+    /// The sizes of the groups run so far.
+    pub(crate) fn sizes(&self) -> GroupSizes {
+        self.sizes.snapshot()
     }
 }
 
@@ -108,6 +119,7 @@ impl<T: Clone, O> Group<T, O> {
         }
         let batch = std::mem::take(&mut self.state.lock().queue);
         let (commits, slots): (Vec<T>, Vec<Arc<Slot<O>>>) = batch.into_iter().unzip();
+        self.sizes.record(commits.len());
         let mut leader = Leader { group: self, slots };
         let results = run(&commits);
         leader.finish(&slot, results)

@@ -7,10 +7,10 @@
 
 use profilestore_plugin_api::codec::{decode_record, encode_record};
 use profilestore_plugin_api::{
-    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, MetaRecord,
-    OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, Seq, SortOrder,
-    StorageError, StoragePlugin, StorageResult, StoreId, StoreQuery, VersionInfo, VersionQuery,
-    VersionRecord,
+    Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, GroupSizes, KeyName, KeyQuery,
+    MetaRecord, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, Seq,
+    SortOrder, StorageError, StoragePlugin, StorageResult, StoreId, StoreQuery, VersionInfo,
+    VersionQuery, VersionRecord,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
@@ -192,6 +192,10 @@ fn apply(tx: &Connection, c: &Commit) -> StorageResult<CommitOutcome> {
 impl StoragePlugin for SqlitePlugin {
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn commit_group_sizes(&self) -> Option<GroupSizes> {
+        Some(self.group.sizes().merged(&self.ordered_group.sizes()))
     }
 
     fn read_latest(&self, entry: &EntryId) -> StorageResult<Option<VersionRecord>> {

@@ -152,6 +152,12 @@ impl Local {
         &self.storage
     }
 
+    /// This backend with its commits timed in `metrics`.
+    pub(super) fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.storage = self.storage.with_metrics(metrics);
+        self
+    }
+
     /// Flushes the plugin (acknowledged writes reach the disk).
     pub(super) async fn flush(&self) -> DsResult<()> {
         Ok(self.storage.call(|p| p.flush()).await?)
@@ -245,7 +251,7 @@ impl Local {
             version,
         });
         let sent = Arc::clone(&commit);
-        let outcome = self.storage.call(move |p| p.commit(&sent)).await?;
+        let outcome = self.storage.commit(sent).await?;
         self.remember(id, &outcome, &commit.version);
         if let (Some(observer), CommitOutcome::Committed(info)) = (self.observer.get(), &outcome) {
             let version = format_version(info);

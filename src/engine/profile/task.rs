@@ -26,6 +26,7 @@ use super::{Callbacks, EndReason, Profile, ProfileInner, SessionState, Shared, T
 use crate::bus::Subscription;
 use crate::datastore::observe::{self, CommitNote};
 use crate::datastore::Entry;
+use crate::metrics::SessionEnd;
 
 /// Registers a freshly started session and starts serving it.
 pub(crate) fn activate(
@@ -79,6 +80,7 @@ pub(crate) fn activate(
     });
     let profile = Profile { inner };
     engine.register_active(profile.inner.qkey.clone(), profile.clone());
+    engine.metrics().session_started();
     engine.spawn_task(serve(profile.clone(), requests, end_rx));
     profile
 }
@@ -128,7 +130,11 @@ async fn serve(
     };
     match reason {
         Some(reason) if profile.is_active() => profile.finish(reason).await,
-        _ => profile.close(),
+        _ => {
+            if profile.close() {
+                engine.metrics().session_ended(SessionEnd::Lost);
+            }
+        }
     }
 }
 
@@ -168,7 +174,13 @@ impl Profile {
                 }
             }
         }
-        self.close();
+        if self.close() {
+            engine.metrics().session_ended(match reason {
+                EndReason::Manual => SessionEnd::Released,
+                EndReason::External => SessionEnd::HandedOff,
+                EndReason::Shutdown => SessionEnd::Shutdown,
+            });
+        }
         if reason == EndReason::External && config.release_notice {
             notice::publish_release(engine.bus(), &target.store, &target.key, target.mock).await;
         }
