@@ -203,6 +203,11 @@ async fn sessions_through_the_session_api_move_the_session_families() {
     assert_eq!(value(&m, "profilestore_session_steals_total"), 1.0);
     assert_eq!(value(&m, HANDOFFS), 2.0, "the steal found it locked too");
     assert_eq!(value(&m, LIVE), 1.0, "job-c's");
+    // The lock history saw the same owner changes in the documents.
+    let kind = |k: &str| format!("profilestore_lock_changes_total{{kind=\"{k}\"}}");
+    let m = scrape_until(&s, "stolen recorded", |m| value(m, &kind("stolen")) == 1.0).await;
+    let changes = ["started", "released", "handed_off"].map(|k| value(&m, &kind(k)));
+    assert_eq!(changes, [2.0, 2.0, 1.0], "{m:#?}");
     s.shutdown().await;
 }
 

@@ -123,6 +123,8 @@ struct Inner {
     /// log starts from them).
     recent: Mutex<std::collections::VecDeque<LockEvent>>,
     counts: [AtomicU64; 6],
+    /// `profilestore_lock_changes_total` (its DataStore service's metrics).
+    metrics: crate::metrics::Metrics,
     queued: AtomicU64,
     done: watch::Sender<u64>,
     stop: CancellationToken,
@@ -160,6 +162,7 @@ impl LockHistory {
                 events: broadcast::channel(1024).0,
                 recent: Mutex::new(std::collections::VecDeque::with_capacity(RECENT)),
                 counts: Default::default(),
+                metrics: crate::metrics::Metrics::none().clone(),
                 queued: AtomicU64::new(0),
                 done: watch::Sender::new(0),
                 stop: CancellationToken::new(),
@@ -170,11 +173,16 @@ impl LockHistory {
 
     /// The history of `datastores`' storage, on its clock.
     pub fn of(datastores: &DataStoreService, config: HistoryConfig) -> Self {
-        Self::new(
+        let mut history = Self::new(
             datastores.storage().cloned(),
             datastores.clock().clone(),
             config,
-        )
+        );
+        // Not shared yet: nothing else holds `inner`.
+        if let Some(inner) = Arc::get_mut(&mut history.inner) {
+            inner.metrics = datastores.metrics().clone();
+        }
+        history
     }
 
     /// The settings.

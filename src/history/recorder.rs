@@ -179,6 +179,7 @@ impl LockHistory {
                     .position(|k| *k == event.kind)
                     .expect("every kind is in ALL");
                 self.inner.counts[i].fetch_add(1, Ordering::Relaxed);
+                self.inner.metrics.lock_change(event.kind.as_str());
                 {
                     let mut recent = self.inner.recent.lock();
                     if recent.len() == super::RECENT {

@@ -282,6 +282,7 @@ pub(super) struct Families {
     /// Per [`Throttle::ALL`] index.
     pub(super) throttled: Vec<IntCounter>,
     pub(super) faults: IntCounterVec,
+    pub(super) lock_changes: IntCounterVec,
     pub(super) uptime: prometheus::Gauge,
 }
 
@@ -433,6 +434,12 @@ impl Families {
                 "profilestore_injected_faults_total",
                 "Emulator faults that fired, by operation and effect.",
                 &["operation", "effect"],
+            ),
+            lock_changes: counter_vec(
+                r,
+                "profilestore_lock_changes_total",
+                "Changes of a profile's owner this server recorded in the lock history, by kind (every writer: engines, the session API, the Luau module).",
+                &["kind"],
             ),
             uptime: register(
                 r,

@@ -219,6 +219,12 @@ impl Metrics {
         self.with(|f| f.throttled[kind as usize].inc());
     }
 
+    /// The lock history recorded an owner change of `kind` (one of its
+    /// fixed snake_case names: `started`, `stolen`, ...).
+    pub fn lock_change(&self, kind: &'static str) {
+        self.with(|f| f.lock_changes.with_label_values(&[kind]).inc());
+    }
+
     /// An emulator fault fired on `operation` with `effect` (fixed names).
     pub fn fault(&self, operation: &'static str, effect: &'static str) {
         self.with(|f| f.faults.with_label_values(&[operation, effect]).inc());

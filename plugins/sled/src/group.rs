@@ -17,7 +17,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Condvar, Mutex};
-use profilestore_plugin_api::{StorageError, StorageResult};
+use profilestore_plugin_api::{GroupSizeCounter, GroupSizes, StorageError, StorageResult};
 
 /// Group-size buckets: bucket `i` counts flushes covering at most
 /// `GROUP_BUCKETS[i]` writes (and more than the bucket before); the last
@@ -56,6 +56,8 @@ struct Counters {
     groups: AtomicU64,
     writes: AtomicU64,
     sizes: [AtomicU64; GROUP_BUCKETS.len()],
+    /// The same groups on the plugin API's bounds, for the server's metrics.
+    api: GroupSizeCounter,
 }
 
 /// The flush turn of one database.
@@ -112,6 +114,13 @@ impl FlushGroup {
             .position(|&max| covered <= max)
             .unwrap_or(GROUP_BUCKETS.len() - 1);
         c.sizes[bucket].fetch_add(1, Ordering::Relaxed);
+        c.api.record(usize::try_from(covered).unwrap_or(usize::MAX));
+    }
+
+    /// The group sizes so far, as `StoragePlugin::commit_group_sizes`
+    /// reports them.
+    pub(crate) fn sizes(&self) -> GroupSizes {
+        self.counters.api.snapshot()
     }
 
     /// The counters so far.

@@ -191,6 +191,12 @@ impl SledPlugin {
 }
 
 impl StoragePlugin for SledPlugin {
+    fn commit_group_sizes(&self) -> Option<profilestore_plugin_api::GroupSizes> {
+        // Groups exist only in `full` durability (one flush each); the
+        // other modes report none rather than an empty histogram.
+        (self.durability == profilestore_plugin_api::Durability::Full).then(|| self.group.sizes())
+    }
+
     fn name(&self) -> &'static str {
         "sled"
     }

@@ -67,6 +67,15 @@ fn concurrent_durable_commits_share_flushes() {
     );
     assert_eq!(stats.sizes.iter().sum::<u64>(), stats.groups, "{stats:?}");
     assert_eq!(GROUP_BUCKETS.len(), stats.sizes.len());
+    // The same groups, as the server's metrics read them.
+    let api = plugin
+        .commit_group_sizes()
+        .expect("full durability has groups");
+    assert_eq!(
+        (api.count, api.sum),
+        (stats.groups, stats.writes),
+        "{api:?}"
+    );
     for t in 0..threads {
         let got = plugin
             .read_latest(&EntryId::new(1, "Players", "global", format!("k{t}")))
@@ -82,6 +91,7 @@ fn other_durability_modes_count_no_groups() {
     let plugin = SledPlugin::open(&dir.path().join("sled"), Durability::Off).expect("open");
     write(&plugin, "a", 1);
     assert_eq!(plugin.group_stats().groups, 0);
+    assert_eq!(plugin.commit_group_sizes(), None);
 }
 
 /// The child's role: commit from 8 threads forever, printing each
