@@ -174,7 +174,10 @@ pub(crate) fn gateway(ctx: &Ctx) -> Vec<Case> {
         t.raw(&format!("API key invalid UTF-8: {method} {target}"), raw, 401, g);
     }
     t.add("unknown route", "GET", "/nope", &[], "", 404, g);
-    t.add("root", "GET", "/", &[], "", 404, g);
+    // `GET /` leads to the dashboard (a 303 to /ui/); other methods on the
+    // root are no endpoint.
+    t.add("root, POST", "POST", "/", &[], "{}", 404, g);
+    t.add("root, DELETE", "DELETE", "/", &[], "", 404, g);
     t.add("unknown route with a body", "POST", "/v1/whatever", &[], "{}", 404, g);
     t.add("path invalid UTF-8 (%FF)", "GET", "/%FF", &[], "", 400, g);
     let h = Shape::Hyper;
