@@ -55,7 +55,7 @@ type Handler = Arc<dyn Fn(&Value, &Processed) + Send + Sync>;
 pub(crate) struct Target {
     pub(crate) store: String,
     pub(crate) template: Arc<Value>,
-    pub(crate) ds: DataStore,
+    pub(crate) ds: Arc<DataStore>,
     pub(crate) mock: bool,
     pub(crate) key: String,
 }
