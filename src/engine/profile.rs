@@ -4,7 +4,8 @@
 //! the fenced transform, and the end of a session. The task that serves a
 //! session (requests on `PS_<session>`, end requests, shutdown, the final
 //! save) is in `profile/task.rs`, the message queue in
-//! `profile/messages.rs`. Invariants: data can only be changed while the
+//! `profile/messages.rs`, end requests and the end in `profile/ending.rs`.
+//! `Data` and `LastSavedData` share one copy until `Data` changes. Invariants: data can only be changed while the
 //! session is active and its final save has not copied it yet (otherwise
 //! [`EngineError::SessionInactive`]); every save runs in the key's queue; a
 //! session that lost its fence ends at once without a final save and
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, watch};
 
 use super::config::EngineError;
 use super::document::{classify, SessionOwner};
@@ -25,6 +25,7 @@ use super::session::{self, SaveOutcome, SaveRequest};
 use super::state::EngineState;
 use crate::datastore::{DataStore, KeyInfo, Transform, WriteOptions};
 
+mod ending;
 mod messages;
 mod task;
 
@@ -54,7 +55,7 @@ type Handler = Arc<dyn Fn(&Value, &Processed) + Send + Sync>;
 pub(crate) struct Target {
     pub(crate) store: String,
     pub(crate) template: Arc<Value>,
-    pub(crate) ds: DataStore,
+    pub(crate) ds: Arc<DataStore>,
     pub(crate) mock: bool,
     pub(crate) key: String,
 }
@@ -69,8 +70,10 @@ struct Callbacks {
 }
 
 struct SessionState {
-    data: Value,
-    last_saved_data: Value,
+    /// Shared with `last_saved_data` until the first change after a save
+    /// (copy on write): an unchanged profile holds its data once.
+    data: Arc<Value>,
+    last_saved_data: Arc<Value>,
     roblox_metadata: Map<String, Value>,
     user_ids: Vec<i64>,
     key_info: KeyInfo,
@@ -105,8 +108,7 @@ struct ProfileInner {
     first_session_time: Value,
     state: Mutex<SessionState>,
     callbacks: Mutex<Callbacks>,
-    end_requests: mpsc::UnboundedSender<EndReason>,
-    ended: watch::Sender<bool>,
+    ending: ending::Ending,
     /// Set once by `close`: the session-end work runs exactly once.
     closed: AtomicBool,
 }
@@ -125,6 +127,12 @@ impl std::fmt::Debug for Profile {
             .field("load_count", &self.inner.load_count)
             .field("active", &self.is_active())
             .finish()
+    }
+}
+
+impl super::state::Activated for Profile {
+    fn activation_seq(&self) -> u64 {
+        self.inner.activation_seq
     }
 }
 
@@ -154,10 +162,6 @@ impl Profile {
         self.inner.session.session_id.as_deref().unwrap_or_default()
     }
 
-    pub(crate) fn activation_seq(&self) -> u64 {
-        self.inner.activation_seq
-    }
-
     /// How long this session has been active.
     pub(crate) fn loaded_for(&self) -> Duration {
         let now = self.inner.engine.clock().instant();
@@ -171,12 +175,12 @@ impl Profile {
 
     /// A copy of `Data`.
     pub fn data(&self) -> Value {
-        self.inner.state.lock().data.clone()
+        Value::clone(&self.inner.state.lock().data)
     }
 
     /// A copy of `LastSavedData`: the `Data` last written.
     pub fn last_saved_data(&self) -> Value {
-        self.inner.state.lock().last_saved_data.clone()
+        Value::clone(&self.inner.state.lock().last_saved_data)
     }
 
     /// The key info of the last write.
@@ -196,7 +200,7 @@ impl Profile {
         if !state.writable() {
             return Err(EngineError::SessionInactive(self.inner.target.key.clone()));
         }
-        Ok(change(&mut state.data))
+        Ok(change(Arc::make_mut(&mut state.data)))
     }
 
     /// `Session`: `(PlaceId, JobId)` of the owner, this server.
@@ -297,16 +301,14 @@ impl Profile {
     /// `EndSession()`: a final save with reason `Manual`; waits until the
     /// session has ended.
     pub async fn end_session(&self) {
-        let mut ended = self.inner.ended.subscribe();
-        if self.inner.end_requests.send(EndReason::Manual).is_err() {
-            return;
+        if self.inner.ending.request(EndReason::Manual) {
+            self.inner.ending.ended().await;
         }
-        let _ = ended.wait_for(|e| *e).await;
     }
 
     /// Waits until the session has ended, for whatever reason.
     pub async fn ended(&self) {
-        let _ = self.inner.ended.subscribe().wait_for(|e| *e).await;
+        self.inner.ending.ended().await;
     }
 
     /// One save; `release` makes it the final one.
@@ -327,15 +329,16 @@ impl Profile {
             for f in &before {
                 f(&mut data);
             }
-            self.inner.state.lock().data = data;
+            self.inner.state.lock().data = Arc::new(data);
         }
         let (data, metadata, user_ids, processed) = {
             let mut s = self.inner.state.lock();
             // Taken under the same lock as the copy: a change made after it
-            // would be in no write at all.
+            // would be in no write at all. The copy shares the data (no
+            // deep copy); a later change copies it on write.
             s.final_copy |= release;
             (
-                s.data.clone(),
+                Arc::clone(&s.data),
                 s.roblox_metadata.clone(),
                 s.user_ids.clone(),
                 s.processed.clone(),
@@ -389,7 +392,7 @@ impl Profile {
             (Some(entry), Some(SaveOutcome::Saved { asked_for })) => {
                 {
                     let mut s = self.inner.state.lock();
-                    s.last_saved_data = data.clone();
+                    s.last_saved_data = Arc::clone(&data);
                     s.key_info = entry.info;
                     s.processed.retain(|i| !processed.contains(i));
                 }
@@ -401,7 +404,7 @@ impl Profile {
                     f(&data);
                 }
                 if asked_for && !release {
-                    let _ = self.inner.end_requests.send(EndReason::External);
+                    self.inner.ending.request(EndReason::External);
                 }
             }
             _ => {
@@ -413,7 +416,7 @@ impl Profile {
                         .metrics()
                         .session_ended(crate::metrics::SessionEnd::Lost);
                 }
-                let _ = self.inner.end_requests.send(EndReason::Manual);
+                self.inner.ending.request(EndReason::Manual);
             }
         }
         Ok(())
@@ -427,7 +430,7 @@ impl Profile {
             let metrics = self.inner.engine.metrics();
             metrics.session_ended(crate::metrics::SessionEnd::Crashed);
         }
-        self.inner.ended.send_replace(true);
+        self.inner.ending.set_ended();
     }
 
     /// Marks the session ended, unregisters it and fires `OnSessionEnd`;
@@ -442,7 +445,7 @@ impl Profile {
         for f in &ends {
             f(&());
         }
-        self.inner.ended.send_replace(true);
+        self.inner.ending.set_ended();
         true
     }
 }

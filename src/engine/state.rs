@@ -3,8 +3,9 @@
 //! Owns: the server's identity and services (DataStore service, its mock
 //! twin, message bus, config), the per-key call queue, the start
 //! generations (the last concurrent start of a key wins), the registry of
-//! active sessions, engine events and the critical state, the answer of
-//! the DataStore access probe (`access.rs`), and the lifecycle: one
+//! active sessions (`registry.rs`: by key, and in activation order for
+//! auto-save), engine events and the critical state, the answer of the
+//! DataStore access probe (`access.rs`), and the lifecycle: one
 //! [`CancellationToken`] for "closing", one for "crashed", and one
 //! [`TaskTracker`] for the tasks the engine spawns and the starts in
 //! flight.
@@ -31,6 +32,10 @@ use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{task_tracker::TaskTrackerToken, TaskTracker};
 
+mod registry;
+
+pub(crate) use self::registry::Activated;
+use self::registry::Registry;
 use super::access::{AccessProbe, DataStoreState};
 use super::config::{EngineConfig, EngineError};
 use super::document::SessionOwner;
@@ -76,7 +81,7 @@ pub(crate) struct EngineState<P> {
     tracker: TaskTracker,
     queues: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     start_generation: Mutex<HashMap<String, u64>>,
-    active: Mutex<HashMap<String, P>>,
+    active: Mutex<Registry<P>>,
     events: broadcast::Sender<EngineEvent>,
     critical: Mutex<Critical>,
     housekeeping: AtomicBool,
@@ -122,7 +127,7 @@ impl<P: Clone> EngineState<P> {
             tracker: TaskTracker::new(),
             queues: Mutex::new(HashMap::new()),
             start_generation: Mutex::new(HashMap::new()),
-            active: Mutex::new(HashMap::new()),
+            active: Mutex::new(Registry::default()),
             events: broadcast::channel(1024).0,
             critical: Mutex::new(Critical::new(
                 config.critical_state_error_count,
@@ -225,11 +230,14 @@ impl<P: Clone> EngineState<P> {
     }
 
     pub(crate) fn is_active(&self, qkey: &str) -> bool {
-        self.active.lock().contains_key(qkey)
+        self.active.lock().contains(qkey)
     }
 
     /// Registers a started session and re-plans auto-saves.
-    pub(crate) fn register_active(&self, qkey: String, profile: P) {
+    pub(crate) fn register_active(&self, qkey: String, profile: P)
+    where
+        P: Activated,
+    {
         self.active.lock().insert(qkey, profile);
         self.profiles_changed.notify_waiters();
     }
@@ -244,9 +252,19 @@ impl<P: Clone> EngineState<P> {
         self.active.lock().len()
     }
 
-    /// Every active session, in no particular order.
-    pub(crate) fn active_profiles(&self) -> Vec<P> {
-        self.active.lock().values().cloned().collect()
+    /// The next session to auto-save with its activation number: the first
+    /// one activated at or after `from`, else the first of all, if `ready`
+    /// accepts it (called under the registry's lock: it must only look).
+    /// One ordered-map lookup, whatever the number of sessions.
+    pub(crate) fn next_in_activation_order(
+        &self,
+        from: u64,
+        ready: impl Fn(&P) -> bool,
+    ) -> Option<(u64, P)> {
+        let registry = self.active.lock();
+        registry
+            .next_from(from, ready)
+            .map(|(seq, p)| (seq, p.clone()))
     }
 
     /// Resolves when sessions start or end after this call (poll it once,
@@ -382,8 +400,7 @@ impl<P: Clone> EngineState<P> {
         // see the crash.
         self.crashed.cancel();
         self.closing.cancel();
-        let profiles: Vec<P> = self.active.lock().drain().map(|(_, p)| p).collect();
-        profiles
+        self.active.lock().drain()
     }
 }
 

@@ -121,7 +121,7 @@ impl Engine {
             engine: self.clone(),
             name: name.to_owned(),
             template: Arc::new(template),
-            ds,
+            ds: Arc::new(ds),
             mock: false,
         })
     }
@@ -184,7 +184,8 @@ pub struct ProfileStore {
     engine: Engine,
     name: String,
     template: Arc<Value>,
-    ds: DataStore,
+    /// Shared by the store's sessions (one handle, not one per profile).
+    ds: Arc<DataStore>,
     mock: bool,
 }
 
@@ -213,7 +214,7 @@ impl ProfileStore {
             .data_store(inner.universe(), &self.name, "global")
             .expect("the name was validated");
         ProfileStore {
-            ds,
+            ds: Arc::new(ds),
             mock: true,
             ..self.clone()
         }
@@ -249,7 +250,7 @@ impl ProfileStore {
         Target {
             store: self.name.clone(),
             template: Arc::clone(&self.template),
-            ds: self.ds.clone(),
+            ds: Arc::clone(&self.ds),
             mock: self.mock,
             key: key.to_owned(),
         }

@@ -10,14 +10,15 @@
 //! backoff (capped lower while closing) until it is written or the fence
 //! says the session is gone, under the commit note of its reason
 //! (`Shutdown`, `HandedOff` for an end another server asked for); the
-//! release notice follows only an end another server asked for.
+//! release notice follows only an end another server asked for; an idle
+//! task holds only its waits (its saves are boxed, allocated while they
+//! run), so a held session costs little memory.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
 
 use super::super::document::{classify, SessionOwner, Stored};
 use super::super::notice::{self, Request};
@@ -44,7 +45,6 @@ pub(crate) fn activate(
         Stored::Profile(doc) => *doc,
         _ => unreachable!("a started session wrote a profile"),
     };
-    let (end_tx, end_rx) = mpsc::unbounded_channel();
     let pending: Vec<(u64, Value)> = doc
         .messages
         .entries
@@ -52,6 +52,7 @@ pub(crate) fn activate(
         .map(|e| (e.index(), e.payload().clone()))
         .collect();
     let seen_index = doc.messages.last_index;
+    let data = Arc::new(doc.data);
     let inner = Arc::new(ProfileInner {
         qkey: queue_key(&target.store, target.mock, &target.key),
         engine: Arc::clone(engine),
@@ -62,8 +63,8 @@ pub(crate) fn activate(
         loaded_at: engine.clock().instant(),
         first_session_time: Value::Number(doc.meta.profile_create_time.clone()),
         state: Mutex::new(SessionState {
-            last_saved_data: doc.data.clone(),
-            data: doc.data,
+            last_saved_data: Arc::clone(&data),
+            data,
             roblox_metadata: doc.roblox_metadata,
             user_ids: doc.user_ids,
             key_info: entry.info,
@@ -74,23 +75,18 @@ pub(crate) fn activate(
             final_copy: false,
         }),
         callbacks: Mutex::new(Callbacks::default()),
-        end_requests: end_tx,
-        ended: watch::Sender::new(false),
+        ending: Default::default(),
         closed: AtomicBool::new(false),
     });
     let profile = Profile { inner };
     engine.register_active(profile.inner.qkey.clone(), profile.clone());
     engine.metrics().session_started();
-    engine.spawn_task(serve(profile.clone(), requests, end_rx));
+    engine.spawn_task(serve(profile.clone(), requests));
     profile
 }
 
 /// Serves one session until it ends.
-async fn serve(
-    profile: Profile,
-    mut requests: Option<Subscription>,
-    mut ends: mpsc::UnboundedReceiver<EndReason>,
-) {
+async fn serve(profile: Profile, mut requests: Option<Subscription>) {
     let engine = Arc::clone(&profile.inner.engine);
     let mut last_answer: Option<tokio::time::Instant> = None;
     let reason = loop {
@@ -104,7 +100,7 @@ async fn serve(
             }
         };
         tokio::select! {
-            r = ends.recv() => break r,
+            r = profile.inner.ending.requested() => break Some(r),
             _ = engine.closed() => break Some(EndReason::Shutdown),
             message = request => {
                 let Some(message) = message else { continue };
@@ -121,7 +117,9 @@ async fn serve(
                 if request.end_session {
                     break Some(EndReason::External);
                 }
-                let _ = profile.save_inner(false).await;
+                // Boxed, like the final save: the save's state (about 16 KiB)
+                // is allocated while it runs, not held by every idle task.
+                let _ = Box::pin(profile.save_inner(false)).await;
                 if !profile.is_active() {
                     break None;
                 }
@@ -129,7 +127,7 @@ async fn serve(
         }
     };
     match reason {
-        Some(reason) if profile.is_active() => profile.finish(reason).await,
+        Some(reason) if profile.is_active() => Box::pin(profile.finish(reason)).await,
         _ => {
             if profile.close() {
                 engine.metrics().session_ended(SessionEnd::Lost);
