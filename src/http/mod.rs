@@ -476,12 +476,14 @@ async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    let started = state.metrics.start();
+    // One arrival time for the request monitor and the metrics.
+    let arrived = std::time::Instant::now();
+    let started = state.metrics.started_at(arrived);
     let family = metrics::family_of(req.uri().path());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path(), key = tracing::field::Empty);
     async move {
-        let (arrived, method, uri) = (std::time::Instant::now(), req.method().clone(), req.uri().clone());
+        let (method, uri) = (req.method().clone(), req.uri().clone());
         let has_body = !hyper::body::Body::is_end_stream(req.body());
         let body_read = router::BodyRead::default();
         let caller = scopes::identify(req.headers(), &state.api_keys, &state.scoped_keys);

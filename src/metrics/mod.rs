@@ -127,6 +127,12 @@ impl Metrics {
         Started(self.inner.as_ref().map(|_| Instant::now()))
     }
 
+    /// A measurement begun at `at`, a time the caller read already (so one
+    /// clock read serves it and whatever else times the same work).
+    pub fn started_at(&self, at: Instant) -> Started {
+        Started(self.inner.as_ref().map(|_| at))
+    }
+
     /// One HTTP request of `family` answered with `status`, begun at
     /// `started`.
     pub fn http_request(&self, family: ApiFamily, status: u16, started: Started) {
