@@ -216,6 +216,7 @@ fn about(config: &Config) -> crate::http::About {
         location,
         durability,
         universe: config.server.universe,
+        tls: config.tls_files().is_some(),
     }
 }
 

@@ -208,6 +208,8 @@ async fn sessions_through_the_session_api_move_the_session_families() {
     let m = scrape_until(&s, "stolen recorded", |m| value(m, &kind("stolen")) == 1.0).await;
     let changes = ["started", "released", "handed_off"].map(|k| value(&m, &kind(k)));
     assert_eq!(changes, [2.0, 2.0, 1.0], "{m:#?}");
+    assert_eq!(m.get("profilestore_lock_history_dropped_total"), Some(&0.0));
+    assert_eq!(m.get("profilestore_lock_history_queue"), Some(&0.0));
     s.shutdown().await;
 }
 

@@ -21,8 +21,9 @@ use parking_lot::Mutex;
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, LogMessage,
     MetaRecord, NewVersion, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page,
-    PurgeStats, RecordExpect, RecordOutcome, Seq, SharedRecord, StorageError, StoragePlugin,
-    StorageResult, StoreId, StoreQuery, Supersede, VersionInfo, VersionQuery, VersionRecord,
+    PurgeStats, RecordExpect, RecordOutcome, RecordWrite, Seq, SharedRecord, StorageError,
+    StoragePlugin, StorageResult, StoreId, StoreQuery, Supersede, VersionInfo, VersionQuery,
+    VersionRecord,
 };
 
 /// Sees every commit the wrapped plugin accepted, with its outcome.
@@ -73,7 +74,8 @@ impl FaultyPlugin {
     }
 
     /// Makes the next `n` record swaps answer a conflict (with the record
-    /// as it is) without writing, as if another node always won the race.
+    /// as it is) without writing, as if another node always won the race
+    /// (a batch of swaps counts as one, and every write of it conflicts).
     pub fn conflict_next_swaps(&self, n: u32) {
         self.conflict_swaps.store(n, Ordering::SeqCst);
     }
@@ -334,6 +336,26 @@ impl StoragePlugin for FaultyPlugin {
             return Ok(RecordOutcome::Conflict { current });
         }
         self.inner.record_swap(name, expect, value)
+    }
+
+    fn record_swap_all(&self, writes: &[RecordWrite]) -> StorageResult<Vec<RecordOutcome>> {
+        self.check("commit")?;
+        let armed = |n: u32| n.checked_sub(1);
+        if self
+            .conflict_swaps
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, armed)
+            .is_ok()
+        {
+            // One armed conflict fails the whole batch: every write.
+            return writes
+                .iter()
+                .map(|w| {
+                    let current = self.inner.record_read(&w.name)?;
+                    Ok(RecordOutcome::Conflict { current })
+                })
+                .collect();
+        }
+        self.inner.record_swap_all(writes)
     }
 
     fn record_list(&self, prefix: &str) -> StorageResult<Vec<SharedRecord>> {

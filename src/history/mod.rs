@@ -6,11 +6,16 @@
 //! (registered by [`LockHistory::spawn`]): it reads the lock of each
 //! profile document committed (`classify.rs`, which also states the
 //! rules), queues it, and a recorder task (`recorder.rs`) classifies and
-//! appends events to one storage record per profile (`record.rs`), keeps
-//! the live index, broadcasts events and counts them. Invariants:
+//! appends events to each profile's records (a small head and sealed
+//! chunks, `record.rs`), keeps the live index, broadcasts events and
+//! counts them. Invariants:
 //! - the observer never blocks: a value not in ProfileStore's layout is
 //!   dropped after a substring test, a profile's `MetaData` alone is
 //!   parsed, and the result is queued;
+//! - the queue is bounded ([`QUEUE`] commits): when the recorder falls
+//!   that far behind, further commits are not recorded, and are counted
+//!   (`profilestore_lock_history_dropped_total`, [`LockHistory::dropped`])
+//!   and logged, so memory and the shutdown drain stay bounded;
 //! - events of one profile are appended by compare-and-swap and classified
 //!   against the record's last event, so several nodes may record one
 //!   profile;
@@ -110,13 +115,16 @@ struct Live {
 /// How many of the newest events [`LockHistory::recent`] keeps.
 pub const RECENT: usize = 200;
 
+/// How many commits may wait for the recorder (about 300 bytes each).
+pub const QUEUE: usize = 16_384;
+
 struct Inner {
     storage: Option<Storage>,
     clock: Clock,
     config: HistoryConfig,
-    queue: mpsc::UnboundedSender<Item>,
+    queue: mpsc::Sender<Item>,
     /// Taken by the recorder when it starts.
-    receiver: Mutex<Option<mpsc::UnboundedReceiver<Item>>>,
+    receiver: Mutex<Option<mpsc::Receiver<Item>>>,
     live: Mutex<HashMap<String, Live>>,
     events: broadcast::Sender<LockEvent>,
     /// The newest [`RECENT`] events, oldest first (the dashboard's change
@@ -126,6 +134,8 @@ struct Inner {
     /// `profilestore_lock_changes_total` (its DataStore service's metrics).
     metrics: crate::metrics::Metrics,
     queued: AtomicU64,
+    /// Commits not recorded because the queue was full.
+    dropped: AtomicU64,
     done: watch::Sender<u64>,
     stop: CancellationToken,
     tracker: TaskTracker,
@@ -150,7 +160,7 @@ impl LockHistory {
     /// A history kept in `storage`'s records (`None`: a server on a
     /// remote DataStore, which records and reads nothing), on `clock`.
     pub fn new(storage: Option<Storage>, clock: Clock, config: HistoryConfig) -> Self {
-        let (queue, receiver) = mpsc::unbounded_channel();
+        let (queue, receiver) = mpsc::channel(QUEUE);
         LockHistory {
             inner: Arc::new(Inner {
                 storage,
@@ -164,6 +174,7 @@ impl LockHistory {
                 counts: Default::default(),
                 metrics: crate::metrics::Metrics::none().clone(),
                 queued: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
                 done: watch::Sender::new(0),
                 stop: CancellationToken::new(),
                 tracker: TaskTracker::new(),
@@ -237,14 +248,9 @@ impl LockHistory {
     ) -> Result<Vec<LockEvent>, HistoryError> {
         let storage = self.inner.storage.as_ref().ok_or(HistoryError::NoStorage)?;
         let name = record::name(universe, store, scope, key);
-        let stored = record::read(storage, &name).await?;
         let cutoff = record::cutoff(self.inner.clock.now_ms(), self.inner.config.retention);
-        Ok(stored
-            .events
-            .into_iter()
-            .filter(|e| e.time_ms >= cutoff)
-            .map(LockEvent::with_time_text)
-            .collect())
+        let events = record::read(storage, &name, cutoff, self.inner.config.max_events).await?;
+        Ok(events.into_iter().map(LockEvent::with_time_text).collect())
     }
 
     /// The profiles this server saw taken (or saved) and not released yet,
@@ -273,6 +279,12 @@ impl LockHistory {
     /// [`subscribe`](Self::subscribe)r arrived.
     pub fn recent(&self) -> Vec<LockEvent> {
         self.inner.recent.lock().iter().cloned().collect()
+    }
+
+    /// How many commits were not recorded because the recorder's queue
+    /// was full, since this server started.
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
     }
 
     /// How many events of each kind this server recorded since it started.
@@ -317,9 +329,26 @@ impl CommitObserver for LockHistory {
             },
         };
         self.inner.queued.fetch_add(1, Ordering::SeqCst);
-        if self.inner.queue.send(item).is_err() {
+        match self.inner.queue.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let before = self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+                self.inner.metrics.lock_history_dropped();
+                // Once, then every 10 000th: a backlog must not flood the log.
+                if before.is_multiple_of(10_000) {
+                    tracing::warn!(
+                        dropped = before + 1,
+                        "the lock history's recorder is {QUEUE} commits behind; owner changes are not recorded"
+                    );
+                }
+                self.inner.done.send_modify(|d| *d += 1);
+            }
             // The recorder stopped (shutdown): nothing more is recorded.
-            self.inner.done.send_modify(|d| *d += 1);
+            Err(mpsc::error::TrySendError::Closed(_)) => self.inner.done.send_modify(|d| *d += 1),
         }
     }
 }
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod queue_tests;

@@ -5,15 +5,19 @@
 //!
 //! Owns: the task's loop and its drain on shutdown. Invariants: one task
 //! per history; a batch's commits of one profile are classified in queue
-//! order against the record's last event (re-read and re-classified on a
-//! conflict); saves and commits that change nothing touch no record; a
-//! storage failure is logged and the events still reach the live view and
-//! subscribers (the record misses them); on shutdown every commit queued
-//! before it is recorded before the task ends.
+//! order against the head's last event (re-read and re-classified on a
+//! conflict); a batch's appends of every profile go to the storage in one
+//! `record_swap_all` (one durable commit), so the recorder's cost grows
+//! with batches, not with profiles; saves and commits that change nothing
+//! touch no record; a storage failure is logged and the events still
+//! reach the live view and subscribers (the record misses them); on
+//! shutdown every commit queued before it is recorded before the task
+//! ends (the queue is bounded, so that drain is too).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
+use profilestore_plugin_api::RecordOutcome;
 use tokio::sync::mpsc;
 
 use super::classify::{classify, Before, Outcome, Rules};
@@ -26,7 +30,7 @@ const BATCH: usize = 512;
 const MAX_ATTEMPTS: usize = 100;
 
 /// Runs until the history shuts down, then records what is queued.
-pub(super) async fn run(history: LockHistory, mut queue: mpsc::UnboundedReceiver<Item>) {
+pub(super) async fn run(history: LockHistory, mut queue: mpsc::Receiver<Item>) {
     let stop = history.inner.stop.clone();
     loop {
         let first = tokio::select! {
@@ -43,6 +47,7 @@ pub(super) async fn run(history: LockHistory, mut queue: mpsc::UnboundedReceiver
                 Err(_) => break,
             }
         }
+        history.inner.metrics.lock_history_queue(queue.len());
         history.record(batch).await;
     }
     // Commits observed from now on are not recorded; those queued are.
@@ -65,6 +70,18 @@ pub(super) async fn run(history: LockHistory, mut queue: mpsc::UnboundedReceiver
 /// What one commit did, and its event if it made one.
 type Decided = (Outcome, Option<LockEvent>);
 
+/// Whether `items` can make no event whatever the record holds (saves of
+/// a known lock, commits that change nothing): then no record is read.
+fn is_quiet(items: &[Item], rules: &Rules) -> bool {
+    items.iter().all(|i| {
+        matches!(i.commit.before, Before::Known(_))
+            && matches!(
+                classify(&i.commit, None, rules),
+                Outcome::Saved { .. } | Outcome::Nothing
+            )
+    })
+}
+
 impl LockHistory {
     fn rules(&self) -> Rules {
         Rules {
@@ -73,7 +90,9 @@ impl LockHistory {
         }
     }
 
-    /// Records one batch, profile by profile.
+    /// Records one batch: its commits grouped by profile, every profile's
+    /// head read and appended in one storage call each (so one durable
+    /// commit for the whole batch), conflicting profiles tried again.
     async fn record(&self, batch: Vec<Item>) {
         let n = batch.len() as u64;
         let mut order: Vec<(String, Vec<Item>)> = Vec::new();
@@ -88,19 +107,108 @@ impl LockHistory {
                 }
             }
         }
-        for (name, items) in order {
-            self.record_profile(&name, &items).await;
+        let rules = self.rules();
+        let (quiet, mut pending): (Vec<_>, Vec<_>) = order
+            .into_iter()
+            .partition(|(_, items)| self.inner.storage.is_none() || is_quiet(items, &rules));
+        for (_, items) in quiet {
+            let decided = self.decide(&items, None).0;
+            self.publish(&items, decided);
+        }
+        // Name order, so nodes that lock rows lock them in one order.
+        pending.sort_by(|a, b| a.0.cmp(&b.0));
+        for _ in 0..MAX_ATTEMPTS {
+            if pending.is_empty() {
+                break;
+            }
+            pending = self.append_all(pending).await;
+        }
+        for (name, items) in pending {
+            tracing::warn!(record = %name, "the lock history kept conflicting; events not recorded");
+            let decided = self.decide(&items, None).0;
+            self.publish(&items, decided);
         }
         self.inner.done.send_modify(|d| *d += n);
     }
 
-    /// Classifies `items` in order after `events`, appending their events.
-    fn decide(&self, items: &[Item], events: &mut Vec<LockEvent>) -> Vec<Decided> {
+    /// One attempt at appending every profile of `pending`; returns the
+    /// profiles whose head changed meanwhile (to try again).
+    async fn append_all(&self, pending: Vec<(String, Vec<Item>)>) -> Vec<(String, Vec<Item>)> {
+        let storage = self.inner.storage.as_ref().expect("pending needs storage");
+        let names = pending.iter().map(|(n, _)| n.clone()).collect();
+        let heads = match record::read_heads(storage, names).await {
+            Ok(heads) => heads,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the lock history; events not recorded");
+                return self.publish_unrecorded(pending);
+            }
+        };
+        let cutoff = record::cutoff(self.inner.clock.now_ms(), self.inner.config.retention);
+        let max = self.inner.config.max_events;
+        let mut writes = Vec::new();
+        let mut planned = Vec::new();
+        for ((name, items), stored) in pending.into_iter().zip(heads) {
+            let (decided, events) = self.decide(&items, stored.head.last());
+            if events.is_empty() {
+                self.publish(&items, decided);
+                continue;
+            }
+            let append = record::append(&name, &stored, events, cutoff, max);
+            let head_at = writes.len();
+            writes.push(append.head);
+            writes.extend(append.seal);
+            planned.push((name, items, decided, head_at, append.removes));
+        }
+        if writes.is_empty() {
+            return Vec::new();
+        }
+        let outcomes = match storage.call(move |p| p.record_swap_all(&writes)).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot append to the lock history; events not recorded");
+                for (_, items, decided, _, _) in planned {
+                    self.publish(&items, decided);
+                }
+                return Vec::new();
+            }
+        };
+        let mut again = Vec::new();
+        let mut removes = Vec::new();
+        for (name, items, decided, head_at, gone) in planned {
+            if matches!(outcomes.get(head_at), Some(RecordOutcome::Swapped { .. })) {
+                removes.extend(gone);
+                self.publish(&items, decided);
+            } else {
+                again.push((name, items));
+            }
+        }
+        if !removes.is_empty() {
+            if let Err(e) = storage.call(move |p| p.record_swap_all(&removes)).await {
+                // Left behind, they are never read (no head lists them).
+                tracing::warn!(error = %e, "cannot remove pruned lock history chunks");
+            }
+        }
+        again
+    }
+
+    /// Publishes `pending` unrecorded (the storage failed).
+    fn publish_unrecorded(&self, pending: Vec<(String, Vec<Item>)>) -> Vec<(String, Vec<Item>)> {
+        for (_, items) in pending {
+            let decided = self.decide(&items, None).0;
+            self.publish(&items, decided);
+        }
+        Vec::new()
+    }
+
+    /// Classifies `items` in order after `last`: what each did, and the
+    /// new events, oldest first.
+    fn decide(&self, items: &[Item], last: Option<&LockEvent>) -> (Vec<Decided>, Vec<LockEvent>) {
         let rules = self.rules();
-        items
+        let mut events: Vec<LockEvent> = Vec::new();
+        let decided = items
             .iter()
             .map(|item| {
-                let outcome = classify(&item.commit, events.last(), &rules);
+                let outcome = classify(&item.commit, events.last().or(last), &rules);
                 let event = match &outcome {
                     Outcome::Change(c) => Some(
                         LockEvent {
@@ -125,48 +233,8 @@ impl LockHistory {
                 }
                 (outcome, event)
             })
-            .collect()
-    }
-
-    /// Records the commits of one profile.
-    async fn record_profile(&self, name: &str, items: &[Item]) {
-        let rules = self.rules();
-        let quiet = items.iter().all(|i| {
-            matches!(i.commit.before, Before::Known(_))
-                && matches!(
-                    classify(&i.commit, None, &rules),
-                    Outcome::Saved { .. } | Outcome::Nothing
-                )
-        });
-        let Some(storage) = self.inner.storage.as_ref().filter(|_| !quiet) else {
-            let decided = self.decide(items, &mut Vec::new());
-            return self.publish(items, decided);
-        };
-        for _ in 0..MAX_ATTEMPTS {
-            let stored = match record::read(storage, name).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(record = %name, error = %e, "cannot read the lock history; events not recorded");
-                    let decided = self.decide(items, &mut Vec::new());
-                    return self.publish(items, decided);
-                }
-            };
-            let mut events = stored.events;
-            let decided = self.decide(items, &mut events);
-            let cutoff = record::cutoff(self.inner.clock.now_ms(), self.inner.config.retention);
-            record::prune(&mut events, cutoff, self.inner.config.max_events);
-            match record::swap(storage, name, stored.version, &events).await {
-                Ok(true) => return self.publish(items, decided),
-                Ok(false) => continue,
-                Err(e) => {
-                    tracing::warn!(record = %name, error = %e, "cannot append to the lock history; events not recorded");
-                    return self.publish(items, decided);
-                }
-            }
-        }
-        tracing::warn!(record = %name, "the lock history kept conflicting; events not recorded");
-        let decided = self.decide(items, &mut Vec::new());
-        self.publish(items, decided);
+            .collect();
+        (decided, events)
     }
 
     /// The live index, counts and subscribers after `items` were decided.

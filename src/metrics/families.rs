@@ -283,6 +283,8 @@ pub(super) struct Families {
     pub(super) throttled: Vec<IntCounter>,
     pub(super) faults: IntCounterVec,
     pub(super) lock_changes: IntCounterVec,
+    pub(super) history_dropped: IntCounter,
+    pub(super) history_queue: IntGauge,
     pub(super) uptime: prometheus::Gauge,
 }
 
@@ -440,6 +442,19 @@ impl Families {
                 "profilestore_lock_changes_total",
                 "Changes of a profile's owner this server recorded in the lock history, by kind (every writer: engines, the session API, the Luau module).",
                 &["kind"],
+            ),
+            history_dropped: counter(
+                r,
+                "profilestore_lock_history_dropped_total",
+                "Commits the lock history did not record because its queue was full (the recorder fell behind).",
+            ),
+            history_queue: register(
+                r,
+                IntGauge::new(
+                    "profilestore_lock_history_queue",
+                    "Commits waiting for the lock history's recorder.",
+                )
+                .expect("valid gauge"),
             ),
             uptime: register(
                 r,

@@ -231,6 +231,16 @@ impl Metrics {
         self.with(|f| f.lock_changes.with_label_values(&[kind]).inc());
     }
 
+    /// The lock history's queue was full: a commit was not recorded.
+    pub fn lock_history_dropped(&self) {
+        self.with(|f| f.history_dropped.inc());
+    }
+
+    /// `n` commits wait for the lock history's recorder.
+    pub fn lock_history_queue(&self, n: usize) {
+        self.with(|f| f.history_queue.set(i64::try_from(n).unwrap_or(i64::MAX)));
+    }
+
     /// An emulator fault fired on `operation` with `effect` (fixed names).
     pub fn fault(&self, operation: &'static str, effect: &'static str) {
         self.with(|f| f.faults.with_label_values(&[operation, effect]).inc());

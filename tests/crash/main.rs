@@ -95,15 +95,25 @@ fn acknowledged(log: &RoundLog) -> u64 {
     (sets + log.rmw_acks.len()) as u64 + u64::try_from(log.increments_acked).expect("positive")
 }
 
-fn start(dir: &std::path::Path, storage: &str, durability: &str) -> Option<ServeProcess> {
-    ServeProcess::builder(dir)
-        .storage(storage)
+/// Where a campaign keeps its data: a folder (sled, SQLite), or a
+/// PostgreSQL database (and a folder for the server's lock file).
+struct Backend<'a> {
+    storage: &'a str,
+    postgres_url: Option<&'a str>,
+}
+
+fn start(dir: &std::path::Path, backend: &Backend<'_>, durability: &str) -> Option<ServeProcess> {
+    let mut builder = ServeProcess::builder(dir)
+        .storage(backend.storage)
         .durability(durability)
         .api_key(API_KEY)
         // Refused requests (404s) are logged at info; keep runs readable.
         .log_unless_set("warn")
-        .stderr(Stderr::Inherit)
-        .try_start()
+        .stderr(Stderr::Inherit);
+    if let Some(url) = backend.postgres_url {
+        builder = builder.env("PROFILESTORE_POSTGRES_URL", url);
+    }
+    builder.try_start()
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -114,7 +124,8 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// Runs `rounds` kill rounds on one backend and returns the totals.
-async fn campaign(storage: &str, durability: &str, rounds: u64) -> Totals {
+async fn campaign(backend: &Backend<'_>, durability: &str, rounds: u64) -> Totals {
+    let storage = backend.storage;
     let seed =
         env_u64("PROFILESTORE_CRASH_SEED").unwrap_or_else(|| SmallRng::from_os_rng().random());
     println!("crash campaign: {storage}, durability {durability}, {rounds} rounds, PROFILESTORE_CRASH_SEED={seed}");
@@ -124,7 +135,7 @@ async fn campaign(storage: &str, durability: &str, rounds: u64) -> Totals {
     let mut previous: Option<RoundLog> = None;
     for round in 0..=rounds {
         let label = format!("{storage}/{durability} round {round} (seed {seed})");
-        let server = start(dir.path(), storage, durability)
+        let server = start(dir.path(), backend, durability)
             .unwrap_or_else(|| panic!("{label}: the store did not open after a SIGKILL"));
         let http = Http::new(&server.url, API_KEY);
         if let Some(log) = previous.take() {
@@ -177,7 +188,14 @@ fn rounds() -> u64 {
 }
 
 async fn full_durability_loses_nothing(storage: &str) {
-    let totals = campaign(storage, "full", rounds()).await;
+    let backend = Backend {
+        storage,
+        postgres_url: None,
+    };
+    lossless(&campaign(&backend, "full", rounds()).await);
+}
+
+fn lossless(totals: &Totals) {
     assert!(totals.acknowledged > 0, "the clients wrote nothing");
     assert_eq!(totals.kills, rounds());
     assert!(
@@ -198,6 +216,22 @@ async fn sqlite_full_durability_survives_sigkill() {
     full_durability_loses_nothing("sqlite").await;
 }
 
+/// The server on PostgreSQL (a fresh database; skipped without a server
+/// unless `PROFILESTORE_REQUIRE_POSTGRES=1`): killing profilestore must
+/// not lose what PostgreSQL acknowledged to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_full_durability_survives_sigkill() {
+    let Some(db) = profilestore_postgres::test_server::TestDatabase::create() else {
+        eprintln!("postgres_full_durability_survives_sigkill: skipped: no PostgreSQL");
+        return;
+    };
+    let backend = Backend {
+        storage: "postgres",
+        postgres_url: Some(db.url()),
+    };
+    lossless(&campaign(&backend, "full", rounds()).await);
+}
+
 /// Measures what `normal` and `off` lose to SIGKILL. Losses are allowed
 /// here; reopening, ordering (what survives is a prefix of what was
 /// acknowledged) and not inventing writes are still checked.
@@ -207,7 +241,11 @@ async fn weaker_durability_modes_measured() {
     let mut table = Vec::new();
     for storage in ["sled", "sqlite"] {
         for durability in ["normal", "off"] {
-            let totals = campaign(storage, durability, rounds().max(20)).await;
+            let backend = Backend {
+                storage,
+                postgres_url: None,
+            };
+            let totals = campaign(&backend, durability, rounds().max(20)).await;
             assert!(
                 totals.failures.is_empty(),
                 "{storage}/{durability}: {:#?}",

@@ -180,9 +180,8 @@ async fn retention_filters_reads_and_prunes_on_the_next_append() {
             .record_read("history/1/Players/global/u7")
             .expect("read")
             .expect("the record");
-        serde_json::from_str::<Vec<serde_json::Value>>(&record.value)
-            .expect("a list")
-            .len()
+        let head: serde_json::Value = serde_json::from_str(&record.value).expect("a head");
+        head["events"].as_array().expect("the head's events").len()
     };
     assert_eq!(stored(&plugin), 2, "reads filter, only appends prune");
     let _p = start(&store, "u7", false).await;
@@ -212,4 +211,40 @@ async fn values_that_are_not_profiles_make_no_events() {
         .await
         .is_empty());
     assert!(history.live().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_history_keeps_the_newest_max_events_in_bounded_records() {
+    let plugin = memory();
+    let config = HistoryConfig {
+        max_events: 100,
+        ..HistoryConfig::default()
+    };
+    let (world, history) = world_on(plugin.clone(), config);
+    let a = world.engine(5, "job-a", EngineConfig::default());
+    let store = players(&a);
+    for _ in 0..150 {
+        start(&store, "u9", false).await.end_session().await;
+        // One batch per session: each appends to the head on its own.
+        history.settled().await;
+    }
+    let events = settled_events(&history, "Players", "u9").await;
+    assert_eq!(events.len(), 100, "the newest max_events are read");
+    let loads: Vec<u64> = events.iter().map(|e| e.load_count).collect();
+    let newest: Vec<u64> = (101..=150).flat_map(|n| [n, n]).collect();
+    assert_eq!(loads, newest, "oldest first, none missing or repeated");
+    assert_eq!(
+        kinds(&events[..2]),
+        [K::Started, K::Released],
+        "each session is a start and a release"
+    );
+    let records = plugin
+        .record_list("history/1/Players/global/u9")
+        .expect("list");
+    let largest = records.iter().map(|r| r.value.len()).max().unwrap_or(0);
+    // 300 events were recorded; what is kept is the newest 100 and at most
+    // one chunk more, each record a bounded size.
+    assert!(records.len() <= 5, "{} records", records.len());
+    assert!(largest < 40 * 400, "the largest record is {largest} bytes");
+    a.shutdown().await;
 }

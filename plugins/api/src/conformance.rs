@@ -837,6 +837,8 @@ macro_rules! conformance_suite {
             record_versions_never_repeat,
             record_list_by_prefix_in_name_order,
             record_concurrent_swaps_are_exact,
+            record_swap_all_applies_in_order,
+            record_swap_all_writes_and_removes_many,
         );
     };
     (@tests $factory:path; $($name:ident),* $(,)?) => {

@@ -34,7 +34,7 @@ pub mod shared;
 pub use groups::{GroupSizeCounter, GroupSizes, GROUP_SIZE_BOUNDS};
 pub use image::{EntryImage, OrderedEntry, StoreImage, StoreTimes};
 
-pub use shared::{LogMessage, RecordExpect, RecordOutcome, SharedRecord};
+pub use shared::{LogMessage, RecordExpect, RecordOutcome, RecordWrite, SharedRecord};
 
 pub use ordered::{
     MetaRecord, OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite,
@@ -569,6 +569,17 @@ pub trait StoragePlugin: Send + Sync + std::fmt::Debug + 'static {
         expect: RecordExpect,
         value: Option<&str>,
     ) -> StorageResult<RecordOutcome>;
+
+    /// Several swaps in one transaction of the backing store (one durable
+    /// commit, so one fsync for all of them): each write is checked and
+    /// applied in order against the records as the writes before it left
+    /// them, exactly as [`record_swap`](Self::record_swap) would, and
+    /// answered by one outcome, in order. A write whose expectation fails
+    /// changes nothing and the others still apply; an `Err` means none of
+    /// them was applied. Across nodes, writers that lock several records
+    /// should name them in the same order (databases that lock rows may
+    /// otherwise deadlock and retry).
+    fn record_swap_all(&self, writes: &[RecordWrite]) -> StorageResult<Vec<RecordOutcome>>;
 
     /// Every record whose name starts with `prefix`, in name order (bytewise).
     fn record_list(&self, prefix: &str) -> StorageResult<Vec<SharedRecord>>;

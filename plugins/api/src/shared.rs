@@ -14,7 +14,8 @@
 //!   (to any record), so a compare-and-swap against a version read before
 //!   a remove and re-create conflicts instead of succeeding;
 //! - a swap checks and writes in one transaction of the backing store,
-//!   never a lock in this process.
+//!   never a lock in this process; so does a batch of swaps
+//!   (`record_swap_all`), all of it or nothing.
 //!
 //! Neither the log nor the records are part of a [`StoreImage`]
 //! (snapshots hold data, not the cluster's coordination state).
@@ -55,6 +56,21 @@ pub enum RecordExpect {
     Version(u64),
     /// Anything (an unconditional write or remove).
     Any,
+}
+
+/// One write of [`StoragePlugin::record_swap_all`]: the arguments of one
+/// [`StoragePlugin::record_swap`].
+///
+/// [`StoragePlugin::record_swap_all`]: crate::StoragePlugin::record_swap_all
+/// [`StoragePlugin::record_swap`]: crate::StoragePlugin::record_swap
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordWrite {
+    /// The record's name.
+    pub name: String,
+    /// What the write expects to find.
+    pub expect: RecordExpect,
+    /// The new content, or `None` to remove the record.
+    pub value: Option<String>,
 }
 
 /// What a swap did.

@@ -26,8 +26,9 @@ use profilestore_plugin_api::ordered::ordered_matches;
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, Expect, KeyName, KeyQuery, LogMessage,
     MetaRecord, OrderedExpect, OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page,
-    PurgeStats, RecordExpect, RecordOutcome, Seq, SharedRecord, SortOrder, StoragePlugin,
-    StorageResult, StoreId, StoreImage, StoreQuery, VersionInfo, VersionQuery, VersionRecord,
+    PurgeStats, RecordExpect, RecordOutcome, RecordWrite, Seq, SharedRecord, SortOrder,
+    StoragePlugin, StorageResult, StoreId, StoreImage, StoreQuery, VersionInfo, VersionQuery,
+    VersionRecord,
 };
 
 /// Per-entry state.
@@ -496,6 +497,10 @@ impl StoragePlugin for MemoryPlugin {
         value: Option<&str>,
     ) -> StorageResult<RecordOutcome> {
         Ok(self.shared.swap(name, expect, value))
+    }
+
+    fn record_swap_all(&self, writes: &[RecordWrite]) -> StorageResult<Vec<RecordOutcome>> {
+        Ok(self.shared.swap_all(writes))
     }
 
     fn record_list(&self, prefix: &str) -> StorageResult<Vec<SharedRecord>> {

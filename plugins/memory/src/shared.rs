@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 
 use profilestore_plugin_api::shared::record_matches;
-use profilestore_plugin_api::{LogMessage, RecordExpect, RecordOutcome, SharedRecord};
+use profilestore_plugin_api::{LogMessage, RecordExpect, RecordOutcome, RecordWrite, SharedRecord};
 
 #[derive(Debug, Default)]
 struct State {
@@ -17,6 +17,34 @@ struct State {
     head: u64,
     records: BTreeMap<String, SharedRecord>,
     last_version: u64,
+}
+
+impl State {
+    fn swap(&mut self, name: &str, expect: RecordExpect, value: Option<&str>) -> RecordOutcome {
+        let current = self.records.get(name);
+        if !record_matches(expect, current) {
+            return RecordOutcome::Conflict {
+                current: current.cloned(),
+            };
+        }
+        let Some(value) = value else {
+            self.records.remove(name);
+            return RecordOutcome::Swapped { version: None };
+        };
+        self.last_version += 1;
+        let version = self.last_version;
+        self.records.insert(
+            name.to_owned(),
+            SharedRecord {
+                name: name.to_owned(),
+                version,
+                value: value.to_owned(),
+            },
+        );
+        RecordOutcome::Swapped {
+            version: Some(version),
+        }
+    }
 }
 
 /// The log and records of one memory plugin.
@@ -67,30 +95,16 @@ impl Shared {
         expect: RecordExpect,
         value: Option<&str>,
     ) -> RecordOutcome {
+        self.state.lock().swap(name, expect, value)
+    }
+
+    /// Several swaps under one hold of the lock (so all at once).
+    pub(crate) fn swap_all(&self, writes: &[RecordWrite]) -> Vec<RecordOutcome> {
         let mut s = self.state.lock();
-        let current = s.records.get(name);
-        if !record_matches(expect, current) {
-            return RecordOutcome::Conflict {
-                current: current.cloned(),
-            };
-        }
-        let Some(value) = value else {
-            s.records.remove(name);
-            return RecordOutcome::Swapped { version: None };
-        };
-        s.last_version += 1;
-        let version = s.last_version;
-        s.records.insert(
-            name.to_owned(),
-            SharedRecord {
-                name: name.to_owned(),
-                version,
-                value: value.to_owned(),
-            },
-        );
-        RecordOutcome::Swapped {
-            version: Some(version),
-        }
+        writes
+            .iter()
+            .map(|w| s.swap(&w.name, w.expect, w.value.as_deref()))
+            .collect()
     }
 
     pub(crate) fn list(&self, prefix: &str) -> Vec<SharedRecord> {

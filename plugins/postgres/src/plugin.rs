@@ -7,8 +7,8 @@
 use profilestore_plugin_api::{
     Commit, CommitOutcome, DataStoreInfo, EntryId, KeyName, KeyQuery, LogMessage, MetaRecord,
     OrderedOutcome, OrderedQuery, OrderedRecord, OrderedWrite, Page, PurgeStats, RecordExpect,
-    RecordOutcome, Seq, SharedRecord, StoragePlugin, StoreId, StoreImage, StoreQuery, VersionInfo,
-    VersionQuery, VersionRecord,
+    RecordOutcome, RecordWrite, Seq, SharedRecord, StoragePlugin, StoreId, StoreImage, StoreQuery,
+    VersionInfo, VersionQuery, VersionRecord,
 };
 
 use crate::{PostgresPlugin, Result};
@@ -126,6 +126,10 @@ impl StoragePlugin for PostgresPlugin {
         value: Option<&str>,
     ) -> Result<RecordOutcome> {
         self.record_put(name, expect, value)
+    }
+
+    fn record_swap_all(&self, writes: &[RecordWrite]) -> Result<Vec<RecordOutcome>> {
+        self.record_put_all(writes)
     }
 
     fn record_list(&self, prefix: &str) -> Result<Vec<SharedRecord>> {

@@ -20,7 +20,7 @@
 //!   has no NOTIFY, just never wakes anyone early).
 
 use profilestore_plugin_api::shared::record_matches;
-use profilestore_plugin_api::{LogMessage, RecordExpect, RecordOutcome, SharedRecord};
+use profilestore_plugin_api::{LogMessage, RecordExpect, RecordOutcome, RecordWrite, SharedRecord};
 
 use crate::error::Fail;
 use crate::ops::{text, Body};
@@ -195,6 +195,29 @@ impl PostgresPlugin {
         self.pool.transaction("record_swap", Iso::Locking, |db| {
             swap(db, name, expect, value)
         })
+    }
+
+    /// Every write in one transaction (rolled back when none wrote).
+    pub(crate) fn record_put_all(&self, writes: &[RecordWrite]) -> Result<Vec<RecordOutcome>> {
+        self.pool
+            .transaction("record_swap_all", Iso::Locking, |db| {
+                let mut outcomes = Vec::with_capacity(writes.len());
+                let mut wrote = false;
+                for w in writes {
+                    match swap(db, &w.name, w.expect, w.value.as_deref())? {
+                        Done::Commit(o) => {
+                            wrote = true;
+                            outcomes.push(o);
+                        }
+                        Done::Rollback(o) => outcomes.push(o),
+                    }
+                }
+                Ok(if wrote {
+                    Done::Commit(outcomes)
+                } else {
+                    Done::Rollback(outcomes)
+                })
+            })
     }
 
     pub(crate) fn record_all(&self, prefix: &str) -> Result<Vec<SharedRecord>> {

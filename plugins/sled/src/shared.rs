@@ -9,7 +9,7 @@
 
 use profilestore_plugin_api::shared::record_matches;
 use profilestore_plugin_api::{
-    LogMessage, RecordExpect, RecordOutcome, SharedRecord, StorageError, StorageResult,
+    LogMessage, RecordExpect, RecordOutcome, RecordWrite, SharedRecord, StorageError, StorageResult,
 };
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
@@ -125,32 +125,35 @@ impl SledPlugin {
         value: Option<&str>,
     ) -> StorageResult<RecordOutcome> {
         let outcome = (&self.shared_counters, &self.shared_records)
-            .transaction(|(counters, records)| {
-                let current = match records.get(name)? {
-                    Some(b) => Some(
-                        decode_record(name.as_bytes(), &b)
-                            .map_err(ConflictableTransactionError::Abort)?,
-                    ),
-                    None => None,
-                };
-                if !record_matches(expect, current.as_ref()) {
-                    return Ok(RecordOutcome::Conflict { current });
-                }
-                let Some(v) = value else {
-                    records.remove(name)?;
-                    return Ok(RecordOutcome::Swapped { version: None });
-                };
-                let version = next(counters, "record")?;
-                records.insert(name, encode(&(version, v)))?;
-                Ok(RecordOutcome::Swapped {
-                    version: Some(version),
-                })
-            })
+            .transaction(|(counters, records)| swap(counters, records, name, expect, value))
             .map_err(tx_error)?;
         if matches!(outcome, RecordOutcome::Swapped { .. }) {
             self.after_write()?;
         }
         Ok(outcome)
+    }
+
+    /// Every write in one sled transaction (which sees its own writes),
+    /// then one flush.
+    pub(crate) fn record_put_all(
+        &self,
+        writes: &[RecordWrite],
+    ) -> StorageResult<Vec<RecordOutcome>> {
+        let outcomes = (&self.shared_counters, &self.shared_records)
+            .transaction(|(counters, records)| {
+                writes
+                    .iter()
+                    .map(|w| swap(counters, records, &w.name, w.expect, w.value.as_deref()))
+                    .collect::<TxResult<Vec<_>>>()
+            })
+            .map_err(tx_error)?;
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, RecordOutcome::Swapped { .. }))
+        {
+            self.after_write()?;
+        }
+        Ok(outcomes)
     }
 
     pub(crate) fn record_all(&self, prefix: &str) -> StorageResult<Vec<SharedRecord>> {
@@ -162,4 +165,32 @@ impl SledPlugin {
             })
             .collect()
     }
+}
+
+/// One checked swap inside a transaction.
+fn swap(
+    counters: &TransactionalTree,
+    records: &TransactionalTree,
+    name: &str,
+    expect: RecordExpect,
+    value: Option<&str>,
+) -> TxResult<RecordOutcome> {
+    let current = match records.get(name)? {
+        Some(b) => {
+            Some(decode_record(name.as_bytes(), &b).map_err(ConflictableTransactionError::Abort)?)
+        }
+        None => None,
+    };
+    if !record_matches(expect, current.as_ref()) {
+        return Ok(RecordOutcome::Conflict { current });
+    }
+    let Some(v) = value else {
+        records.remove(name)?;
+        return Ok(RecordOutcome::Swapped { version: None });
+    };
+    let version = next(counters, "record")?;
+    records.insert(name, encode(&(version, v)))?;
+    Ok(RecordOutcome::Swapped {
+        version: Some(version),
+    })
 }

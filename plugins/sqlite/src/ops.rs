@@ -508,6 +508,13 @@ impl StoragePlugin for SqlitePlugin {
         self.record_put(name, expect, value)
     }
 
+    fn record_swap_all(
+        &self,
+        writes: &[profilestore_plugin_api::RecordWrite],
+    ) -> StorageResult<Vec<profilestore_plugin_api::RecordOutcome>> {
+        self.record_put_all(writes)
+    }
+
     fn record_list(
         &self,
         prefix: &str,

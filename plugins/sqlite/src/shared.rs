@@ -1,15 +1,15 @@
 //! The shared capability on SQLite: the message log and versioned records.
 //!
 //! Owns: the `shared_log`, `shared_records` and `shared_counters` tables
-//! and their statements. Invariants: an append and a swap are each one
-//! `BEGIN IMMEDIATE` transaction (SQLite's write lock covers the counter
+//! and their statements. Invariants: an append, a swap and a batch of
+//! swaps are each one `BEGIN IMMEDIATE` transaction (SQLite's write lock covers the counter
 //! update, so numbers follow commit order across processes too); the
 //! counters only grow, so numbers and versions are never reused, also
 //! after a trim or a remove.
 
 use profilestore_plugin_api::shared::record_matches;
 use profilestore_plugin_api::{
-    LogMessage, RecordExpect, RecordOutcome, SharedRecord, StorageResult,
+    LogMessage, RecordExpect, RecordOutcome, RecordWrite, SharedRecord, StorageResult,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -129,30 +129,28 @@ impl SqlitePlugin {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql_error)?;
-            let current = read_record(&tx, name).map_err(sql_error)?;
-            if !record_matches(expect, current.as_ref()) {
-                return Ok(RecordOutcome::Conflict { current });
-            }
-            let version = match value {
-                None => {
-                    tx.execute("DELETE FROM shared_records WHERE name = ?1", [name])
-                        .map_err(sql_error)?;
-                    None
-                }
-                Some(v) => {
-                    let version = next(&tx, "record").map_err(sql_error)?;
-                    tx.prepare_cached(
-                        "INSERT INTO shared_records (name, version, value) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (name) DO UPDATE SET version = excluded.version,
-                         value = excluded.value",
-                    )
-                    .and_then(|mut s| s.execute(params![name, version as i64, v]))
-                    .map_err(sql_error)?;
-                    Some(version)
-                }
-            };
+            let outcome = swap(&tx, name, expect, value).map_err(sql_error)?;
             tx.commit().map_err(sql_error)?;
-            Ok(RecordOutcome::Swapped { version })
+            Ok(outcome)
+        })
+    }
+
+    /// Every write in one `IMMEDIATE` transaction (so one fsync).
+    pub(crate) fn record_put_all(
+        &self,
+        writes: &[RecordWrite],
+    ) -> StorageResult<Vec<RecordOutcome>> {
+        self.with_writer(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_error)?;
+            let outcomes = writes
+                .iter()
+                .map(|w| swap(&tx, &w.name, w.expect, w.value.as_deref()))
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_error)?;
+            tx.commit().map_err(sql_error)?;
+            Ok(outcomes)
         })
     }
 
@@ -169,4 +167,31 @@ impl SqlitePlugin {
             .map_err(sql_error)
         })
     }
+}
+
+/// One checked swap inside the caller's transaction.
+fn swap(
+    conn: &Connection,
+    name: &str,
+    expect: RecordExpect,
+    value: Option<&str>,
+) -> rusqlite::Result<RecordOutcome> {
+    let current = read_record(conn, name)?;
+    if !record_matches(expect, current.as_ref()) {
+        return Ok(RecordOutcome::Conflict { current });
+    }
+    let Some(v) = value else {
+        conn.execute("DELETE FROM shared_records WHERE name = ?1", [name])?;
+        return Ok(RecordOutcome::Swapped { version: None });
+    };
+    let version = next(conn, "record")?;
+    conn.prepare_cached(
+        "INSERT INTO shared_records (name, version, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version,
+         value = excluded.value",
+    )?
+    .execute(params![name, version as i64, v])?;
+    Ok(RecordOutcome::Swapped {
+        version: Some(version),
+    })
 }

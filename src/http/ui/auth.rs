@@ -7,8 +7,9 @@
 //! then only listens on loopback) everyone is signed in; a key is checked
 //! by `scopes::identify`, the API's own constant-time comparison, and
 //! never stored (a session holds which key it was, not the key); the
-//! cookie is `HttpOnly; SameSite=Strict; Path=/ui` with no `Max-Age` or
-//! `Expires` (the browser forgets it when it closes); a POST passes only
+//! cookie is `HttpOnly; SameSite=Strict; Path=/ui` (and `Secure` on a TLS
+//! server) with no `Max-Age` or `Expires` (the browser forgets it when it
+//! closes); a POST passes only
 //! when the browser says it comes from this origin (`Sec-Fetch-Site`, else
 //! `Origin` against `Host`) **and** it carries the session's form token;
 //! `?next=` only ever leads to a dashboard path.
@@ -336,7 +337,7 @@ async fn sign_in(c: Ctx) -> Reply {
     let token = c.state.dashboard.sessions.open(who, Instant::now());
     tracing::info!(key = %name_of(&c.state, who), "signed in to the dashboard");
     let mut r = layout::redirect(safe_next(next.as_deref()));
-    let cookie = format!("{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict");
+    let cookie = session_cookie(&token, c.state.dashboard.about.tls);
     layout::add_cookie(&mut r, &cookie);
     Ok(r)
 }
@@ -346,14 +347,33 @@ async fn sign_out(c: Ctx) -> Reply {
         c.state.dashboard.sessions.close(token);
     }
     let mut r = layout::redirect("/ui/sign-in");
-    let cookie = format!("{COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0");
+    let cookie = format!(
+        "{}; Max-Age=0",
+        session_cookie("", c.state.dashboard.about.tls)
+    );
     layout::add_cookie(&mut r, &cookie);
     Ok(r)
+}
+
+/// The session cookie holding `token`; `Secure` on a TLS server.
+fn session_cookie(token: &str, tls: bool) -> String {
+    let secure = if tls { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict{secure}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cookie_is_secure_exactly_on_tls_servers() {
+        let plain = session_cookie("t", false);
+        assert_eq!(
+            plain,
+            format!("{COOKIE}=t; Path=/ui; HttpOnly; SameSite=Strict")
+        );
+        assert_eq!(session_cookie("t", true), format!("{plain}; Secure"));
+    }
 
     #[test]
     fn sessions_expire_when_idle_and_stay_bounded() {

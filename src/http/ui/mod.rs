@@ -65,6 +65,9 @@ pub struct About {
     pub durability: String,
     /// The default universe (`[server] universe`).
     pub universe: u64,
+    /// Whether the server answers over TLS (then the dashboard's cookie
+    /// is `Secure`: a browser never sends it over plain HTTP).
+    pub tls: bool,
 }
 
 impl Default for About {
@@ -74,6 +77,7 @@ impl Default for About {
             location: "(in memory)".to_owned(),
             durability: "off".to_owned(),
             universe: 1,
+            tls: false,
         }
     }
 }

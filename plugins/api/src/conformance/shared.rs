@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::{LogMessage, RecordExpect, RecordOutcome, StoragePlugin, StoreImage};
+use crate::{LogMessage, RecordExpect, RecordOutcome, RecordWrite, StoragePlugin, StoreImage};
 
 use super::T0;
 
@@ -293,6 +293,97 @@ pub fn record_concurrent_swaps_are_exact(p: &dyn StoragePlugin) {
     );
 }
 
+fn write(name: &str, expect: RecordExpect, value: Option<&str>) -> RecordWrite {
+    RecordWrite {
+        name: name.to_owned(),
+        expect,
+        value: value.map(str::to_owned),
+    }
+}
+
+/// A batch of swaps checks each write against the records as the writes
+/// before it left them; a conflict writes nothing and the rest apply.
+pub fn record_swap_all_applies_in_order(p: &dyn StoragePlugin) {
+    let v1 = swapped(
+        p.record_swap("a", RecordExpect::Absent, Some("1"))
+            .expect("swap"),
+    )
+    .expect("a version");
+    let outcomes = p
+        .record_swap_all(&[
+            write("b", RecordExpect::Absent, Some("b1")),
+            write("b", RecordExpect::Absent, Some("b2")),
+            write("a", RecordExpect::Version(v1), Some("2")),
+            write("a", RecordExpect::Version(v1), Some("3")),
+            write("gone", RecordExpect::Any, None),
+        ])
+        .expect("swap all");
+    assert_eq!(outcomes.len(), 5, "one outcome per write: {outcomes:?}");
+    let RecordOutcome::Swapped { version: Some(b) } = &outcomes[0] else {
+        panic!("the first write of b applies, got {:?}", outcomes[0]);
+    };
+    let RecordOutcome::Conflict { current: Some(cur) } = &outcomes[1] else {
+        panic!(
+            "the second Absent of b sees the first, got {:?}",
+            outcomes[1]
+        );
+    };
+    assert_eq!((cur.version, cur.value.as_str()), (*b, "b1"));
+    let RecordOutcome::Swapped { version: Some(a2) } = &outcomes[2] else {
+        panic!("a at its version applies, got {:?}", outcomes[2]);
+    };
+    assert!(
+        *a2 > *b && *b > v1,
+        "versions grow in order: {v1}, {b}, {a2}"
+    );
+    assert!(
+        matches!(&outcomes[3], RecordOutcome::Conflict { current: Some(c) } if c.value == "2"),
+        "a at its old version conflicts with the batch's own write: {:?}",
+        outcomes[3]
+    );
+    assert_eq!(outcomes[4], RecordOutcome::Swapped { version: None });
+    let read = |n: &str| {
+        p.record_read(n)
+            .expect("read")
+            .map(|r| (r.version, r.value))
+    };
+    assert_eq!(read("a"), Some((*a2, "2".to_owned())));
+    assert_eq!(read("b"), Some((*b, "b1".to_owned())));
+    assert_eq!(p.record_swap_all(&[]).expect("nothing"), Vec::new());
+}
+
+/// A batch may write, replace and remove many records at once; they all
+/// read back, and a removal in a batch removes.
+pub fn record_swap_all_writes_and_removes_many(p: &dyn StoragePlugin) {
+    let names: Vec<String> = (0..50).map(|i| format!("many/{i:03}")).collect();
+    let create: Vec<RecordWrite> = names
+        .iter()
+        .map(|n| write(n, RecordExpect::Absent, Some(n)))
+        .collect();
+    let versions: Vec<u64> = p
+        .record_swap_all(&create)
+        .expect("create")
+        .into_iter()
+        .map(|o| swapped(o).expect("a version"))
+        .collect();
+    let listed = p.record_list("many/").expect("list");
+    assert_eq!(listed.len(), 50);
+    let again: Vec<RecordWrite> = names
+        .iter()
+        .zip(&versions)
+        .map(|(n, v)| {
+            let keep = n.ends_with('0');
+            write(n, RecordExpect::Version(*v), keep.then_some("kept"))
+        })
+        .collect();
+    for o in p.record_swap_all(&again).expect("replace") {
+        assert!(matches!(o, RecordOutcome::Swapped { .. }), "{o:?}");
+    }
+    let left = p.record_list("many/").expect("list");
+    assert_eq!(left.len(), 5, "the removes of a batch remove: {left:?}");
+    assert!(left.iter().all(|r| r.value == "kept"));
+}
+
 /// For durable plugins: the log's messages and head, and the records with
 /// their versions, are there after a reopen; numbering goes on.
 pub fn reopen_keeps_log_and_records(open: &dyn Fn() -> Box<dyn StoragePlugin>) {
@@ -303,6 +394,11 @@ pub fn reopen_keeps_log_and_records(open: &dyn Fn() -> Box<dyn StoragePlugin>) {
             p.record_swap("r", RecordExpect::Absent, Some("x"))
                 .expect("swap"),
         );
+        let batch = [write("batch/1", RecordExpect::Absent, Some("b"))];
+        assert!(matches!(
+            p.record_swap_all(&batch).expect("swap all")[..],
+            [RecordOutcome::Swapped { version: Some(_) }]
+        ));
         p.flush().expect("flush");
         (a, v.expect("a version"))
     };
@@ -310,6 +406,12 @@ pub fn reopen_keeps_log_and_records(open: &dyn Fn() -> Box<dyn StoragePlugin>) {
     assert_eq!(seqs(&p.log_read(0, 10).expect("read")), vec![a]);
     assert_eq!(p.log_head().expect("head"), a);
     assert!(p.log_append("t", "2", T0).expect("append") > a);
+    let b = p.record_read("batch/1").expect("read");
+    assert_eq!(
+        b.map(|b| b.value),
+        Some("b".to_owned()),
+        "a batch is durable"
+    );
     let r = p.record_read("r").expect("read").expect("kept");
     assert_eq!((r.version, r.value.as_str()), (v, "x"));
     let next = swapped(
