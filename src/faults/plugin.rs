@@ -132,6 +132,14 @@ impl FaultyPlugin {
             .is_ok()
     }
 
+    /// Takes one armed swap conflict, if any is left.
+    fn take_swap_conflict(&self) -> bool {
+        let armed = |n: u32| n.checked_sub(1);
+        self.conflict_swaps
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, armed)
+            .is_ok()
+    }
+
     fn check(&self, what: &str) -> StorageResult<()> {
         if self.fail_all.load(Ordering::SeqCst) {
             self.failures.fetch_add(1, Ordering::SeqCst);
@@ -326,12 +334,7 @@ impl StoragePlugin for FaultyPlugin {
         value: Option<&str>,
     ) -> StorageResult<RecordOutcome> {
         self.check("commit")?;
-        let armed = |n: u32| n.checked_sub(1);
-        if self
-            .conflict_swaps
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, armed)
-            .is_ok()
-        {
+        if self.take_swap_conflict() {
             let current = self.inner.record_read(name)?;
             return Ok(RecordOutcome::Conflict { current });
         }
@@ -340,12 +343,7 @@ impl StoragePlugin for FaultyPlugin {
 
     fn record_swap_all(&self, writes: &[RecordWrite]) -> StorageResult<Vec<RecordOutcome>> {
         self.check("commit")?;
-        let armed = |n: u32| n.checked_sub(1);
-        if self
-            .conflict_swaps
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, armed)
-            .is_ok()
-        {
+        if self.take_swap_conflict() {
             // One armed conflict fails the whole batch: every write.
             return writes
                 .iter()

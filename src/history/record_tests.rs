@@ -25,6 +25,14 @@ fn times(events: &[LockEvent]) -> Vec<i64> {
     events.iter().map(|e| e.time_ms).collect()
 }
 
+/// No head yet.
+fn empty() -> Stored {
+    Stored {
+        version: None,
+        head: Head::default(),
+    }
+}
+
 /// Applies `append` as a store would: the new head at a new version.
 fn applied(a: &Append, version: u64) -> Stored {
     Stored {
@@ -53,10 +61,7 @@ fn names_escape_slashes_so_parts_never_run_together() {
 
 #[test]
 fn appends_rewrite_a_bounded_head_and_seal_full_ones_whole() {
-    let mut stored = Stored {
-        version: None,
-        head: Head::default(),
-    };
+    let mut stored = empty();
     let mut seals = Vec::new();
     for t in 0..100 {
         let a = append("h", &stored, vec![event(t)], 0, 1000);
@@ -89,10 +94,7 @@ fn appends_rewrite_a_bounded_head_and_seal_full_ones_whole() {
 
 #[test]
 fn appends_remove_chunks_beyond_the_newest_max_and_the_retention() {
-    let mut stored = Stored {
-        version: None,
-        head: Head::default(),
-    };
+    let mut stored = empty();
     let mut removed = Vec::new();
     for t in 0..(CHUNK as i64 * 6) {
         let a = append("h", &stored, vec![event(t)], 0, 2 * CHUNK);
