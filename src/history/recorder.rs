@@ -111,10 +111,7 @@ impl LockHistory {
         let (quiet, mut pending): (Vec<_>, Vec<_>) = order
             .into_iter()
             .partition(|(_, items)| self.inner.storage.is_none() || is_quiet(items, &rules));
-        for (_, items) in quiet {
-            let decided = self.decide(&items, None).0;
-            self.publish(&items, decided);
-        }
+        self.publish_unrecorded(quiet);
         // Name order, so nodes that lock rows lock them in one order.
         pending.sort_by(|a, b| a.0.cmp(&b.0));
         for _ in 0..MAX_ATTEMPTS {
@@ -123,11 +120,10 @@ impl LockHistory {
             }
             pending = self.append_all(pending).await;
         }
-        for (name, items) in pending {
+        for (name, _) in &pending {
             tracing::warn!(record = %name, "the lock history kept conflicting; events not recorded");
-            let decided = self.decide(&items, None).0;
-            self.publish(&items, decided);
         }
+        self.publish_unrecorded(pending);
         self.inner.done.send_modify(|d| *d += n);
     }
 
@@ -140,7 +136,8 @@ impl LockHistory {
             Ok(heads) => heads,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the lock history; events not recorded");
-                return self.publish_unrecorded(pending);
+                self.publish_unrecorded(pending);
+                return Vec::new();
             }
         };
         let cutoff = record::cutoff(self.inner.clock.now_ms(), self.inner.config.retention);
@@ -191,13 +188,13 @@ impl LockHistory {
         again
     }
 
-    /// Publishes `pending` unrecorded (the storage failed).
-    fn publish_unrecorded(&self, pending: Vec<(String, Vec<Item>)>) -> Vec<(String, Vec<Item>)> {
-        for (_, items) in pending {
+    /// Publishes `profiles` classified without their records (quiet ones,
+    /// or the storage failed or kept conflicting).
+    fn publish_unrecorded(&self, profiles: Vec<(String, Vec<Item>)>) {
+        for (_, items) in profiles {
             let decided = self.decide(&items, None).0;
             self.publish(&items, decided);
         }
-        Vec::new()
     }
 
     /// Classifies `items` in order after `last`: what each did, and the
