@@ -218,6 +218,12 @@ impl Budgets {
         u.settings.enabled.then(|| f(u, now))
     }
 
+    /// Whether `universe`'s budgets are on (a request of a universe whose
+    /// budgets are off needs no classifying).
+    pub fn enabled(&self, universe: u64) -> bool {
+        self.settings(universe).enabled
+    }
+
     /// `universe`'s settings.
     pub fn settings(&self, universe: u64) -> Settings {
         let all = self.inner.universes.lock();

@@ -108,6 +108,18 @@ pub struct Entry {
     pub info: KeyInfo,
 }
 
+/// A value as its stored JSON text, with its key info: what a reader that
+/// only passes the value on (the HTTP get) needs, without parsing it.
+/// `text` is compact JSON, exactly as written (every write stores the
+/// compact serialization of a validated value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryText {
+    /// The stored value's JSON text.
+    pub text: String,
+    /// Its key info.
+    pub info: KeyInfo,
+}
+
 /// User ids and metadata of a write (`DataStoreSetOptions`). Leaving them
 /// empty clears them, as in Roblox.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -16,9 +16,9 @@ use serde_json::Value;
 use super::local::Local;
 use super::{
     remote, validate, Backend, DataStore, DataStoreConfig, DataStoreError, DataStoreInfo,
-    DataStoreService, DsResult, Entry, KeyInfo, KeyName, ListKeysOptions, ListStoresOptions,
-    ListVersionsOptions, Listing, Precondition, SetOutcome, SnapshotOutcome, StoreStatus,
-    Transform, VersionSummary, WriteOptions,
+    DataStoreService, DsResult, Entry, EntryText, KeyInfo, KeyName, ListKeysOptions,
+    ListStoresOptions, ListVersionsOptions, Listing, Precondition, SetOutcome, SnapshotOutcome,
+    StoreStatus, Transform, VersionSummary, WriteOptions,
 };
 use crate::clock::Clock;
 use crate::faults::{FaultPlan, Operation as Op, Target};
@@ -311,6 +311,25 @@ impl DataStore {
                 .await
             }
             Backend::Remote(c) => remote::get(c, self, key).await,
+        }
+    }
+
+    /// [`DataStore::get`] with the value as its stored JSON text, never
+    /// parsed on a local backend (same faults, same errors).
+    pub async fn get_text(&self, key: &str) -> DsResult<Option<EntryText>> {
+        match &self.service.backend {
+            Backend::Local(l) => {
+                self.faulted(
+                    Op::Get,
+                    Some(key),
+                    l.live_key(self, key).await?.get_text(self, key),
+                )
+                .await
+            }
+            Backend::Remote(c) => Ok(remote::get(c, self, key).await?.map(|e| EntryText {
+                text: e.value.to_string(),
+                info: e.info,
+            })),
         }
     }
 

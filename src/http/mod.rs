@@ -480,7 +480,7 @@ async fn handle(
     let arrived = std::time::Instant::now();
     let started = state.metrics.started_at(arrived);
     let family = metrics::family_of(req.uri().path());
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = request::request_id();
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path(), key = tracing::field::Empty);
     async move {
         let (method, uri) = (req.method().clone(), req.uri().clone());

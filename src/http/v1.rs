@@ -71,12 +71,18 @@ fn md5_base64(bytes: &[u8]) -> String {
 
 /// The body and `roblox-entry-*` headers of an entry.
 fn entry_response(status: StatusCode, entry: &Entry) -> Response<Body> {
-    let body = Bytes::from(entry.value.to_string());
-    let mut r = Response::new(request::full(body.clone()));
+    text_response(status, entry.value.to_string(), &entry.info)
+}
+
+/// An entry's answer from its compact JSON text, sent as is.
+fn text_response(status: StatusCode, text: String, info: &KeyInfo) -> Response<Body> {
+    let body = Bytes::from(text);
+    let md5 = md5_base64(&body);
+    let mut r = Response::new(request::full(body));
     *r.status_mut() = status;
     set_header(&mut r, "content-type", "application/json");
-    set_header(&mut r, h::CONTENT_MD5, &md5_base64(&body));
-    entry_headers(&mut r, &entry.info);
+    set_header(&mut r, h::CONTENT_MD5, &md5);
+    entry_headers(&mut r, info);
     r
 }
 
@@ -88,11 +94,12 @@ fn entry_headers(r: &mut Response<Body>, info: &KeyInfo) {
         h::ENTRY_VERSION_CREATED_TIME,
         &header_time(info.updated_ms),
     );
-    set_header(
-        r,
-        h::ENTRY_USERIDS,
-        &Value::from(info.user_ids.clone()).to_string(),
-    );
+    if info.user_ids.is_empty() {
+        set_header(r, h::ENTRY_USERIDS, "[]");
+    } else {
+        let ids = serde_json::to_string(&info.user_ids).unwrap_or_default();
+        set_header(r, h::ENTRY_USERIDS, &ids);
+    }
     if !info.metadata.is_empty() {
         set_header(
             r,
@@ -189,8 +196,9 @@ async fn list_stores(c: Call) -> Reply {
 async fn get(c: Call) -> Reply {
     let ds = store(&c.state, c.universe, &c.query)?;
     let key = c.query.require("entryKey", D::InvalidEntryKey)?;
-    match ds.get(key).await? {
-        Some(entry) => Ok(entry_response(StatusCode::OK, &entry)),
+    // The stored text is compact JSON: sent as is, never parsed here.
+    match ds.get_text(key).await? {
+        Some(entry) => Ok(text_response(StatusCode::OK, entry.text, &entry.info)),
         None => Err(entry_not_found()),
     }
 }

@@ -15,16 +15,44 @@ fn datetime(ms: i64) -> OffsetDateTime {
 /// `roblox-entry-*-time` header form.
 pub fn header_time(ms: i64) -> String {
     let t = datetime(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+00:00",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() / 100
-    )
+    let Ok(year) = u32::try_from(t.year()) else {
+        // Before year 0 (never a real entry's time): the general form.
+        return format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+00:00",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond() / 100
+        );
+    };
+    // Written digit by digit: every v1 answer carries two of these, and
+    // `format!` costs several times more (BENCHMARKS.md, HTTP).
+    let mut out = String::with_capacity(33);
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, u32::from(u8::from(t.month())), 2);
+    out.push('-');
+    push_digits(&mut out, u32::from(t.day()), 2);
+    out.push('T');
+    push_digits(&mut out, u32::from(t.hour()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.minute()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.second()), 2);
+    out.push('.');
+    push_digits(&mut out, t.nanosecond() / 100, 7);
+    out.push_str("+00:00");
+    out
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for i in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
+    }
 }
 
 /// Body form: RFC 3339 in UTC with `Z`.
@@ -67,5 +95,26 @@ mod tests {
         // Found by fuzzing: in range locally, past year 9999 in UTC.
         assert_eq!(parse_time("9999-12-31T23:59:59.9999999-23:59"), None);
         assert_eq!(parse_time("0000-01-01T00:00:00+00:01"), None);
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit header form is the `format!` form, for
+        /// every time from year 0 to 9999.
+        #[test]
+        fn header_time_matches_the_general_form(ms in -62_167_219_200_000i64..253_402_300_799_999) {
+            let t = datetime(ms);
+            let general = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}+00:00",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.nanosecond() / 100
+            );
+            proptest::prop_assert_eq!(header_time(ms), general);
+            proptest::prop_assert_eq!(parse_time(&header_time(ms)), Some(ms));
+        }
     }
 }

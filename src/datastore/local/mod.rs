@@ -67,7 +67,7 @@ fn corrupt(what: &str, detail: impl std::fmt::Display) -> DataStoreError {
     })
 }
 
-fn key_info(record: &VersionRecord) -> DsResult<KeyInfo> {
+pub(super) fn key_info(record: &VersionRecord) -> DsResult<KeyInfo> {
     let metadata = if record.metadata.is_empty() {
         Map::new()
     } else {

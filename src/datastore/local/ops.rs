@@ -10,10 +10,10 @@
 use profilestore_plugin_api::{CommitOutcome, Expect, NewVersion, Supersede};
 use serde_json::Value;
 
-use super::{check_write, live_entry, Local, Snapshot};
+use super::{check_write, key_info, live_entry, Local, Snapshot};
 use crate::datastore::{
-    gave_up, DataStore, DataStoreError, DsResult, Entry, KeyInfo, Precondition, RetryCap,
-    SetOutcome, Transform, VersionId, WriteOptions,
+    gave_up, DataStore, DataStoreError, DsResult, Entry, EntryText, KeyInfo, Precondition,
+    RetryCap, SetOutcome, Transform, VersionId, WriteOptions,
 };
 
 impl Local {
@@ -27,6 +27,22 @@ impl Local {
         match self.read_latest(&id).await? {
             Some(record) => live_entry(&record),
             None => Ok(None),
+        }
+    }
+
+    /// [`Local::get`] with the stored JSON text, not parsed.
+    pub(in crate::datastore) async fn get_text(
+        &self,
+        ds: &DataStore,
+        key: &str,
+    ) -> DsResult<Option<EntryText>> {
+        let id = ds.entry_id(key)?;
+        match self.read_latest(&id).await? {
+            Some(record) if !record.info.deleted => Ok(Some(EntryText {
+                text: record.value.clone(),
+                info: key_info(&record)?,
+            })),
+            _ => Ok(None),
         }
     }
 

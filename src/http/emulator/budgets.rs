@@ -47,6 +47,10 @@ pub(in crate::http) async fn gate(
     headers: &HeaderMap,
     universe: u64,
 ) -> Result<(), ApiError> {
+    // Checked first: classifying a request reads its path and headers again.
+    if !state.budgets.enabled(universe) {
+        return Ok(());
+    }
     let Some(need) = classify::need(method, path, query, headers) else {
         return Ok(());
     };
