@@ -23,11 +23,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use profilestore::testing::{spawn_test_server, spawn_test_server_with_metrics};
 
-// The allocator the `profilestore` binary runs with (src/main.rs), for
-// every server and the client of this bench alike.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const CLIENTS: usize = 16;
 const VALUE: &str = r#"{"Coins":1250,"Level":17,"Items":["Sword","Shield","Potion"]}"#;
 

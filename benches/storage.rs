@@ -22,11 +22,6 @@ use profilestore::datastore::{DataStoreConfig, DataStoreService, Transform, Writ
 use profilestore::plugin_api::{Durability, StoragePlugin};
 use profilestore::storage::{open, StorageConfig, StorageKind};
 
-// The allocator the `profilestore` binary runs with (src/main.rs), for the
-// update path and the raw baselines alike.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const MANY_KEYS: usize = 1000;
 
 struct Budget {

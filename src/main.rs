@@ -5,12 +5,6 @@ use profilestore::cli::{self, Cli};
 use profilestore::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-// mimalloc instead of glibc's malloc: a request allocates dozens of small
-// strings and buffers, and glibc's malloc and free were 11 % of the HTTP
-// bench's time (BENCHMARKS.md, HTTP: where the time goes).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_args();
     let filter = cli.storage.log_filter(&cli.command);

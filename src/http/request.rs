@@ -295,3 +295,25 @@ pub fn set_header(r: &mut Response<Body>, name: &'static str, value: &str) {
         r.headers_mut().insert(name, v);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn request_ids_are_uuid_shaped_and_never_repeat() {
+        let ids: Vec<String> = (0..1000).map(|_| request_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{id}"
+            );
+        }
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        // One process, one prefix: the counter tells them apart.
+        assert!(ids.iter().all(|id| id[..16] == ids[0][..16]));
+    }
+}

@@ -36,6 +36,29 @@ async fn set_returns_key_info_and_get_reads_it_back() {
     assert_eq!(got.info.metadata["a"], "b");
 }
 
+/// `get_text` is `get` with the value as its stored compact JSON text (what
+/// the v1 get sends as is): same info, text that parses to the same value,
+/// nothing for a deleted key.
+#[tokio::test]
+async fn get_text_is_get_with_the_stored_compact_text() {
+    let (ds, _) = setup();
+    let value = json!({"Coins": 5, "Items": ["Sword", {"n": 1.5}], "Name": "é\"q"});
+    ds.set("k", &value, &opts(&[7], json!({"a": "b"})))
+        .await
+        .expect("set");
+    let text = ds.get_text("k").await.expect("get_text").expect("present");
+    let got = ds.get("k").await.expect("get").expect("present");
+    assert_eq!(text.info, got.info);
+    assert_eq!(text.text, serde_json::to_string(&value).expect("json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&text.text).expect("parses"),
+        got.value
+    );
+    ds.remove("k").await.expect("remove");
+    assert!(ds.get_text("k").await.expect("get_text").is_none());
+    assert!(ds.get_text("never").await.expect("get_text").is_none());
+}
+
 #[tokio::test]
 async fn every_write_replaces_user_ids_and_metadata() {
     let (ds, hand) = setup();
