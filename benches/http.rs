@@ -47,15 +47,10 @@ impl Canned {
     /// profilestore's answer to one `method` request on `url`.
     async fn of(method: Method, url: &str, key: &str) -> Self {
         let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let body = if method == Method::POST { VALUE } else { "" };
-        let req = Request::builder()
-            .method(method)
-            .uri(url)
-            .header("x-api-key", key)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(body.as_bytes())))
-            .expect("request");
-        let res = client.request(req).await.expect("response");
+        let res = client
+            .request(request(&method, url, key))
+            .await
+            .expect("response");
         let (parts, body) = res.into_parts();
         let mut headers = parts.headers;
         // hyper writes these itself.
@@ -106,6 +101,18 @@ async fn bare_server(get: Canned, post: Canned) -> String {
     url
 }
 
+/// One bench request: a POST sends `VALUE`, any other method no body.
+fn request(method: &Method, url: &str, key: &str) -> Request<Full<Bytes>> {
+    let body = if method == Method::POST { VALUE } else { "" };
+    Request::builder()
+        .method(method.clone())
+        .uri(url)
+        .header("x-api-key", key)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("request")
+}
+
 /// Runs `CLIENTS` loops for `budget`; returns ops/s and the p50/p99 latency.
 async fn load(
     method: Method,
@@ -122,15 +129,10 @@ async fn load(
             let mut latencies = Vec::new();
             while start.elapsed() < budget {
                 let t = Instant::now();
-                let body = if method == Method::POST { VALUE } else { "" };
-                let req = Request::builder()
-                    .method(method.clone())
-                    .uri(&url)
-                    .header("x-api-key", &key)
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from_static(body.as_bytes())))
-                    .expect("request");
-                let res = client.request(req).await.expect("response");
+                let res = client
+                    .request(request(&method, &url, &key))
+                    .await
+                    .expect("response");
                 assert!(res.status().is_success(), "{}", res.status());
                 let _ = res.into_body().collect().await.expect("body");
                 latencies.push(t.elapsed());

@@ -87,11 +87,13 @@ impl Query {
     /// key or store).
     pub fn parse(query: &str) -> Result<Self, ApiError> {
         let decode = |part: &str| {
-            if part.contains('+') {
-                percent_decode(&part.replace('+', " "), "the query string")
+            // Copied only when there is a `+` to turn into a space.
+            let spaced = if part.contains('+') {
+                std::borrow::Cow::Owned(part.replace('+', " "))
             } else {
-                percent_decode(part, "the query string")
-            }
+                std::borrow::Cow::Borrowed(part)
+            };
+            percent_decode(&spaced, "the query string")
         };
         let mut pairs = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {

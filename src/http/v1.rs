@@ -94,12 +94,10 @@ fn entry_headers(r: &mut Response<Body>, info: &KeyInfo) {
         h::ENTRY_VERSION_CREATED_TIME,
         &header_time(info.updated_ms),
     );
-    if info.user_ids.is_empty() {
-        set_header(r, h::ENTRY_USERIDS, "[]");
-    } else {
-        let ids = serde_json::to_string(&info.user_ids).unwrap_or_default();
-        set_header(r, h::ENTRY_USERIDS, &ids);
-    }
+    // From the ids themselves (a list of integers cannot fail to encode),
+    // not through a cloned `Value`.
+    let ids = serde_json::to_string(&info.user_ids).unwrap_or_default();
+    set_header(r, h::ENTRY_USERIDS, &ids);
     if !info.metadata.is_empty() {
         set_header(
             r,

@@ -195,12 +195,10 @@ impl Shared {
                 // record from before the wait lost every time under load
                 // (tests/memorystore_shared.rs, 1 run in 20 beside 3 CPU
                 // burners, before this).
-                RecordOutcome::Conflict { current: now } => {
-                    current = now;
-                    if attempt > 0 {
-                        self.clock.sleep(backoff.fail()).await;
-                        current = self.read(name).await?;
-                    }
+                RecordOutcome::Conflict { current: now } if attempt == 0 => current = now,
+                RecordOutcome::Conflict { .. } => {
+                    self.clock.sleep(backoff.fail()).await;
+                    current = self.read(name).await?;
                 }
             }
         }
